@@ -1,0 +1,88 @@
+"""Welcome, help menu, "what is BTI/BTS", the generic acute advice, language choice and "not understood".
+
+The menu only lists what the bot can really do; every text comes from ``content/<lang>/help.yaml``.
+"Tilbake" walks back through the screens this user saw, using the stored conversation state, so it
+works after a restart and on another server process.
+"""
+
+from __future__ import annotations
+
+from dialogs.content import LANGUAGES
+from dialogs.messages import Reply
+from dialogs.router import Router, TurnContext
+
+DIALOG = "help"
+HISTORY_LIMIT = 10
+
+
+def _show(ctx: TurnContext, screen: str, topic: str) -> Reply:
+    """Show one help screen and remember it as the user's position."""
+    history = [s for s in ctx.state.data.get("history", []) if isinstance(s, str)]
+    if not history or history[-1] != screen:
+        history.append(screen)
+    ctx.state.dialog, ctx.state.step = DIALOG, screen
+    ctx.state.data = {"history": history[-HISTORY_LIMIT:]}
+    return ctx.reply(ctx.message(f"help.{screen}", topic=topic))
+
+
+_TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts", "acute": "akutt"}
+
+
+async def welcome(ctx: TurnContext) -> Reply:
+    return _show(ctx, "welcome", "hjelp")
+
+
+async def menu(ctx: TurnContext) -> Reply:
+    return _show(ctx, "menu", "hjelp")
+
+
+async def about(ctx: TurnContext) -> Reply:
+    return _show(ctx, "about", "om-bts")
+
+
+async def acute(ctx: TurnContext) -> Reply:
+    return _show(ctx, "acute", "akutt")
+
+
+async def back(ctx: TurnContext) -> Reply:
+    """Return to the screen before the current one (or the menu when there is none)."""
+    history = list(ctx.state.data.get("history", []))
+    if history:
+        history.pop()
+    previous = history.pop() if history else "menu"
+    ctx.state.data = {"history": history}
+    return _show(ctx, previous, _TOPICS.get(previous, "hjelp"))
+
+
+async def set_language(ctx: TurnContext) -> Reply:
+    lang = ctx.turn.value if ctx.turn.value in LANGUAGES else ctx.lang
+    await ctx.store.set_user_language(ctx.turn.tenant_id, ctx.turn.user_id, lang)
+    ctx.lang = lang
+    reply = _show(ctx, "menu", "hjelp")
+    confirmation = ctx.message("help.language_set", topic="hjelp")
+    return ctx.reply(confirmation, *reply.messages, topic="hjelp")
+
+
+async def unknown_text(ctx: TurnContext) -> Reply:
+    return ctx.reply(ctx.message("help.unknown", topic="ukjent"))
+
+
+async def unknown_action(ctx: TurnContext) -> Reply:
+    notice = ctx.message("help.stale_button", topic="ukjent")
+    menu_reply = _show(ctx, "menu", "hjelp")
+    return ctx.reply(notice, *menu_reply.messages, replace=False, topic="ukjent")
+
+
+def register(router: Router) -> None:
+    router.add_action("help:menu", menu)
+    router.add_action("help:about", about)
+    router.add_action("help:acute", acute)
+    router.add_action("help:back", back)
+    router.add_action("lang:set", set_language)
+    router.add_commands("help.commands", menu)
+    router.add_commands("help.about_commands", about)
+    router.add_commands("help.acute_commands", acute)
+    router.add_commands("help.back_commands", back)
+    router.on_welcome = welcome
+    router.on_unknown_text = unknown_text
+    router.on_unknown_action = unknown_action

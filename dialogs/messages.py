@@ -1,0 +1,141 @@
+"""The small message model every dialog speaks, and the incoming user turn.
+
+Dialogs return ``Reply`` objects made of ``Message``s: text with simple formatting (``**bold**``,
+``_italic_``, ``- `` lists, ``[label](url)`` links), choice buttons, an optional form and links. Each
+platform adapter renders these (Block Kit, Adaptive Cards, HTML, plain terminal text); nothing here knows
+about any platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FieldKind = Literal["scale", "yesno", "choice", "number", "text"]
+ButtonStyle = Literal["default", "primary", "danger"]
+Platform = Literal["slack", "teams", "web", "terminal"]
+
+MAX_ACTION_LEN = 64
+MAX_VALUE_LEN = 200
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a choice field."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice button: pressing it sends ``action`` (a dialog action id) and ``value`` back."""
+
+    label: str
+    action: str
+    value: str = ""
+    style: ButtonStyle = "default"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link shown under the message."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a form; ``name`` is the key of the submitted value."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    options: tuple[Option, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    required: bool = True
+    placeholder: str = ""
+    max_length: int = 300
+
+
+@dataclass(frozen=True)
+class Form:
+    """A set of inputs submitted together as one turn with ``action``."""
+
+    action: str
+    fields: tuple[FormField, ...]
+    submit_label: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message. ``topic`` is a stable id of what the message answers (for ask --json)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    links: tuple[Link, ...] = ()
+    form: Form | None = None
+    topic: str = ""
+    footer: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a dialog answers to one turn.
+
+    ``replace`` asks the platform to update the message the user clicked in place when it can
+    (Slack ``chat.update``, Teams ``update_activity``, web chat re-render) instead of adding a new one.
+    """
+
+    messages: tuple[Message, ...]
+    replace: bool = False
+    lang: str = "nb"
+    topic: str = ""
+
+    def plain_text(self) -> str:
+        return "\n\n".join(m.text for m in self.messages)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "messages": [m.to_dict() for m in self.messages],
+            "replace": self.replace,
+            "lang": self.lang,
+            "topic": self.topic,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One incoming user turn, whatever the platform.
+
+    Exactly one of ``text``, ``action`` (button press, with ``value``) or ``form_values`` (form submit,
+    with ``action`` naming the form) carries the user's input. ``tenant_id`` is our own tenant key
+    (e.g. ``slack:T0123``, ``teams:<tenant guid>``, ``local``).
+    """
+
+    platform: Platform
+    tenant_id: str
+    user_id: str
+    channel_id: str
+    is_direct: bool = True
+    text: str | None = None
+    action: str | None = None
+    value: str = ""
+    form_values: dict[str, str] = field(default_factory=dict)
+    first_contact: bool = False
+
+    @property
+    def kind(self) -> Literal["text", "action", "form", "event"]:
+        if self.form_values:
+            return "form"
+        if self.action:
+            return "action"
+        if self.text is not None:
+            return "text"
+        return "event"

@@ -1,0 +1,190 @@
+"""Routes one user turn (text, button press, form submit or install event) to the right dialog.
+
+The router owns the per-user conversation state: it loads it from the database, hands it to the
+handler, and saves it back with compare-and-swap. Turns of one (tenant, user) are handled one at a
+time inside a process (a double click cannot advance a dialog twice); across processes the version
+check makes the loser re-run on fresh state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+
+from dialogs.content import Content, ContentError
+from dialogs.messages import Message, Reply, Turn
+from dialogs.normalize import normalize
+from storage.repositories import DialogState, Store
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["TurnContext"], Awaitable[Reply]]
+
+
+class UnknownAction(Exception):
+    """A button or form sent an action id no dialog knows (stale message or forged input)."""
+
+
+@dataclass
+class TurnContext:
+    """Everything a handler may use for one turn."""
+
+    turn: Turn
+    lang: str
+    state: DialogState
+    store: Store
+    content: Content
+    first_contact: bool = False
+
+    def message(self, key: str, topic: str = "", **values: str) -> Message:
+        return self.content.message(self.lang, key, topic=topic, **values)
+
+    def reply(
+        self, *messages: Message, replace: bool | None = None, topic: str | None = None
+    ) -> Reply:
+        """A reply; button presses update the clicked message in place unless told otherwise.
+
+        The reply's topic is the first message's unless given.
+        """
+        if replace is None:
+            replace = self.turn.kind in ("action", "form")
+        if topic is None:
+            topic = messages[0].topic if messages else ""
+        return Reply(messages=messages, replace=replace, lang=self.lang, topic=topic)
+
+
+class _KeyedLocks:
+    """One asyncio.Lock per key, dropped again when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Router:
+    """Maps turns to handlers: actions by id, text by command phrases from the content files."""
+
+    def __init__(self, store: Store, content: Content, default_lang: str = "nb") -> None:
+        self.store = store
+        self.content = content
+        self.default_lang = default_lang
+        self._actions: dict[str, Handler] = {}
+        self._commands: dict[str, Handler] = {}
+        self._state_text: dict[str, Handler] = {}
+        self._locks = _KeyedLocks()
+        self._known_tenants: set[str] = set()
+        self.on_welcome: Handler | None = None
+        self.on_unknown_text: Handler | None = None
+        self.on_unknown_action: Handler | None = None
+
+    # registration ------------------------------------------------------------------------------
+
+    def add_action(self, action: str, handler: Handler) -> None:
+        if action in self._actions:
+            raise ValueError(f"action {action!r} registered twice")
+        self._actions[action] = handler
+
+    def add_commands(self, content_key: str, handler: Handler) -> None:
+        """Route every phrase listed under ``content_key`` (in any language) to ``handler``."""
+        for lang in self.content.by_lang:
+            for phrase in self.content.words(lang, content_key):
+                self._commands[normalize(phrase) or phrase] = handler
+
+    def add_state_text(self, dialog: str, handler: Handler) -> None:
+        """Free text goes to ``handler`` while the user's state is in ``dialog``."""
+        self._state_text[dialog] = handler
+
+    def known_action(self, action: str) -> bool:
+        return action in self._actions
+
+    def check(self) -> None:
+        """Refuse to start when content sends an action no handler knows."""
+        missing = self.content.all_button_actions() - set(self._actions)
+        if missing:
+            raise ContentError(
+                f"content buttons with unknown actions: {', '.join(sorted(missing))}"
+            )
+        if not (self.on_welcome and self.on_unknown_text and self.on_unknown_action):
+            raise ContentError("router needs welcome, unknown-text and unknown-action handlers")
+
+    def iter_actions(self) -> Iterator[str]:
+        return iter(sorted(self._actions))
+
+    # dispatch ----------------------------------------------------------------------------------
+
+    async def handle(self, turn: Turn) -> Reply:
+        """Answer one turn, keeping the user's dialog state consistent."""
+        await self._ensure_tenant(turn)
+        async with self._locks.hold((turn.tenant_id, turn.user_id)):
+            info = await self.store.touch_user(turn.tenant_id, turn.platform, turn.user_id)
+            for _attempt in range(3):
+                state = await self.store.load_state(turn.tenant_id, turn.user_id)
+                before = (state.dialog, state.step, repr(state.data))
+                ctx = TurnContext(
+                    turn=turn,
+                    lang=info.language or self.default_lang,
+                    state=state,
+                    store=self.store,
+                    content=self.content,
+                    first_contact=info.first_contact,
+                )
+                reply = await self._dispatch(ctx)
+                if (state.dialog, state.step, repr(state.data)) == before:
+                    return reply
+                if await self.store.save_state(state):
+                    return reply
+                log.info("state changed concurrently; retrying", extra=_log_extra(turn))
+            raise RuntimeError("conversation state kept changing under us")
+
+    async def _dispatch(self, ctx: TurnContext) -> Reply:
+        turn = ctx.turn
+        assert self.on_welcome and self.on_unknown_text and self.on_unknown_action
+        if turn.kind == "event":
+            return await self.on_welcome(ctx)
+        if turn.kind in ("action", "form"):
+            handler = self._actions.get(turn.action or "")
+            if handler is None:
+                return await self.on_unknown_action(ctx)
+            return await handler(ctx)
+        words = normalize(turn.text or "")
+        handler = self._commands.get(words) or self._state_text.get(ctx.state.dialog)
+        handler = handler or self.on_unknown_text
+        if not ctx.first_contact:
+            return await handler(ctx)
+        # The very first message from someone gets the welcome first; when they asked for
+        # help anyway, the welcome (which is a help screen) answers it on its own.
+        welcome = await self.on_welcome(ctx)
+        reply = await handler(ctx)
+        if reply.topic == welcome.topic:
+            return welcome
+        return replace(reply, messages=(*welcome.messages, *reply.messages))
+
+    async def _ensure_tenant(self, turn: Turn) -> None:
+        if turn.tenant_id in self._known_tenants:
+            return
+        platform, _, external = turn.tenant_id.rpartition(":")
+        await self.store.ensure_tenant(turn.tenant_id, platform or "local", external)
+        self._known_tenants.add(turn.tenant_id)
+
+
+def _log_extra(turn: Turn) -> dict[str, str]:
+    return {"tenant": turn.tenant_id, "platform": turn.platform}

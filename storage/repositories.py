@@ -1,0 +1,241 @@
+"""Repositories: the only place that reads and writes the tables in ``storage.models``.
+
+Every method opens its own short transaction, so callers never hold a connection across a network
+call to Slack or Teams. Upserts use the dialect's ``ON CONFLICT`` so they are atomic on both SQLite and
+PostgreSQL, also when several server processes share one database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.db import session_factory
+from storage.models import (
+    ConversationRef,
+    ConversationState,
+    ProcessedEvent,
+    Tenant,
+    User,
+    utcnow,
+)
+
+
+@dataclass
+class DialogState:
+    """A user's position in a dialog, as loaded; pass it back to ``save_state`` unchanged but for
+    ``dialog``, ``step`` and ``data``."""
+
+    tenant_id: str
+    platform_user_id: str
+    dialog: str = ""
+    step: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """What the router needs to know about the user behind a turn."""
+
+    language: str | None
+    first_contact: bool
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """Rows touched by an INSERT/UPDATE/DELETE (DML results are cursor results)."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+class Store:
+    """Async repositories over one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
+
+    def _insert(self, table: Any) -> Any:
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # tenants and users -------------------------------------------------------------------------
+
+    async def ensure_tenant(
+        self, tenant_id: str, platform: str, external_id: str, name: str = ""
+    ) -> None:
+        """Create the tenant row if it does not exist yet."""
+        stmt = (
+            self._insert(Tenant)
+            .values(
+                id=tenant_id,
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        async with self.sessions.begin() as session:
+            await session.execute(stmt)
+
+    async def list_tenants(self) -> list[Tenant]:
+        async with self.sessions() as session:
+            return list((await session.scalars(select(Tenant).order_by(Tenant.id))).all())
+
+    async def touch_user(self, tenant_id: str, platform: str, platform_user_id: str) -> UserInfo:
+        """Record that the user was seen; tell whether this is our first contact with them."""
+        now = utcnow()
+        stmt = (
+            self._insert(User)
+            .values(
+                tenant_id=tenant_id,
+                platform=platform,
+                platform_user_id=platform_user_id,
+                created_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
+        )
+        async with self.sessions.begin() as session:
+            inserted = _rowcount(await session.execute(stmt)) == 1
+            if not inserted:
+                await session.execute(
+                    update(User)
+                    .where(User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
+                    .values(last_seen_at=now)
+                )
+            language = await session.scalar(
+                select(User.language).where(
+                    User.tenant_id == tenant_id, User.platform_user_id == platform_user_id
+                )
+            )
+        return UserInfo(language=language, first_contact=inserted)
+
+    async def set_user_language(self, tenant_id: str, platform_user_id: str, language: str) -> None:
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(User)
+                .where(User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
+                .values(language=language)
+            )
+
+    # conversation state ------------------------------------------------------------------------
+
+    async def load_state(self, tenant_id: str, platform_user_id: str) -> DialogState:
+        async with self.sessions() as session:
+            row = await session.get(ConversationState, (tenant_id, platform_user_id))
+        if row is None:
+            return DialogState(tenant_id, platform_user_id)
+        return DialogState(
+            tenant_id, platform_user_id, row.dialog, row.step, dict(row.data or {}), row.version
+        )
+
+    async def save_state(self, state: DialogState) -> bool:
+        """Compare-and-swap on ``version``: False when another process saved first."""
+        now = utcnow()
+        async with self.sessions.begin() as session:
+            if state.version == 0:
+                stmt = (
+                    self._insert(ConversationState)
+                    .values(
+                        tenant_id=state.tenant_id,
+                        platform_user_id=state.platform_user_id,
+                        dialog=state.dialog,
+                        step=state.step,
+                        data=state.data,
+                        version=1,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
+                )
+                saved = _rowcount(await session.execute(stmt)) == 1
+            else:
+                result = await session.execute(
+                    update(ConversationState)
+                    .where(
+                        ConversationState.tenant_id == state.tenant_id,
+                        ConversationState.platform_user_id == state.platform_user_id,
+                        ConversationState.version == state.version,
+                    )
+                    .values(
+                        dialog=state.dialog,
+                        step=state.step,
+                        data=state.data,
+                        version=state.version + 1,
+                        updated_at=now,
+                    )
+                )
+                saved = _rowcount(result) == 1
+        if saved:
+            state.version += 1
+        return saved
+
+    # conversation references -------------------------------------------------------------------
+
+    async def save_reference(
+        self, tenant_id: str, platform: str, kind: str, key: str, reference: dict[str, Any]
+    ) -> None:
+        """Insert or refresh the address of a user or channel for proactive sends."""
+        stmt = self._insert(ConversationRef).values(
+            tenant_id=tenant_id,
+            platform=platform,
+            kind=kind,
+            key=key,
+            reference=reference,
+            updated_at=utcnow(),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant_id", "platform", "kind", "key"],
+            set_={"reference": stmt.excluded.reference, "updated_at": stmt.excluded.updated_at},
+        )
+        async with self.sessions.begin() as session:
+            await session.execute(stmt)
+
+    async def get_reference(
+        self, tenant_id: str, platform: str, kind: str, key: str
+    ) -> dict[str, Any] | None:
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(ConversationRef.reference).where(
+                    ConversationRef.tenant_id == tenant_id,
+                    ConversationRef.platform == platform,
+                    ConversationRef.kind == kind,
+                    ConversationRef.key == key,
+                )
+            )
+
+    async def list_references(self, tenant_id: str, platform: str) -> list[ConversationRef]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(ConversationRef)
+                .where(ConversationRef.tenant_id == tenant_id, ConversationRef.platform == platform)
+                .order_by(ConversationRef.id)
+            )
+            return list(rows.all())
+
+    # processed events --------------------------------------------------------------------------
+
+    async def claim_event(self, event_key: str, platform: str, ttl: timedelta) -> bool:
+        """True the first time ``event_key`` is seen (across restarts and processes), else False."""
+        now = utcnow()
+        stmt = (
+            self._insert(ProcessedEvent)
+            .values(event_key=event_key, platform=platform, received_at=now, expires_at=now + ttl)
+            .on_conflict_do_nothing(index_elements=["event_key"])
+        )
+        async with self.sessions.begin() as session:
+            return _rowcount(await session.execute(stmt)) == 1
+
+    async def purge_expired_events(self, now: datetime | None = None) -> int:
+        async with self.sessions.begin() as session:
+            result = await session.execute(
+                delete(ProcessedEvent).where(ProcessedEvent.expires_at < (now or utcnow()))
+            )
+        return _rowcount(result)
