@@ -1,0 +1,110 @@
+"""Command line: ``bts-bot serve | chat | ask | db upgrade | manifest``.
+
+Configuration errors print one line and exit with status 2; nothing here prints secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bts-bot", description="BTS-bot: BTI/BTS chat-bot for Slack, Teams, web and terminal"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (Slack, Teams, web chat)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 3978)")
+    serve.add_argument("--host", help="interface to bind (default: HOST or 0.0.0.0)")
+    sub.add_parser("chat", help="chat with the bot in this terminal")
+    ask = sub.add_parser("ask", help="ask one question and print the answer")
+    ask.add_argument("text", help="the question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply all migrations")
+    manifest = sub.add_parser("manifest", help="write the Slack or Teams app manifest")
+    manifest.add_argument("kind", choices=["slack", "teams"])
+    manifest.add_argument("--base-url", required=True, help="public https URL of this bot")
+    manifest.add_argument("--out", type=Path, default=Path("."), help="output folder")
+    manifest.add_argument(
+        "--app-id", default=None, help="Teams bot app id (default MICROSOFT_APP_ID)"
+    )
+    return parser
+
+
+async def _with_runtime(settings: Settings, body: Callable[..., Awaitable[int]]) -> int:
+    from bot.runtime import Runtime
+
+    runtime = await Runtime.start(settings)
+    try:
+        return await body(runtime)
+    finally:
+        await runtime.close()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, object] = {}
+    if getattr(args, "port", None) is not None:
+        overrides["port"] = args.port
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    try:
+        settings = load_settings(**overrides)
+        settings.effective_database_url()
+    except ConfigError as exc:
+        print(f"bts-bot: {exc}", file=sys.stderr)
+        return 2
+    setup_logging("WARNING" if args.command in ("ask", "chat") else settings.log_level)
+
+    if args.command == "serve":
+        from bot.server import serve
+
+        asyncio.run(serve(settings))
+        return 0
+    if args.command == "chat":
+        from bot import terminal
+
+        return asyncio.run(_with_runtime(settings, terminal.chat))
+    if args.command == "ask":
+        from bot import terminal
+
+        async def _ask(runtime: object) -> int:
+            return await terminal.ask(runtime, args.text, args.json)  # type: ignore[arg-type]
+
+        return asyncio.run(_with_runtime(settings, _ask))
+    if args.command == "db":
+        from storage.migrate import upgrade_sync
+
+        upgrade_sync(settings.effective_database_url())
+        print("database is up to date")
+        return 0
+    if args.command == "manifest":
+        from bot.manifests import write_manifest
+
+        app_id = args.app_id if args.app_id is not None else settings.microsoft_app_id
+        try:
+            paths = write_manifest(args.kind, args.base_url, args.out, app_id=app_id)
+        except ValueError as exc:
+            print(f"bts-bot: {exc}", file=sys.stderr)
+            return 2
+        for path in paths:
+            print(path)
+        return 0
+    return 2
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

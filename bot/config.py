@@ -1,0 +1,126 @@
+"""Settings from the environment and `.env` (pydantic-settings).
+
+Everything configurable lives here; no other module reads os.environ. Secrets are ``SecretStr`` so they
+never end up in a log line or a repr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """Bad configuration, with a message fit for one line on stderr."""
+
+
+class Settings(BaseSettings):
+    """All settings of one bot process."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+
+    microsoft_app_id: str = ""
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    host: str = "0.0.0.0"
+    port: int = Field(default=3978, ge=1, le=65535)
+    bot_timezone: str = "Europe/Oslo"
+    bot_language: Literal["nb", "nn"] = "nb"
+    webchat_enabled: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_app_token)
+
+    @property
+    def teams_auth_enabled(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy async URL: DATABASE_URL, or SQLite in the data folder."""
+        url = self.database_url.strip()
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'bts-bot.sqlite3').resolve()}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+        if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
+        if not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ConfigError(
+                "configuration error: DATABASE_URL must be a postgresql:// or sqlite:// URL"
+            )
+        return url
+
+    def channel_summary(self) -> dict[str, str]:
+        """Which channels are on, for the start-up banner (never secrets)."""
+        if self.slack_socket_mode:
+            slack = "on (Socket Mode)"
+        elif self.slack_enabled:
+            slack = "on (/slack/events)"
+        else:
+            slack = "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)"
+        teams = (
+            "on (/api/messages, Bot Framework auth)"
+            if self.teams_auth_enabled
+            else "on (/api/messages, NO AUTH: MICROSOFT_APP_ID is empty, local testing only)"
+        )
+        return {
+            "slack": slack,
+            "teams": teams,
+            "webchat": "on (/)" if self.webchat_enabled else "off",
+            "terminal": "on (bts-bot chat)",
+        }
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn validation errors into one readable ConfigError line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+            parts.append(f"{name}: {err['msg']}")
+        raise ConfigError("configuration error: " + "; ".join(parts)) from None
