@@ -94,6 +94,11 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    socket_mode = None
+    if settings.slack_socket_mode:
+        from bot import slack
+
+        socket_mode = await slack.start_socket_mode(runtime)
     if not settings.teams_auth_enabled:
         log.warning(
             "teams endpoint accepts activities WITHOUT authentication: MICROSOFT_APP_ID is empty",
@@ -113,5 +118,7 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("server stopping")
+        if socket_mode is not None:
+            await socket_mode.close_async()
         await runner.cleanup()
         await runtime.close()

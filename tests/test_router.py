@@ -138,7 +138,9 @@ async def test_two_processes_never_lose_a_state_update(store: Store) -> None:
 def test_content_has_same_keys_in_both_languages() -> None:
     content = Content.load()
     assert set(content.by_lang["nb"]) == set(content.by_lang["nn"])
-    assert content.text("nn", "help.language_set") != content.text("nb", "help.language_set")
+    assert content.text("nn", "help.language_set.text") != content.text(
+        "nb", "help.language_set.text"
+    )
 
 
 def test_content_with_a_button_to_nowhere_refuses_to_load(tmp_path: Path, store: Store) -> None:

@@ -1,0 +1,291 @@
+"""A fake Slack Web API over real HTTP, for scenario tests (pytest plugin: ``fake_slack`` fixture).
+
+It runs an aiohttp server on an ephemeral 127.0.0.1 port in its own thread, answers the Web API
+methods the bot uses (``/api/<method>``) and ``response_url`` posts (``/response/<id>``), and records
+every call in order; Socket Mode is played on ``/socket`` (``apps.connections.open`` points there).
+Tests wait for calls with ``wait_for`` instead of sleeping; failures can be injected per method
+(e.g. the next two ``chat.postMessage`` calls answer 429 with Retry-After).
+``signed_headers`` signs a request body exactly as Slack does (v0, HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import WSMsgType, web
+
+TEAM_ID = "T0001"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+RESPONSE_URL_METHOD = "response_url"
+SOCKET_CONNECT = "socket_connect"
+SOCKET_ACK = "socket_ack"
+
+
+def signed_headers(
+    secret: str,
+    body: bytes,
+    timestamp: int | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    """Headers Slack sends with ``body``: timestamp and ``v0=`` HMAC-SHA256 signature."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received: Web API method (or ``response_url``), parsed body, headers."""
+
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    path: str
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    status: int
+    error: str
+    retry_after: int
+
+
+@dataclass
+class FakeSlack:
+    """The running fake; ``base_url`` is ``http://127.0.0.1:<port>``."""
+
+    base_url: str = ""
+    _calls: list[Call] = field(default_factory=list)
+    _failures: dict[str, _Failure] = field(default_factory=dict)
+    _cond: threading.Condition = field(
+        default_factory=lambda: threading.Condition(threading.RLock())
+    )
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL must be set to."""
+        return self.base_url + "/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base_url}/response/{name}"
+
+    def calls(
+        self, method: str | None = None, where: Callable[[Call], bool] | None = None
+    ) -> list[Call]:
+        """Calls so far, in order; optionally only one method and those matching ``where``."""
+        with self._cond:
+            return [
+                c
+                for c in self._calls
+                if (method is None or c.method == method) and (where is None or where(c))
+            ]
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 10,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Block until ``method`` was called ``count`` times (matching ``where``); return the calls.
+
+        Fails the test on timeout, listing what was seen.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = self.calls(method, where)
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [c.method for c in self._calls]
+                    pytest.fail(f"fake Slack: {count}x {method} expected, saw {seen}")
+                self._cond.wait(left)
+
+    def fail_next(
+        self,
+        method: str,
+        count: int = 1,
+        status: int = 429,
+        error: str = "ratelimited",
+        retry_after: int = 1,
+    ) -> None:
+        """Make the next ``count`` calls of ``method`` fail (429 + Retry-After, or ok:false)."""
+        with self._cond:
+            self._failures[method] = _Failure(count, status, error, retry_after)
+
+    def socket_send(self, message: dict[str, Any]) -> None:
+        """Send a Socket Mode envelope to every connected bot (wait for ``socket_connect`` first)."""
+        loop = self._loop
+        assert loop is not None, "fake Slack is not running"
+        for ws in list(self._sockets):
+            asyncio.run_coroutine_threadsafe(ws.send_json(message), loop).result(timeout=10)
+
+    def reset(self) -> None:
+        with self._cond:
+            self._calls.clear()
+            self._failures.clear()
+
+    # server side ---------------------------------------------------------------------------------
+
+    def _record(self, call: Call) -> _Failure | None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+            failure = self._failures.get(call.method)
+            if failure is None or failure.remaining <= 0:
+                return None
+            failure.remaining -= 1
+            return failure
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel = str(body.get("channel", ""))
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake kommune",
+                "user": "bts-bot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+        if method == "chat.update":
+            return {"ok": True, "channel": channel, "ts": body.get("ts", ""), "text": ""}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            users = str(body.get("users", "U0")).split(",")[0]
+            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
+        if method == "users.info":
+            user = str(body.get("user", ""))
+            return {
+                "ok": True,
+                "user": {"id": user, "team_id": TEAM_ID, "locale": "nb-NO", "tz": "Europe/Oslo"},
+            }
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        body = _parse(raw, request.content_type)
+        body.update({k: v for k, v in request.query.items() if k not in body})
+        is_api = request.path.startswith("/api/")
+        method = request.match_info["method"] if is_api else RESPONSE_URL_METHOD
+        failure = self._record(Call(method, body, dict(request.headers), request.path))
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+            payload = {"ok": False, "error": failure.error}
+            return web.json_response(payload, status=failure.status, headers=headers)
+        if not is_api:
+            return web.Response(text="ok")
+        return web.json_response(self._answer(method, body))
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: records ``socket_connect`` and every message the bot sends (its acks)."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self._record(Call(SOCKET_CONNECT, {}, dict(request.headers), request.path))
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    body = json.loads(message.data)
+                    self._record(Call(SOCKET_ACK, body, {}, request.path))
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+
+def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if content_type == "application/json":
+        parsed = json.loads(raw)
+        return parsed if isinstance(parsed, dict) else {"_json": parsed}
+    body: dict[str, Any] = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+    for key in ("blocks", "attachments"):  # form-encoded Web API calls send these as JSON text
+        if isinstance(body.get(key), str):
+            body[key] = json.loads(body[key])
+    return body
+
+
+class _ServerThread(threading.Thread):
+    def __init__(self, fake: FakeSlack) -> None:
+        super().__init__(name="fake-slack", daemon=True)
+        self.fake = fake
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.runner: web.AppRunner | None = None
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._start())
+        self.ready.set()
+        self.loop.run_forever()
+        self.loop.close()
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self.fake._handle)
+        app.router.add_get("/api/{method}", self.fake._handle)
+        app.router.add_post("/response/{name}", self.fake._handle)
+        app.router.add_get("/socket", self.fake._socket)
+        self.fake._loop = asyncio.get_running_loop()
+        # A short shutdown timeout: a bot still mid-request must not hold the test's teardown.
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = self.runner.addresses[0][1]
+        self.fake.base_url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            cleanup = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
+            cleanup.result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.join(timeout=10)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A fresh fake Slack Web API for one test."""
+    fake = FakeSlack()
+    thread = _ServerThread(fake)
+    thread.start()
+    if not thread.ready.wait(timeout=10):
+        pytest.fail("fake Slack did not start")
+    yield fake
+    thread.stop()
