@@ -63,12 +63,13 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
-    from bot import slack, teams, webchat  # platform modules stay out of the core's imports
+    from bot import pages, slack, teams, webchat  # platform modules stay out of the core's imports
 
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    pages.setup_pages(app, runtime)
     settings = runtime.settings
     if settings.webchat_enabled:
         webchat.setup_webchat(app, runtime)

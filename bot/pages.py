@@ -1,0 +1,73 @@
+"""Static information pages the Teams manifest links to: ``/personvern`` (privacy) and ``/vilkar``.
+
+Texts come from ``dialogs/content/<lang>/pages.yaml``; ``?lang=nn`` shows nynorsk. The markdown-lite
+is turned into escaped HTML here, so no content can inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.runtime import Runtime
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#1b2430}}h1{{color:#1d5b8c}}</style></head>
+<body><h1>{title}</h1>{body}</body></html>"""
+
+
+def markdown_lite_to_html(text: str) -> str:
+    """Paragraphs and ``- `` lists with ``**bold**``, every character escaped first."""
+    out: list[str] = []
+    in_list = False
+    for raw in text.strip().splitlines():
+        line = _BOLD.sub(r"<strong>\1</strong>", html.escape(raw.strip()))
+        if line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{line[2:]}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if line:
+            out.append(f"<p>{line}</p>")
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out)
+
+
+def _page_handler(
+    runtime: Runtime, key: str
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.Response:
+        lang = request.query.get("lang", runtime.settings.bot_language)
+        lang = lang if lang in ("nb", "nn") else runtime.settings.bot_language
+        content = runtime.router.content
+        page = _PAGE.format(
+            lang=lang,
+            title=html.escape(content.text(lang, f"pages.{key}.title")),
+            body=markdown_lite_to_html(content.text(lang, f"pages.{key}.text")),
+        )
+        return web.Response(
+            text=page,
+            content_type="text/html",
+            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+        )
+
+    return handler
+
+
+def setup_pages(app: web.Application, runtime: Runtime) -> None:
+    app.router.add_get("/personvern", _page_handler(runtime, "privacy"))
+    app.router.add_get("/vilkar", _page_handler(runtime, "terms"))
