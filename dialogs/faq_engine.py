@@ -1,0 +1,392 @@
+"""The free-text classifier behind the FAQ: maps a staff question to a stable topic id with a confidence.
+
+Two passes. First a separate, high-recall acute pass: trigger words and phrases for violence, abuse,
+a child afraid to go home and the like (data in ``faq.yaml``, typo-tolerant) win over everything,
+because missing an acute question is the worst mistake this product can make. Then a topical pass:
+the question is folded (case, æøå written as ae/o/a/aa), split into words, stemmed with the Snowball
+Norwegian stemmer, spelling-corrected against the vocabulary of the topics with RapidFuzz, and scored
+against each topic's example questions and keywords from both nb and nn content. A low score gives
+``ukjent``. Everything is local data: no remote service, no model download.
+
+This module is pure: it never stores or logs the text it classifies.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import snowballstemmer  # type: ignore[import-untyped]
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+ACUTE = "akutt"
+UNKNOWN = "ukjent"
+#: Below this confidence the answer is "ukjent": better honest than wrong.
+THRESHOLD = 0.3
+#: Words allowed between the parts of a multi-word acute trigger ("gruer [seg til å gå] hjem").
+MAX_GAP = 4
+BONUS = 0.25
+
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "é": "e", "è": "e", "ü": "u", "ä": "a"})
+_TOKEN = re.compile(r"[a-z]+|\d+")
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a text block, as a set."""
+    return frozenset(text.split())
+
+
+# Function words in bokmål, nynorsk and English: they say nothing about the topic.
+STOPWORDS = word_set(
+    """
+    jeg eg du han hun ho vi me dere dykk de dei det den denne dette disse en ei et ein eit eitt og
+    i pa til av for fra fraa med om som er var vere vaere har hadde kan skal vil ma bor kunne
+    skulle ville a at ikke ikkje ikkj hva kva hvordan korleis hvem kven hvor kvar kor hvilken
+    hvilke kva for nar seg sin sitt sine min mitt mine meg deg oss noe noko noen nokon nokre bare
+    berre sa saa da so the an is are of do does what how who where when which can should
+    my me we you it this that there be so ogsa og ja nei hei hallo takk litt mye mykje veldig
+    sant jo vel na no alle alt blir bli vart ble gjor gjer gjore gjere aring aringer ar
+    gammel gamal
+    """
+)
+
+
+def fold(text: str) -> str:
+    """Lower case with æøå folded to plain letters, so "Blåmerker", "blaamerker" and "blamerker" meet."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return text.replace("aa", "a").translate(_FOLD)
+
+
+_LEVEL_WORDS = {"niva", "level", "nivaa"}
+_NUMBERS = {
+    "0": "0", "null": "0", "zero": "0",
+    "1": "1", "en": "1", "ett": "1", "ein": "1", "eitt": "1", "one": "1", "forste": "1",
+    "2": "2", "to": "2", "two": "2", "andre": "2",
+    "3": "3", "tre": "3", "three": "3", "tredje": "3",
+}  # fmt: skip
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``; "nivå 2", "niva to", "level 2" and "niva2" all give "niva2"."""
+    tokens = _TOKEN.findall(fold(text))
+    out: list[str] = []
+    for token in tokens:
+        if out and out[-1] in _LEVEL_WORDS and token in _NUMBERS:
+            out[-1] = "niva" + _NUMBERS[token]
+        else:
+            out.append(token)
+    return out
+
+
+@cache
+def _stemmer() -> Any:
+    return snowballstemmer.stemmer("norwegian")
+
+
+@cache
+def stem(word: str) -> str:
+    """Snowball Norwegian stem of one folded word."""
+    return str(_stemmer().stemWord(word))
+
+
+def _close(word: str, target: str) -> bool:
+    """``word`` is ``target`` or a one-letter typo of a long target."""
+    if word == target:
+        return True
+    if len(target) >= 10:
+        return OSA.distance(word, target, score_cutoff=2) <= 2
+    if len(target) >= 7:
+        return OSA.distance(word, target, score_cutoff=1) <= 1
+    return False
+
+
+# acute pass ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Alternative:
+    kind: str  # "exact" | "prefix" | "suffix" | "contains"
+    text: str
+
+    def matches(self, word: str) -> bool:
+        t = self.text
+        if self.kind == "exact":
+            return _close(word, t)
+        if self.kind == "prefix":
+            if word.startswith(t):
+                return True
+            return len(t) >= 7 and len(word) >= len(t) and _close(word[: len(t)], t)
+        if self.kind == "suffix":
+            return word.endswith(t)
+        if t in word:
+            return True
+        if len(t) < 7 or len(word) < len(t) - 1:
+            return False
+        # A typo inside a compound: "barnemishanddling", "seksualovergerp".
+        return any(
+            OSA.distance(word[i : i + n], t, score_cutoff=1) <= 1
+            for n in (len(t) - 1, len(t), len(t) + 1)
+            for i in range(0, max(1, len(word) - n + 1))
+        )
+
+
+def _parse_alternative(raw: str) -> _Alternative:
+    folded = fold(raw)
+    if folded.startswith("*") and folded.endswith("*"):
+        return _Alternative("contains", folded.strip("*"))
+    if folded.endswith("*"):
+        return _Alternative("prefix", folded.rstrip("*"))
+    if folded.startswith("*"):
+        return _Alternative("suffix", folded.lstrip("*"))
+    return _Alternative("exact", folded)
+
+
+@dataclass(frozen=True)
+class AcuteTrigger:
+    """One trigger: a sequence of slots, each a set of alternatives (``redd pappa|mamma``)."""
+
+    source: str
+    slots: tuple[tuple[_Alternative, ...], ...]
+
+    @classmethod
+    def parse(cls, raw: str) -> AcuteTrigger:
+        slots = tuple(
+            tuple(_parse_alternative(alt) for alt in part.split("|") if alt) for part in raw.split()
+        )
+        return cls(raw, slots)
+
+    def matches(self, tokens: Sequence[str]) -> bool:
+        def from_slot(slot: int, start: int, first: bool) -> bool:
+            if slot == len(self.slots):
+                return True
+            end = len(tokens) if first else min(len(tokens), start + MAX_GAP + 1)
+            for i in range(start, end):
+                if any(alt.matches(tokens[i]) for alt in self.slots[slot]) and from_slot(
+                    slot + 1, i + 1, False
+                ):
+                    return True
+            return False
+
+        return bool(self.slots) and from_slot(0, 0, True)
+
+
+def _numbers(phrase: str) -> set[str]:
+    return {w for w in phrase.split() if any(c.isdigit() for c in w)}
+
+
+_PRONOUNS = frozenset({"jeg", "eg", "du", "vi", "me", "man", "dere", "de", "dei"})
+
+
+def _remove_phrases(tokens: list[str], phrases: Iterable[tuple[str, ...]]) -> list[str]:
+    """Drop harmless fixed phrases ("slå opp", also "slår jeg opp") before the acute pass."""
+    out = list(tokens)
+    for phrase in phrases:
+        n = len(phrase)
+        i = 0
+        while i + n <= len(out):
+            window = out[i : i + n]
+            if n >= 2 and out[i] == phrase[0] and i + n < len(out) and out[i + 1] in _PRONOUNS:
+                window = [out[i], *out[i + 2 : i + n + 1]]
+            if tuple(window) == phrase:
+                del out[i]  # the trigger word itself; the rest is harmless
+            else:
+                i += 1
+    return out
+
+
+# topical pass ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The outcome for one question; ``scores`` holds every topic's raw score (for evaluation)."""
+
+    topic: str
+    confidence: float
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TopicSource:
+    """Example questions and keywords of one topic, in any language."""
+
+    examples: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+class FaqClassifier:
+    """Classifies questions against topics built from content data."""
+
+    def __init__(
+        self,
+        topics: Mapping[str, TopicSource],
+        acute_triggers: Iterable[str],
+        acute_exceptions: Iterable[str] = (),
+        threshold: float = THRESHOLD,
+    ) -> None:
+        self.threshold = threshold
+        self.triggers = tuple(AcuteTrigger.parse(t) for t in acute_triggers if t.strip())
+        self.exceptions = tuple(
+            tuple(words(e)) for e in sorted(set(acute_exceptions), key=len, reverse=True)
+        )
+        self.topics = sorted(t for t in topics if t not in (UNKNOWN,))
+        self._examples: dict[str, list[frozenset[str]]] = {}
+        self._keywords: dict[str, list[frozenset[str]]] = {}
+        self._phrases: dict[str, list[str]] = {}
+        vocab_topics: dict[str, set[str]] = {}
+        for topic in self.topics:
+            source = topics[topic]
+            examples = [frozenset(self._raw_stems(e)) for e in source.examples]
+            keywords = [frozenset(self._raw_stems(k)) for k in source.keywords]
+            self._examples[topic] = [e for e in examples if e]
+            self._phrases[topic] = [" ".join(words(e)) for e in source.examples]
+            self._keywords[topic] = [k for k in keywords if k]
+            for group in (*self._examples[topic], *self._keywords[topic]):
+                for term in group:
+                    vocab_topics.setdefault(term, set()).add(topic)
+        count = max(1, len(self.topics))
+        self.idf = {
+            term: math.log(1 + count / len(owners)) for term, owners in vocab_topics.items()
+        }
+        self._vocab = sorted(self.idf)
+        self._unknown_weight = 0.6 * (sum(self.idf.values()) / max(1, len(self.idf)))
+
+    # text → canonical terms ---------------------------------------------------------------
+
+    @staticmethod
+    def _raw_stems(text: str) -> list[str]:
+        return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+    def _known(self, word: str) -> str | None:
+        term = stem(word)
+        return term if term in self.idf else None
+
+    def _correct(self, word: str) -> str | None:
+        """The vocabulary term a misspelt word most likely means, or None."""
+        term = stem(word)
+        if term in self.idf:
+            return term
+        if len(term) < 4 or word.isdigit():
+            return None
+        cutoff = 86 if len(term) < 6 else 84 if len(term) < 9 else 82
+        match = process.extractOne(term, self._vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return str(match[0]) if match else None
+
+    def _split_compound(self, word: str) -> list[str]:
+        """Split an unknown compound into two known parts ("nettverksmotet" → nettverk + mot)."""
+        for i in range(len(word) - 3, 2, -1):
+            left, right = word[:i], word[i:]
+            right_term = self._known(right)
+            if right_term is None:
+                continue
+            for candidate in (left, left[:-1] if left.endswith(("s", "e")) else ""):
+                left_term = self._known(candidate) if len(candidate) >= 3 else None
+                if left_term:
+                    return [left_term, right_term]
+        return []
+
+    def terms(self, text: str) -> list[str | None]:
+        """Canonical vocabulary terms of a question; None stands for a word we do not know."""
+        tokens = [w for w in words(text) if w not in STOPWORDS]
+        out: list[str | None] = []
+        i = 0
+        while i < len(tokens):
+            word = tokens[i]
+            # "bekymrings melding", "undrings samtale": two typed words that are one term.
+            if i + 1 < len(tokens):
+                joined = self._known(word + tokens[i + 1])
+                if joined:
+                    out.append(joined)
+                    i += 2
+                    continue
+            term = self._correct(word)
+            if term is None and len(word) >= 8:
+                parts = self._split_compound(word)
+                if parts:
+                    out.extend(parts)
+                    i += 1
+                    continue
+            out.append(term)
+            i += 1
+        return out
+
+    # scoring ------------------------------------------------------------------------------
+
+    def _weight(self, term: str | None) -> float:
+        return self.idf.get(term, self._unknown_weight) if term else self._unknown_weight
+
+    def _score(self, query: list[str | None]) -> dict[str, float]:
+        known = {t for t in query if t}
+        query_weight = sum(self._weight(t) for t in dict.fromkeys(query)) or 1.0
+        if None in query:
+            # Each unknown word counts once per occurrence.
+            query_weight = sum(self._weight(t) for t in dict.fromkeys(known)) + sum(
+                self._unknown_weight for t in query if t is None
+            )
+        scores: dict[str, float] = {}
+        for topic in self.topics:
+            best = 0.0
+            for example in self._examples[topic]:
+                shared = sum(self.idf[t] for t in example & known)
+                if shared:
+                    example_weight = sum(self.idf[t] for t in example)
+                    best = max(best, shared / math.sqrt(query_weight * example_weight))
+            keyword_terms: set[str] = set()
+            for keyword in self._keywords[topic]:
+                if keyword <= known:
+                    keyword_terms |= keyword
+            coverage = sum(self.idf[t] for t in keyword_terms) / query_weight
+            scores[topic] = 0.55 * best + 0.45 * min(1.0, coverage) + BONUS * bool(keyword_terms)
+        return scores
+
+    # public -------------------------------------------------------------------------------
+
+    def acute_trigger(self, text: str) -> str | None:
+        """The acute trigger the text hits, or None."""
+        tokens = _remove_phrases(words(text), self.exceptions)
+        for trigger in self.triggers:
+            if trigger.matches(tokens):
+                return trigger.source
+        return None
+
+    def classify(self, text: str) -> Classification:
+        """Topic and confidence in [0, 1] for one question."""
+        if self.acute_trigger(text):
+            return Classification(ACUTE, 1.0)
+        query = self.terms(text)
+        phrase = " ".join(words(text))
+        if not any(query):
+            # Only function words ("kva kan du gjere for meg"): compare whole phrases instead.
+            scores = {
+                topic: max((fuzz.token_set_ratio(phrase, p) / 100 for p in phrases), default=0.0)
+                for topic, phrases in self._phrases.items()
+            }
+            scores = {topic: score if score >= 0.9 else 0.0 for topic, score in scores.items()}
+        else:
+            scores = self._score(query)
+            for topic, phrases in self._phrases.items():
+                # A near-copy of an example question is as good as it gets.
+                close = max(
+                    (
+                        fuzz.ratio(phrase, p) / 100
+                        for p in phrases
+                        if _numbers(p) == _numbers(phrase)
+                    ),
+                    default=0.0,
+                )
+                if close >= 0.85:
+                    scores[topic] = max(scores[topic], close + 0.3)
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        (top, top_score), second_score = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
+        margin = (top_score - second_score) / top_score if top_score else 0.0
+        confidence = min(1.0, top_score / 1.25) * (0.75 + 0.25 * margin)
+        confidence = round(confidence, 3)
+        if confidence < self.threshold:
+            return Classification(UNKNOWN, confidence, scores)
+        return Classification(top, confidence, scores)
