@@ -27,6 +27,14 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="ask one question and print the answer")
     ask.add_argument("text", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ev = sub.add_parser("eval", help="accuracy of the FAQ classifier on a labelled TSV")
+    ev.add_argument("file", type=Path, help="TSV with header question<TAB>topic")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    content = sub.add_parser("content", help="content files (texts, guide, kommune overrides)")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    check = content_sub.add_parser("check", help="validate a content folder (nb/ and nn/)")
+    check.add_argument("dir", type=Path)
+    check.add_argument("--kommuner", type=Path, default=None, help="also check kommune files")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply all migrations")
@@ -50,8 +58,30 @@ async def _with_runtime(settings: Settings, body: Callable[..., Awaitable[int]])
         await runtime.close()
 
 
+def _check_content(content_dir: Path, kommune_dir: Path | None) -> int:
+    """Validate a content folder (and optionally kommune files); errors name file and line."""
+    from dialogs.guide_model import check_content_dir
+    from dialogs.kommune import check_kommune_dir
+
+    errors = check_content_dir(content_dir)
+    if kommune_dir is not None and not errors:
+        errors += check_kommune_dir(kommune_dir, content_dir)
+    for line in errors:
+        print(line, file=sys.stderr)
+    if errors:
+        return 1
+    print("content is valid")
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "eval":  # needs no settings and no database
+        from bot.faq_eval import run_eval
+
+        return run_eval(args.file, args.json)
+    if args.command == "content":
+        return _check_content(args.dir, args.kommuner)
     overrides: dict[str, object] = {}
     if getattr(args, "port", None) is not None:
         overrides["port"] = args.port

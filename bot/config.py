@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
 
     data_dir: Path = Path("data")
+    kommune_dir: Path = Path("kommuner")
     database_url: str = ""
     host: str = "0.0.0.0"
     port: int = Field(default=3978, ge=1, le=65535)

@@ -33,7 +33,9 @@ class Runtime:
             await upgrade(url)
         engine = create_engine(url)
         store = Store(engine)
-        router = build_router(store, default_lang=settings.bot_language)
+        router = build_router(
+            store, default_lang=settings.bot_language, kommune_dir=settings.kommune_dir
+        )
         return cls(settings=settings, engine=engine, store=store, router=router)
 
     async def close(self) -> None:

@@ -63,6 +63,7 @@ async def ask(runtime: Runtime, text: str, as_json: bool, out: TextIO = sys.stdo
         answer = render_text(reply.plain_text())
         payload = {
             "topic": reply.topic,
+            "confidence": reply.confidence if reply.confidence is not None else 1.0,
             "answer": answer,
             "lang": reply.lang,
             "buttons": [

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from dialogs import faq
+from dialogs import guide as guide_dialog
 from dialogs import help as help_dialog
 from dialogs.content import Content
 from dialogs.router import Router
 from storage.repositories import Store
 
 
-def build_router(store: Store, content: Content | None = None, default_lang: str = "nb") -> Router:
+def build_router(
+    store: Store,
+    content: Content | None = None,
+    default_lang: str = "nb",
+    kommune_dir: Path | None = None,
+) -> Router:
     """A ready router; raises ContentError when content and handlers do not fit together."""
     router = Router(store, content or Content.load(), default_lang)
     help_dialog.register(router)
+    guide_dialog.register(router, kommune_dir=kommune_dir)
+    faq.register(router)  # after help: it takes over free text that is no command
     router.check()
     return router

@@ -1,4 +1,4 @@
-"""Welcome, help menu, "what is BTI/BTS", the generic acute advice, language choice and "not understood".
+"""Welcome, help menu, "what is BTI/BTS", language choice and "not understood".
 
 The menu only lists what the bot can really do; every text comes from ``content/<lang>/help.yaml``.
 "Tilbake" walks back through the screens this user saw, using the stored conversation state, so it
@@ -25,7 +25,7 @@ def _show(ctx: TurnContext, screen: str, topic: str) -> Reply:
     return ctx.reply(ctx.message(f"help.{screen}", topic=topic))
 
 
-_TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts", "acute": "akutt"}
+_TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts"}
 
 
 async def welcome(ctx: TurnContext) -> Reply:
@@ -41,7 +41,10 @@ async def about(ctx: TurnContext) -> Reply:
 
 
 async def acute(ctx: TurnContext) -> Reply:
-    return _show(ctx, "acute", "akutt")
+    """The guide's acute path, which carries the kommune's own numbers."""
+    from dialogs.guide import show_acute  # the guide registers after help
+
+    return await show_acute(ctx)
 
 
 async def back(ctx: TurnContext) -> Reply:

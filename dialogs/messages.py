@@ -97,6 +97,7 @@ class Reply:
     replace: bool = False
     lang: str = "nb"
     topic: str = ""
+    confidence: float | None = None  # set by the free-text classifier; None for exact commands
 
     def plain_text(self) -> str:
         return "\n\n".join(m.text for m in self.messages)
@@ -107,6 +108,7 @@ class Reply:
             "replace": self.replace,
             "lang": self.lang,
             "topic": self.topic,
+            "confidence": self.confidence,
         }
 
 

@@ -22,6 +22,7 @@ from storage.repositories import DialogState, Store
 log = logging.getLogger(__name__)
 
 Handler = Callable[["TurnContext"], Awaitable[Reply]]
+Guard = Callable[["TurnContext"], Awaitable[Reply | None]]
 
 
 class UnknownAction(Exception):
@@ -95,6 +96,8 @@ class Router:
         self.on_welcome: Handler | None = None
         self.on_unknown_text: Handler | None = None
         self.on_unknown_action: Handler | None = None
+        # Runs before any handler sees typed text or form values; a Reply means "refuse the turn".
+        self.text_guard: Guard | None = None
 
     # registration ------------------------------------------------------------------------------
 
@@ -160,6 +163,10 @@ class Router:
         assert self.on_welcome and self.on_unknown_text and self.on_unknown_action
         if turn.kind == "event":
             return await self.on_welcome(ctx)
+        if self.text_guard is not None and turn.kind in ("text", "form"):
+            refused = await self.text_guard(ctx)
+            if refused is not None:
+                return refused
         if turn.kind in ("action", "form"):
             handler = self._actions.get(turn.action or "")
             if handler is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ async def test_unknown_text_is_honest_and_offers_help_buttons(store: Store) -> N
     reply = await router.handle(text_turn("hvor mange pingviner bor i Bodø"))
     assert reply.topic == "ukjent"
     actions = {b.action for b in reply.messages[0].buttons}
-    assert "help:menu" in actions and "help:acute" in actions
+    assert "help:menu" in actions and "guide:acute" in actions
 
 
 async def test_button_press_updates_in_place(store: Store) -> None:
@@ -97,7 +98,7 @@ async def test_language_value_outside_nb_nn_is_ignored(store: Store) -> None:
 async def test_back_survives_a_restart(store: Store) -> None:
     router = await greeted_router(store)
     await router.handle(press("help:about"))
-    await router.handle(press("help:acute"))
+    await router.handle(press("help:menu"))
     restarted = build_router(store)  # a new process on the same database
     reply = await restarted.handle(text_turn("tilbake"))
     assert reply.topic == "om-bts"
@@ -123,7 +124,7 @@ async def test_double_click_is_handled_one_at_a_time(store: Store) -> None:
 async def test_two_processes_never_lose_a_state_update(store: Store) -> None:
     first, second = build_router(store), build_router(store)
     await first.handle(text_turn("hei"))
-    screens = ["about", "acute"] * 3
+    screens = ["about", "menu"] * 3
     await asyncio.gather(
         *(
             (first if i % 2 else second).handle(press(f"help:{screen}"))
@@ -132,7 +133,7 @@ async def test_two_processes_never_lose_a_state_update(store: Store) -> None:
     )
     state = await store.load_state("local", "u1")
     assert state.version >= 2
-    assert state.step in ("about", "acute")
+    assert state.step in ("about", "menu")
 
 
 def test_content_has_same_keys_in_both_languages() -> None:
@@ -144,13 +145,11 @@ def test_content_has_same_keys_in_both_languages() -> None:
 
 
 def test_content_with_a_button_to_nowhere_refuses_to_load(tmp_path: Path, store: Store) -> None:
+    shutil.copytree(CONTENT_DIR, tmp_path, dirs_exist_ok=True)
     for lang in ("nb", "nn"):
-        folder = tmp_path / lang
-        folder.mkdir()
-        text = (CONTENT_DIR / lang / "help.yaml").read_text(encoding="utf-8")
-        (folder / "help.yaml").write_text(
-            text.replace("action: help:about", "action: help:nowhere")
-        )
+        help_file = tmp_path / lang / "help.yaml"
+        text = help_file.read_text(encoding="utf-8")
+        help_file.write_text(text.replace("action: help:about", "action: help:nowhere"))
     with pytest.raises(ContentError, match="help:nowhere"):
         build_router(store, Content.load(tmp_path))
 

@@ -11,12 +11,20 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
+import storage.followup_models  # noqa: F401  (its table is part of the migrated schema)
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base, ProcessedEvent
 from storage.repositories import Store
 
-TABLES = {"tenants", "users", "conversation_state", "conversation_refs", "processed_events"}
+TABLES = {
+    "tenants",
+    "users",
+    "conversation_state",
+    "conversation_refs",
+    "processed_events",
+    "personal_followups",
+}
 
 
 def _schema_diff(connection: Connection) -> list[Any]:
