@@ -98,7 +98,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from bot.server import serve
 
-        asyncio.run(serve(settings))
+        try:
+            asyncio.run(serve(settings))
+        except ConfigError as exc:  # e.g. Teams auth settings that do not fit together
+            print(f"bts-bot: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "chat":
         from bot import terminal

@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.databases",
     "tests.support.server",
+    "tests.support.fake_slack",
+    "tests.support.fake_connector",
 ]

@@ -103,3 +103,10 @@ def test_secrets_never_printed_on_config_error(tmp_path: Path) -> None:
         MICROSOFT_APP_PASSWORD="pw-very-secret-456",
     )
     assert "very-secret" not in result.stderr + result.stdout
+
+
+def test_serve_with_teams_app_id_but_no_password_is_one_line(tmp_path: Path) -> None:
+    result = bts(tmp_path, "serve", MICROSOFT_APP_ID="11111111-2222-3333-4444-555555555555")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("bts-bot: configuration error")
+    assert "Traceback" not in result.stderr
