@@ -1,8 +1,10 @@
 """The free-text classifier behind the FAQ: maps a staff question to a stable topic id with a confidence.
 
 Two passes. First a separate, high-recall acute pass: trigger words and phrases for violence, abuse,
-a child afraid to go home and the like (data in ``faq.yaml``, typo-tolerant) win over everything,
-because missing an acute question is the worst mistake this product can make. Then a topical pass:
+a child afraid to go home and the like, plus concept classes (harm, caregiver, body, injury, fear,
+home, intoxication, secrecy …) combined by rules such as ``@harm + @caregiver`` (all data in
+``faq.yaml``, typo-tolerant) win over everything, because missing an acute question is the worst
+mistake this product can make. Then a topical pass:
 the question is folded (case, æøå written as ae/o/a/aa), split into words, stemmed with the Snowball
 Norwegian stemmer, spelling-corrected against the vocabulary of the topics with RapidFuzz, and scored
 against each topic's example questions and keywords from both nb and nn content. A low score gives
@@ -111,11 +113,14 @@ def _close(word: str, target: str) -> bool:
 
 @dataclass(frozen=True)
 class _Alternative:
-    kind: str  # "exact" | "prefix" | "suffix" | "contains"
+    kind: str  # "exact" | "prefix" | "suffix" | "contains" | "range"
     text: str
 
     def matches(self, word: str) -> bool:
         t = self.text
+        if self.kind == "range":
+            low, _, high = t.partition("-")
+            return word.isdigit() and int(low) <= int(word) <= int(high)
         if self.kind == "exact":
             return _close(word, t)
         if self.kind == "prefix":
@@ -136,8 +141,13 @@ class _Alternative:
         )
 
 
+_RANGE = re.compile(r"#(\d+)-(\d+)")
+
+
 def _parse_alternative(raw: str) -> _Alternative:
     folded = fold(raw)
+    if _RANGE.fullmatch(folded):
+        return _Alternative("range", folded[1:])
     if folded.startswith("*") and folded.endswith("*"):
         return _Alternative("contains", folded.strip("*"))
     if folded.endswith("*"):
@@ -155,11 +165,21 @@ class AcuteTrigger:
     slots: tuple[tuple[_Alternative, ...], ...]
 
     @classmethod
-    def parse(cls, raw: str) -> AcuteTrigger:
-        slots = tuple(
-            tuple(_parse_alternative(alt) for alt in part.split("|") if alt) for part in raw.split()
-        )
-        return cls(raw, slots)
+    def parse(
+        cls, raw: str, concepts: Mapping[str, tuple[_Alternative, ...]] | None = None
+    ) -> AcuteTrigger:
+        """Parse one slot sequence; ``@name`` in a slot stands for every word of that concept."""
+
+        def slot(part: str) -> tuple[_Alternative, ...]:
+            out: list[_Alternative] = []
+            for alt in part.split("|"):
+                if alt.startswith("@"):
+                    out.extend((concepts or {}).get(fold(alt[1:]), ()))
+                elif alt:
+                    out.append(_parse_alternative(alt))
+            return tuple(out)
+
+        return cls(raw, tuple(slot(part) for part in raw.split()))
 
     def matches(self, tokens: Sequence[str]) -> bool:
         def from_slot(slot: int, start: int, first: bool) -> bool:
@@ -174,6 +194,46 @@ class AcuteTrigger:
             return False
 
         return bool(self.slots) and from_slot(0, 0, True)
+
+
+@dataclass(frozen=True)
+class AcuteRule:
+    """Parts that must all occur somewhere in the question (``@harm + @caregiver``), any order."""
+
+    source: str
+    parts: tuple[AcuteTrigger, ...]
+
+    def matches(self, tokens: Sequence[str]) -> bool:
+        return bool(self.parts) and all(part.matches(tokens) for part in self.parts)
+
+
+_CONCEPT = re.compile(r"^@([a-z_]+)\s*:(.*)$")
+
+
+def parse_acute(raw: Iterable[str]) -> tuple[AcuteRule, ...]:
+    """Concept classes and rules from the ``acute_triggers`` data.
+
+    ``@name: w1 w2* *w3*`` defines (or, from another language file, extends) a concept class;
+    ``a b|c`` is a phrase; ``x + y + z`` needs every part somewhere in the question, where a part
+    is a phrase or a concept (``@harm + @caregiver``); ``#10-15`` is a number in that range.
+    """
+    entries = [e.strip() for e in raw if e.strip()]
+    concepts: dict[str, list[_Alternative]] = {}
+    rules: list[str] = []
+    for entry in entries:
+        definition = _CONCEPT.match(entry)
+        if definition:
+            name, body = definition.groups()
+            concepts.setdefault(name, []).extend(_parse_alternative(w) for w in body.split())
+        else:
+            rules.append(entry)
+    frozen = {name: tuple(dict.fromkeys(alts)) for name, alts in concepts.items()}
+    return tuple(
+        AcuteRule(
+            rule, tuple(AcuteTrigger.parse(part.strip(), frozen) for part in rule.split(" + "))
+        )
+        for rule in rules
+    )
 
 
 def _numbers(phrase: str) -> set[str]:
@@ -231,7 +291,7 @@ class FaqClassifier:
         threshold: float = THRESHOLD,
     ) -> None:
         self.threshold = threshold
-        self.triggers = tuple(AcuteTrigger.parse(t) for t in acute_triggers if t.strip())
+        self.triggers = parse_acute(acute_triggers)
         self.exceptions = tuple(
             tuple(words(e)) for e in sorted(set(acute_exceptions), key=len, reverse=True)
         )
