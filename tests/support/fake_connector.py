@@ -12,7 +12,6 @@ then from Microsoft's login service (MSAL wants an https authority), so there is
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
@@ -24,6 +23,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+
+from tests.support.http_thread import serve_in_thread
 
 
 @dataclass(frozen=True)
@@ -183,48 +184,17 @@ class FakeConnector:
             return web.json_response([])
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
 
-
-class _ServerThread(threading.Thread):
-    def __init__(self, fake: FakeConnector) -> None:
-        super().__init__(name="fake-connector", daemon=True)
-        self.fake = fake
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.runner: web.AppRunner | None = None
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.close()
-
-    async def _start(self) -> None:
+    def build_app(self) -> web.Application:
+        """The fake's routes (called inside the serving thread's loop)."""
         app = web.Application(client_max_size=4 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.fake._handle)
-        # A short shutdown timeout: a bot still mid-request must not hold the test's teardown.
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = self.runner.addresses[0][1]
-        self.fake.base_url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
-            cleanup.result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.join(timeout=10)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
 
 
 @pytest.fixture
 def fake_connector() -> Iterator[FakeConnector]:
     """A fresh fake Bot Connector for one test."""
     fake = FakeConnector()
-    thread = _ServerThread(fake)
-    thread.start()
-    if not thread.ready.wait(timeout=10):
-        pytest.fail("fake connector did not start")
-    yield fake
-    thread.stop()
+    with serve_in_thread("fake connector", fake.build_app) as base_url:
+        fake.base_url = base_url
+        yield fake

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp import WSMsgType, web
 
+from tests.support.http_thread import serve_in_thread
+
 TEAM_ID = "T0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -227,6 +229,16 @@ class FakeSlack:
             self._sockets.discard(ws)
         return ws
 
+    def build_app(self) -> web.Application:
+        """The fake's routes (called inside the serving thread's loop)."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)
+        app.router.add_post("/response/{name}", self._handle)
+        app.router.add_get("/socket", self._socket)
+        self._loop = asyncio.get_running_loop()
+        return app
+
 
 def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
     if not raw:
@@ -241,51 +253,10 @@ def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
     return body
 
 
-class _ServerThread(threading.Thread):
-    def __init__(self, fake: FakeSlack) -> None:
-        super().__init__(name="fake-slack", daemon=True)
-        self.fake = fake
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.runner: web.AppRunner | None = None
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
-        self.ready.set()
-        self.loop.run_forever()
-        self.loop.close()
-
-    async def _start(self) -> None:
-        app = web.Application(client_max_size=4 * 1024 * 1024)
-        app.router.add_post("/api/{method}", self.fake._handle)
-        app.router.add_get("/api/{method}", self.fake._handle)
-        app.router.add_post("/response/{name}", self.fake._handle)
-        app.router.add_get("/socket", self.fake._socket)
-        self.fake._loop = asyncio.get_running_loop()
-        # A short shutdown timeout: a bot still mid-request must not hold the test's teardown.
-        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = self.runner.addresses[0][1]
-        self.fake.base_url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            cleanup = asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop)
-            cleanup.result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.join(timeout=10)
-
-
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     """A fresh fake Slack Web API for one test."""
     fake = FakeSlack()
-    thread = _ServerThread(fake)
-    thread.start()
-    if not thread.ready.wait(timeout=10):
-        pytest.fail("fake Slack did not start")
-    yield fake
-    thread.stop()
+    with serve_in_thread("fake Slack", fake.build_app) as base_url:
+        fake.base_url = base_url
+        yield fake
