@@ -1,8 +1,9 @@
 """Local web chat: a page at ``/`` and ``/chat`` plus a small JSON API, in the ``local`` tenant.
 
 For trying the bot without any Slack or Teams account. The browser keeps a random session id; each
-session is one local user, so the conversation survives reloads and server restarts. Bad requests get
-a 4xx JSON error with a short explanation; typed text is never logged.
+session is one local user, so the conversation survives reloads and server restarts. This module is a
+thin adapter: it validates requests and turns them into ``Turn``s, and must not hold dialog logic.
+Bad requests get a 4xx JSON error with a short explanation; typed text is never logged.
 """
 
 from __future__ import annotations
@@ -18,22 +19,29 @@ from aiohttp import web
 
 from bot.runtime import LOCAL_TENANT, Runtime
 from bot.server import json_error
-from dialogs.messages import Reply, Turn
+from dialogs.messages import MAX_ACTION_LEN, MAX_VALUE_LEN, Reply, Turn
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("webchat_static")
+STATIC_SUFFIXES = frozenset({".css", ".js"})
 MAX_TEXT = 2000
 MAX_FORM_VALUE = 2000
+MAX_FORM_FIELDS = 20
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_SECURITY_HEADERS = {
+# C0 control characters other than tab and newlines: never typed by a person, and PostgreSQL refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+_PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
+    **_NOSNIFF,
     "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
 }
+_API_HEADERS = {**_NOSNIFF, "Cache-Control": "no-store"}
 
 
 class BadTurn(Exception):
@@ -50,6 +58,28 @@ def _session_user(session: object) -> str:
     return f"web:{session}"
 
 
+def _web_turn(user: str, **fields: Any) -> Turn:
+    """The Turn of one web session: its own direct channel in the local tenant."""
+    return Turn(
+        platform="web",
+        tenant_id=LOCAL_TENANT,
+        user_id=user,
+        channel_id=user,
+        is_direct=True,
+        **fields,
+    )
+
+
+def _checked_text(text: object, what: str, limit: int) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise BadTurn(400, f"{what} must be a non-empty string")
+    if len(text) > limit:
+        raise BadTurn(413, f"{what} is too long (max {limit} characters)")
+    if _CONTROL.search(text):
+        raise BadTurn(400, f"{what} contains control characters")
+    return text
+
+
 def parse_turn(payload: Any, runtime: Runtime) -> Turn:
     """Validate one JSON request body and build the Turn it stands for."""
     if not isinstance(payload, dict):
@@ -59,29 +89,32 @@ def parse_turn(payload: Any, runtime: Runtime) -> Turn:
     if text is not None and action is not None:
         raise BadTurn(400, "send either 'text' or 'action', not both")
     if text is not None:
-        if not isinstance(text, str) or not text.strip():
-            raise BadTurn(400, "'text' must be a non-empty string")
-        if len(text) > MAX_TEXT:
-            raise BadTurn(413, f"'text' is too long (max {MAX_TEXT} characters)")
-        return Turn("web", LOCAL_TENANT, user, user, text=text)
+        return _web_turn(user, text=_checked_text(text, "'text'", MAX_TEXT))
     if not isinstance(action, str) or not action:
         raise BadTurn(400, "send 'text', or 'action' with an optional 'value' or 'form'")
-    if not runtime.router.known_action(action):
-        raise BadTurn(400, f"unknown action {action[:64]!r}; reload the page")
+    if len(action) > MAX_ACTION_LEN or not runtime.router.known_action(action):
+        raise BadTurn(400, f"unknown action {action[:MAX_ACTION_LEN]!r}; reload the page")
     value = payload.get("value", "")
-    if not isinstance(value, str) or len(value) > 200:
-        raise BadTurn(400, "'value' must be a string of at most 200 characters")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value) > MAX_VALUE_LEN or _CONTROL.search(value):
+        raise BadTurn(400, f"'value' must be a plain string of at most {MAX_VALUE_LEN} characters")
     form = payload.get("form")
     if form is None:
-        return Turn("web", LOCAL_TENANT, user, user, action=action, value=value)
-    if not isinstance(form, dict) or not form:
-        raise BadTurn(400, "'form' must be a non-empty object of field values")
+        return _web_turn(user, action=action, value=value)
+    if not isinstance(form, dict) or not form or len(form) > MAX_FORM_FIELDS:
+        raise BadTurn(400, f"'form' must be an object of 1-{MAX_FORM_FIELDS} field values")
     values: dict[str, str] = {}
     for name, raw in form.items():
-        if not isinstance(raw, (str, int, float)) or len(str(raw)) > MAX_FORM_VALUE:
-            raise BadTurn(400, f"form field {str(name)[:40]!r} must be a short text or number")
-        values[str(name)[:64]] = str(raw)
-    return Turn("web", LOCAL_TENANT, user, user, action=action, value=value, form_values=values)
+        shown = str(name)[:40]
+        # bool is an int subclass; a checkbox-like true/false is not a field value we offer.
+        if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+            raise BadTurn(400, f"form field {shown!r} must be a short text or number")
+        value_text = str(raw)
+        if len(value_text) > MAX_FORM_VALUE or _CONTROL.search(value_text):
+            raise BadTurn(400, f"form field {shown!r} must be a short text or number")
+        values[str(name)[:64]] = value_text
+    return _web_turn(user, action=action, value=value, form_values=values)
 
 
 async def _read_json(request: web.Request) -> Any:
@@ -89,33 +122,52 @@ async def _read_json(request: web.Request) -> Any:
         raise BadTurn(415, "content type must be application/json")
     try:
         return json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadTurn(400, "malformed JSON") from None
 
 
 def _reply_json(reply: Reply) -> web.Response:
-    return web.json_response({"reply": reply.to_dict()})
+    return web.json_response({"reply": reply.to_dict()}, headers=_API_HEADERS)
 
 
 def render_page(runtime: Runtime) -> str:
-    """The page with its texts from ``content/<lang>/webchat.yaml``, every value HTML-escaped."""
+    """The page with its texts from ``content/<lang>/webchat.yaml``, every value HTML-escaped.
+
+    The page itself is in the bot's language; the texts of every language ride along as JSON so
+    the script can follow a user who switched to nynorsk (or bokmål) in the chat.
+    """
     lang = runtime.settings.bot_language
     content = runtime.router.content
-    keys = [k.split(".", 1)[1] for k in content.by_lang[lang] if k.startswith("webchat.")]
-    texts = {key: content.text(lang, f"webchat.{key}") for key in keys}
+    texts_by_lang = {
+        each: {
+            key.split(".", 1)[1]: content.text(each, key)
+            for key in content.by_lang[each]
+            if key.startswith("webchat.")
+        }
+        for each in content.by_lang
+    }
+    texts = texts_by_lang[lang]
     template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     fields = {key: html.escape(value) for key, value in texts.items()}
-    fields["texts_json"] = html.escape(json.dumps(texts, ensure_ascii=False))
+    fields["texts_json"] = html.escape(json.dumps(texts_by_lang, ensure_ascii=False))
     return template.format(lang=lang, **fields)
 
 
 def setup_webchat(app: web.Application, runtime: Runtime) -> None:
     """Mount the page, its static files and the JSON API."""
     page = render_page(runtime)
+    # Only the stylesheet and script are public; the page template is served rendered, at "/".
+    static_files = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix in STATIC_SUFFIXES}
     extra = {"platform": "web", "tenant": LOCAL_TENANT}
 
     async def index(_request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html", headers=_SECURITY_HEADERS)
+        return web.Response(text=page, content_type="text/html", headers=_PAGE_HEADERS)
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        path = static_files.get(request.match_info["name"])
+        if path is None:
+            return json_error(404, "no such file")
+        return web.FileResponse(path, headers={**_NOSNIFF, "Cache-Control": "no-cache"})
 
     async def turn(request: web.Request) -> web.Response:
         try:
@@ -131,12 +183,14 @@ def setup_webchat(app: web.Application, runtime: Runtime) -> None:
         try:
             user = _session_user(request.query.get("session"))
         except BadTurn as exc:
+            log.info("webchat request refused", extra={**extra, "status": exc.status})
             return json_error(exc.status, str(exc))
-        reply = await runtime.router.handle(Turn("web", LOCAL_TENANT, user, user))
+        reply = await runtime.router.handle(_web_turn(user))
+        log.info("webchat welcome", extra={**extra, "topic": reply.topic})
         return _reply_json(reply)
 
     app.router.add_get("/", index)
     app.router.add_get("/chat", index)
+    app.router.add_get("/static/{name}", static)
     app.router.add_post("/api/webchat/turn", turn)
     app.router.add_get("/api/webchat/welcome", welcome)
-    app.router.add_static("/static/", STATIC_DIR, show_index=False)

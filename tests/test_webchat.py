@@ -1,184 +1,763 @@
-"""The local web chat: its JSON API over real HTTP and the page in real headless Chromium."""
+"""The local web chat: its JSON API over real HTTP and the page in real headless Chromium.
+
+API tests talk to the real ``bts-bot serve`` subprocess. Tests that only read share one server per
+module (each with its own session, i.e. its own user); the restart test gets its own. Browser tests
+drive Debian's chromium through playwright's sync API (plain sync tests: pytest-asyncio's loop must
+not be running around sync playwright). Without chromium they skip locally and fail under CI.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.server import BotServer
+from tests.support.server import BotServer, start_server
 
-SESSION = "testsession01"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright, Request, Route
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # we run as root in CI
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def post(server: BotServer, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
-    request = urllib.request.Request(
-        server.base_url + "/api/webchat/turn",
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def new_session() -> str:
+    return "t" + secrets.token_hex(8)
+
+
+def greeted(server: BotServer) -> str:
+    """A new session that has seen the welcome, as the page does on its first load."""
+    session = new_session()
+    status, _headers, data = request(server, f"/api/webchat/welcome?session={session}")
+    assert status == 200, data
+    return session
+
+
+def request(
+    server: BotServer,
+    path: str,
+    body: bytes | None = None,
+    content_type: str | None = "application/json",
+) -> tuple[int, dict[str, str], Any]:
+    """One HTTP request; returns status, headers and the decoded JSON body (or the raw text)."""
+    headers = {"Content-Type": content_type} if content_type and body is not None else {}
+    req = urllib.request.Request(
+        server.base_url + path,
         data=body,
-        headers={"Content-Type": content_type},
-        method="POST",
+        headers=headers,
+        method="POST" if body is not None else "GET",
     )
     try:
-        with urllib.request.urlopen(request, timeout=20) as resp:
-            return resp.status, json.loads(resp.read())
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            status, resp_headers, raw = resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
+        status, resp_headers, raw = exc.code, dict(exc.headers), exc.read()
+    text = raw.decode("utf-8", errors="replace")
+    if resp_headers.get("Content-Type", "").startswith("application/json"):
+        return status, resp_headers, json.loads(text)
+    return status, resp_headers, text
 
 
-def turn(server: BotServer, **payload: Any) -> dict[str, Any]:
-    status, data = post(server, json.dumps({"session": SESSION, **payload}).encode())
+def post(server: BotServer, body: bytes, content_type: str | None = "application/json") -> Any:
+    return request(server, "/api/webchat/turn", body, content_type)
+
+
+def turn(server: BotServer, session: str, **payload: Any) -> dict[str, Any]:
+    status, _headers, data = post(server, json.dumps({"session": session, **payload}).encode())
     assert status == 200, data
     return dict(data["reply"])
 
 
-def test_api_help_button_language_and_back(bot_server: Callable[..., BotServer]) -> None:
-    server = bot_server()
-    turn(server, text="hei")  # first contact
-    menu = turn(server, text="hjelp")
-    assert menu["topic"] == "hjelp" and menu["messages"][0]["buttons"]
-    about = turn(server, action="help:about")
-    assert about["topic"] == "om-bts" and about["replace"] is True
-    assert "Nivå 0" in about["messages"][0]["text"]
-    nynorsk = turn(server, action="lang:set", value="nn")
-    assert nynorsk["lang"] == "nn"
-    assert turn(server, text="hjelp")["lang"] == "nn"
+def all_text(reply: dict[str, Any]) -> str:
+    return "\n".join(m["text"] for m in reply["messages"])
 
 
-def test_conversation_continues_after_a_restart(bot_server: Callable[..., BotServer]) -> None:
-    server = bot_server()
-    turn(server, text="hei")
-    turn(server, action="help:about")
-    turn(server, action="help:menu")
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServer]:
+    """One server for the tests that do not restart it; tests keep apart by session id."""
+    root = tmp_path_factory.mktemp("webchat")
+    data_dir = root / "botdata"
+    data_dir.mkdir()
+    server = start_server(data_dir, root)
+    yield server
     server.stop()
-    restarted = bot_server()  # same data folder
-    assert turn(restarted, text="tilbake")["topic"] == "om-bts"
 
 
-def test_guide_can_be_walked_over_http(bot_server: Callable[..., BotServer]) -> None:
-    server = bot_server()
-    turn(server, text="hei")
-    first = turn(server, text="hva gjør jeg ved uro?")
+# ---- JSON API ------------------------------------------------------------------------------------
+
+
+def test_help_menu_about_back_and_nynorsk(shared_server: BotServer) -> None:
+    session = greeted(shared_server)
+    menu = turn(shared_server, session, text="hjelp")
+    assert menu["topic"] == "hjelp" and menu["lang"] == "nb"
+    assert "Dette kan jeg hjelpe deg med" in all_text(menu)
+    assert any(m["buttons"] for m in menu["messages"])
+
+    about = turn(shared_server, session, action="help:about")
+    assert about["topic"] == "om-bts" and about["replace"] is True
+    assert "Nivå 0" in all_text(about)
+
+    back = turn(shared_server, session, text="tilbake")
+    assert back["topic"] == "hjelp" and "Dette kan jeg hjelpe deg med" in all_text(back)
+
+    nynorsk = turn(shared_server, session, action="lang:set", value="nn")
+    assert nynorsk["lang"] == "nn"
+    later = turn(shared_server, session, text="hjelp")
+    assert later["lang"] == "nn" and "Dette kan eg hjelpe deg med" in all_text(later)
+    # Another browser session is another user: still bokmål.
+    assert turn(shared_server, greeted(shared_server), text="hjelp")["lang"] == "nb"
+
+
+def test_welcome_for_a_new_session(shared_server: BotServer) -> None:
+    status, headers, data = request(shared_server, f"/api/webchat/welcome?session={new_session()}")
+    assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
+    welcome = data["reply"]
+    assert welcome["topic"] == "hjelp" and "velkommen" in all_text(welcome).lower()
+    labels = [b["label"] for m in welcome["messages"] for b in m["buttons"]]
+    assert "Hva er BTI/BTS?" in labels and "Skriv nynorsk" in labels
+    for query in ("", "?session=", "?session=short", "?session=bad%20chars%21%21"):
+        status, _headers, data = request(shared_server, "/api/webchat/welcome" + query)
+        assert status == 400 and "session" in data["error"], (query, data)
+
+
+def test_guide_can_be_walked_over_http(shared_server: BotServer) -> None:
+    session = greeted(shared_server)
+    first = turn(shared_server, session, text="hva gjør jeg ved uro?")
     buttons = first["messages"][-1]["buttons"]
     start = next(b for b in buttons if "nivå 0" in b["label"].lower())
-    step = turn(server, action=start["action"], value=start["value"])
-    text = " ".join(m["text"] for m in step["messages"])
-    assert "Nivå 0" in text
+    step = turn(shared_server, session, action=start["action"], value=start["value"])
+    assert "Nivå 0" in all_text(step)
     acute = next(b for m in step["messages"] for b in m["buttons"] if "Akutt" in b["label"])
-    path = turn(server, action=acute["action"], value=acute["value"])
-    assert "112" in " ".join(m["text"] for m in path["messages"])
+    path = turn(shared_server, session, action=acute["action"], value=acute["value"])
+    assert "112" in all_text(path)
+
+
+def test_back_works_before_and_after_a_restart(bot_server: Callable[..., BotServer]) -> None:
+    server = bot_server()
+    before = greeted(server)
+    turn(server, before, text="hjelp")
+    turn(server, before, action="help:about")
+    assert turn(server, before, text="tilbake")["topic"] == "hjelp"
+
+    after = greeted(server)
+    turn(server, after, text="hjelp")
+    turn(server, after, action="lang:set", value="nn")
+    assert turn(server, after, action="help:about")["topic"] == "om-bts"
+    server.stop()
+    restarted = bot_server()  # the factory reuses the same data folder
+    back = turn(restarted, after, text="tilbake")
+    assert back["topic"] == "hjelp" and back["lang"] == "nn"
+    assert "Dette kan eg hjelpe deg med" in all_text(back)
+
+
+def _json(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+S = "sessionABC_123"
+BAD_REQUESTS: list[tuple[str, bytes, str | None, int, str]] = [
+    ("malformed JSON", b"{not json", "application/json", 400, "malformed JSON"),
+    ("not UTF-8", b'{"session": "\xff\xfe"}', "application/json", 400, "malformed JSON"),
+    ("deeply nested", b"[" * 100_000, "application/json", 400, "malformed JSON"),
+    ("form encoded", b"text=hei", "application/x-www-form-urlencoded", 415, "application/json"),
+    ("plain text", b"hei", "text/plain", 415, "application/json"),
+    ("no content type", _json({"session": S, "text": "hei"}), None, 415, "application/json"),
+    ("array body", b"[1, 2]", "application/json", 400, "JSON object"),
+    ("null body", b"null", "application/json", 400, "JSON object"),
+    ("no session", _json({"text": "hei"}), "application/json", 400, "session"),
+    ("short session", _json({"session": "x", "text": "hei"}), "application/json", 400, "session"),
+    (
+        "long session",
+        _json({"session": "a" * 65, "text": "hei"}),
+        "application/json",
+        400,
+        "session",
+    ),
+    (
+        "odd session",
+        _json({"session": "abc/../def", "text": "h"}),
+        "application/json",
+        400,
+        "session",
+    ),
+    (
+        "number session",
+        _json({"session": 12345678, "text": "h"}),
+        "application/json",
+        400,
+        "session",
+    ),
+    ("empty text", _json({"session": S, "text": ""}), "application/json", 400, "non-empty"),
+    ("blank text", _json({"session": S, "text": "  \n "}), "application/json", 400, "non-empty"),
+    ("text not str", _json({"session": S, "text": 42}), "application/json", 400, "'text'"),
+    (
+        "text too long",
+        _json({"session": S, "text": "x" * 2001}),
+        "application/json",
+        413,
+        "too long",
+    ),
+    ("NUL in text", _json({"session": S, "text": "hei\x00"}), "application/json", 400, "control"),
+    (
+        "text and action",
+        _json({"session": S, "text": "hei", "action": "help:menu"}),
+        "application/json",
+        400,
+        "not both",
+    ),
+    ("nothing to say", _json({"session": S}), "application/json", 400, "action"),
+    ("action not str", _json({"session": S, "action": 7}), "application/json", 400, "action"),
+    (
+        "unknown action",
+        _json({"session": S, "action": "nope:nope"}),
+        "application/json",
+        400,
+        "unknown action",
+    ),
+    (
+        "huge action",
+        _json({"session": S, "action": "help:" + "x" * 5000}),
+        "application/json",
+        400,
+        "unknown action",
+    ),
+    (
+        "value not str",
+        _json({"session": S, "action": "lang:set", "value": ["nn"]}),
+        "application/json",
+        400,
+        "'value'",
+    ),
+    (
+        "value too long",
+        _json({"session": S, "action": "lang:set", "value": "n" * 201}),
+        "application/json",
+        400,
+        "'value'",
+    ),
+    (
+        "form a list",
+        _json({"session": S, "action": "help:menu", "form": [1]}),
+        "application/json",
+        400,
+        "'form'",
+    ),
+    (
+        "form empty",
+        _json({"session": S, "action": "help:menu", "form": {}}),
+        "application/json",
+        400,
+        "'form'",
+    ),
+    (
+        "form nested",
+        _json({"session": S, "action": "help:menu", "form": {"a": {"b": 1}}}),
+        "application/json",
+        400,
+        "form field 'a'",
+    ),
+    (
+        "form boolean",
+        _json({"session": S, "action": "help:menu", "form": {"ok": True}}),
+        "application/json",
+        400,
+        "form field 'ok'",
+    ),
+    ("one megabyte", b"x" * (1024 * 1024), "application/json", 413, "too large"),
+]
 
 
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "words"),
-    [
-        (b"{not json", "application/json", 400, "malformed JSON"),
-        (b"text=hei", "application/x-www-form-urlencoded", 415, "application/json"),
-        (b"[1, 2]", "application/json", 400, "JSON object"),
-        (json.dumps({"text": "hei"}).encode(), "application/json", 400, "session"),
-        (json.dumps({"session": "x", "text": "hei"}).encode(), "application/json", 400, "session"),
-        (json.dumps({"session": SESSION, "text": "  "}).encode(), "application/json", 400, "text"),
-        (
-            json.dumps({"session": SESSION, "text": "x" * 3000}).encode(),
-            "application/json",
-            413,
-            "long",
-        ),
-        (json.dumps({"session": SESSION}).encode(), "application/json", 400, "action"),
-        (
-            json.dumps({"session": SESSION, "action": "nope:nope"}).encode(),
-            "application/json",
-            400,
-            "unknown action",
-        ),
-        (
-            json.dumps({"session": SESSION, "action": "help:menu", "form": [1]}).encode(),
-            "application/json",
-            400,
-            "form",
-        ),
-        (b"x" * (1024 * 1024), "application/json", 413, "too large"),
-    ],
+    [pytest.param(*case[1:], id=case[0]) for case in BAD_REQUESTS],
 )
 def test_bad_requests_get_a_clear_4xx(
-    bot_server: Callable[..., BotServer], body: bytes, content_type: str, status: int, words: str
+    shared_server: BotServer, body: bytes, content_type: str | None, status: int, words: str
 ) -> None:
-    server = bot_server()
-    got_status, data = post(server, body, content_type)
-    assert got_status == status
-    assert words in data["error"]
-    assert post(server, json.dumps({"session": SESSION, "text": "hjelp"}).encode())[0] == 200
+    got_status, headers, data = post(shared_server, body, content_type)
+    assert got_status == status, data
+    assert headers["Content-Type"].startswith("application/json")
+    assert isinstance(data["error"], str) and words in data["error"], data
+    assert 10 <= len(data["error"]) <= 200  # short and human-readable
+    assert post(shared_server, _json({"session": S, "text": "hjelp"}))[0] == 200
 
 
-def test_page_has_security_headers_and_no_message_text_in_logs(
-    bot_server: Callable[..., BotServer],
-) -> None:
-    server = bot_server()
-    with urllib.request.urlopen(server.base_url + "/", timeout=10) as resp:
-        page = resp.read().decode()
-        assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
-        assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert 'for="chat-input"' in page and 'aria-live="polite"' in page
-    turn(server, text="planted-secret-kjøttkake-4711")
-    assert "kjøttkake-4711" not in server.log_text()
+def test_odd_but_well_formed_turns_never_get_a_5xx(shared_server: BotServer) -> None:
+    session = new_session()
+    odd_payloads: list[dict[str, Any]] = [
+        {"text": "ææææ 🙈 <script>alert(1)</script> **"},
+        {"text": "x" * 2000},
+        {"text": "\t tab og\nlinjeskift \r\n"},
+        {"action": "lang:set", "value": "klingon"},
+        {"action": "lang:set", "value": None},
+        {"action": "help:about", "value": "x" * 200},
+        {"action": "help:menu", "form": {"x" * 500: 3.5, "n": 12}},
+        {"action": "guide:followup_save", "form": {"label": "", "days": "abc"}},
+        {"action": "guide:followup_save", "form": {"label": "Ring Ola Nordmann", "days": "7"}},
+        {"action": "guide:followup_save", "form": {"label": "x" * 2000, "days": "-1"}},
+        {"action": "guide:followup_save"},
+        {"action": "guide:followup", "value": "no-such-step"},
+        {"action": "guide:goto", "value": "no-such-step"},
+        {"action": "guide:goto"},
+        {"action": "guide:overview", "value": "../../etc"},
+        {"action": "guide:tool", "value": "x" * 200},
+        {"action": "guide:back"},
+        {"action": "help:back"},
+        {"text": "tilbake"},
+        {"text": "tilbake"},
+    ]
+    for payload in odd_payloads:
+        status, _headers, data = post(shared_server, _json({"session": session, **payload}))
+        assert status < 500, (payload, data)
+        assert status == 200 or data["error"], (payload, data)
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+def test_page_headers_static_files_and_structured_logs(shared_server: BotServer) -> None:
+    for path in ("/", "/chat"):
+        status, headers, page = request(shared_server, path)
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp and "http" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        # Nothing is loaded from anywhere but this server.
+        for ref in re.findall(r'(?:src|href)="([^"]*)"', page):
+            assert ref.startswith("/static/") or ref.startswith("data:"), ref
+    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+        status, headers, body = request(shared_server, f"/static/{name}")
+        assert status == 200 and kind in headers["Content-Type"] and body
+        assert headers["X-Content-Type-Options"] == "nosniff"
+    for missing in ("/static/index.html", "/static/nope.js", "/static/..%2Fwebchat.py"):
+        assert request(shared_server, missing)[0] == 404, missing
+
+    turn(shared_server, new_session(), text="planted-secret-kjøttkake-4711")
+    log_text = shared_server.log_text()
+    assert "kjøttkake-4711" not in log_text
+    lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    turns = [line for line in lines if line.get("event") == "webchat turn"]
+    assert turns and all(t["tenant"] == "local" and t["platform"] == "web" for t in turns)
+
+
+class _PageOutline(HTMLParser):
+    """Collects the attributes of every element, keyed by id, and the label texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_id: dict[str, dict[str, str | None]] = {}
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.label_for: dict[str, str] = {}
+        self._open_label: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if attributes.get("id"):
+            self.by_id[str(attributes["id"])] = attributes
+        if tag == "label" and attributes.get("for"):
+            self._open_label = str(attributes["for"])
+            self.label_for[self._open_label] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._open_label:
+            self.label_for[self._open_label] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._open_label = None
+
+
+def test_page_has_basic_accessibility_hooks(shared_server: BotServer) -> None:
+    _status, _headers, page = request(shared_server, "/")
+    outline = _PageOutline()
+    outline.feed(page)
+    html_attrs = next(attrs for tag, attrs in outline.tags if tag == "html")
+    assert html_attrs["lang"] == "nb"
+    assert "<title>BTS-bot" in page
+    assert outline.label_for.get("chat-input", "").strip() == "Skriv til BTS-bot"
+    chat_input = outline.by_id["chat-input"]
+    assert chat_input["maxlength"] == "2000"
+    chat_log = outline.by_id["chat-log"]
+    assert chat_log["aria-live"] == "polite" and chat_log["role"] == "log"
+    assert chat_log["aria-label"]
+    assert outline.by_id["chat-error"]["role"] == "alert"
+    assert outline.by_id["chat-send"]["type"] == "submit"
+    assert 'name="viewport"' in page
+
+
+# ---- the page in headless Chromium ---------------------------------------------------------------
+
+
+def require_chromium() -> str:
+    """Debian's chromium, or skip (local) / fail (CI): CI must run the browser tests."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(
+            "CI must run the web chat browser tests, but /usr/bin/chromium is missing: "
+            "install Debian's chromium (apt-get install chromium)",
+            pytrace=False,
+        )
+    pytest.skip("install Debian's chromium (apt-get install chromium)")
+
+
+class Chromium:
+    """Starts playwright and one browser on first use (inside the test, so a skip/fail is its own)."""
+
+    def __init__(self) -> None:
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def page(self) -> Page:
+        """A fresh page in a fresh context: its own localStorage, so its own chat session."""
+        executable = require_chromium()
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS
+            )
+        context = self._browser.new_context(viewport={"width": 900, "height": 1000}, locale="nb-NO")
+        context.set_default_timeout(15_000)
+        return context.new_page()
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    browser = Chromium()
+    yield browser
+    browser.close()
 
 
 def test_web_chat_in_headless_chromium(
-    bot_server: Callable[..., BotServer], tmp_path: Path
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
 ) -> None:
-    executable = _chromium()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: install Debian's chromium")
-        pytest.skip("install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    server = bot_server()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+    page = chromium.page()
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    page_errors: list[str] = []
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+
+    page.goto(shared_server.base_url + "/")
+    bots = page.locator(".msg.bot")
+    expect(bots.first).to_contain_text("velkommen")
+    expect(page.locator("#chat-input")).to_be_focused()
+
+    page.fill("#chat-input", "hjelp")
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.user").last).to_have_text("hjelp")
+    expect(page.locator("#chat-input")).to_have_value("")
+    menu = bots.last
+    expect(menu).to_contain_text("Dette kan jeg hjelpe deg med")
+    count = bots.count()
+
+    # The menu answers in place: the same bubble now explains BTI/BTS, nothing is appended.
+    menu.locator("button.choice", has_text="Hva er BTI/BTS?").click()
+    expect(bots.last).to_contain_text("Nivå 0")
+    expect(bots).to_have_count(count)
+    expect(page.locator("#chat-log")).not_to_contain_text("Dette kan jeg hjelpe deg med")
+    expect(bots.last.locator("strong").first).to_contain_text("BTI/BTS")
+    expect(bots.last.locator("li")).to_have_count(4)
+    expect(bots.last.locator("button.choice.danger")).to_have_text("Akutt fare?")
+
+    bots.last.get_by_role("button", name="Tilbake til menyen").click()
+    expect(bots.last).to_contain_text("Dette kan jeg hjelpe deg med")
+    bots.last.get_by_role("button", name="Skriv nynorsk").click()
+    expect(page.locator("#chat-log")).to_contain_text("Dette kan eg hjelpe deg med")
+    expect(bots.last).to_have_attribute("lang", "nn")
+
+    page.fill("#chat-input", "kva er bts")
+    page.click("#chat-send")
+    expect(page.locator(".msg.user").last).to_have_text("kva er bts")
+    expect(bots.last).to_contain_text("Nivå 0")
+    expect(page.locator("#chat-error")).to_be_hidden()
+
+    shot = tmp_path / "webchat.png"
+    page.screenshot(path=str(shot))  # what the user sees: the newest messages above the input
+    assert shot.read_bytes()[:8] == PNG_MAGIC and shot.stat().st_size > 5000
+
+    # A reload keeps the session (localStorage) and so the conversation and the language.
+    session = page.evaluate("localStorage.getItem('bts-session')")
+    assert re.fullmatch(r"[0-9a-f]{32}", session)
+    page.reload()
+    expect(bots.first).to_contain_text("Velkomen tilbake")  # in the language chosen in the chat
+    page.fill("#chat-input", "hjelp")
+    page.keyboard.press("Enter")
+    expect(bots.last).to_contain_text("Dette kan eg hjelpe deg med")
+    assert page.evaluate("localStorage.getItem('bts-session')") == session
+
+    assert all(url.startswith(shared_server.base_url) for url in requested), requested
+    assert not page_errors
+    page.context.close()
+
+
+HOSTILE_TEXT = "\n".join(
+    [
+        "**Fet** og _kursiv_ med <img src=x onerror=\"window.__xss='img'\"> inni.",
+        "- første punkt med [trygg lenke](https://example.org/a_b_c?x=1&y=2)",
+        "- andre punkt med [farlig lenke](javascript:window.__xss='link')",
+        'Slutt <script>window.__xss="script"</script>',
+    ]
+)
+STUB_REPLY: dict[str, Any] = {
+    "messages": [
+        {
+            "text": HOSTILE_TEXT,
+            "buttons": [
+                {"label": "Videre", "action": "stub:next", "value": "1", "style": "primary"},
+                {"label": "Akutt", "action": "stub:acute", "value": "", "style": "danger"},
+                {"label": "Vanlig", "action": "stub:plain", "value": "p", "style": "default"},
             ],
-        )
-        try:
-            page = browser.new_page()
-            page.goto(server.base_url + "/")
-            expect(page.locator(".msg.bot").first).to_contain_text("velkommen", timeout=15000)
-            page.fill("#chat-input", "hjelp")
-            page.keyboard.press("Enter")
-            expect(page.locator(".msg.user").last).to_have_text("hjelp")
-            menu = page.locator(".msg.bot").last
-            expect(menu).to_contain_text("Dette kan jeg hjelpe deg med")
-            menu.get_by_role("button", name="Hva er BTI/BTS?").click()
-            expect(page.locator(".msg.bot").last).to_contain_text("Nivå 0")
-            page.locator(".msg.bot").last.get_by_role("button", name="Akutt fare?").click()
-            expect(page.locator(".msg.bot").last).to_contain_text("112")
-            page.fill("#chat-input", "hjelp")
-            page.click("#chat-send")
-            page.locator(".msg.bot").last.get_by_role("button", name="Skriv nynorsk").click()
-            expect(page.locator("#chat-log")).to_contain_text("Dette kan eg hjelpe deg med")
-            shot = tmp_path / "webchat.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
-        finally:
-            browser.close()
+            "links": [
+                {"label": "Les mer", "url": "https://example.org/mer"},
+                {"label": "Skummel", "url": "javascript:window.__xss='links'"},
+            ],
+            "form": {
+                "action": "stub:form",
+                "title": "Et lite skjema",
+                "submit_label": "Send skjema",
+                "fields": [
+                    {
+                        "name": "score",
+                        "label": "Hvor nyttig?",
+                        "kind": "scale",
+                        "options": [],
+                        "minimum": 1,
+                        "maximum": 5,
+                        "required": True,
+                        "placeholder": "",
+                        "max_length": 300,
+                    },
+                    {
+                        "name": "again",
+                        "label": "Igjen?",
+                        "kind": "yesno",
+                        "options": [],
+                        "minimum": None,
+                        "maximum": None,
+                        "required": True,
+                        "placeholder": "",
+                        "max_length": 300,
+                    },
+                    {
+                        "name": "days",
+                        "label": "Når?",
+                        "kind": "choice",
+                        "options": [
+                            {"label": "Om en uke", "value": "7"},
+                            {"label": "Om to uker", "value": "14"},
+                        ],
+                        "minimum": None,
+                        "maximum": None,
+                        "required": True,
+                        "placeholder": "",
+                        "max_length": 300,
+                    },
+                    {
+                        "name": "count",
+                        "label": "Hvor mange?",
+                        "kind": "number",
+                        "options": [],
+                        "minimum": 0,
+                        "maximum": 10,
+                        "required": True,
+                        "placeholder": "",
+                        "max_length": 300,
+                    },
+                    {
+                        "name": "note",
+                        "label": "Stikkord",
+                        "kind": "text",
+                        "options": [],
+                        "minimum": None,
+                        "maximum": None,
+                        "required": False,
+                        "placeholder": "f.eks. oppfølging",
+                        "max_length": 40,
+                    },
+                ],
+            },
+            "topic": "stub",
+            "footer": "Bunntekst <b>ikke fet</b>",
+        }
+    ],
+    "replace": False,
+    "lang": "nb",
+    "topic": "stub",
+    "confidence": None,
+}
+
+
+def _reply(text: str, replace: bool, topic: str = "svar") -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "text": text,
+        "buttons": [],
+        "links": [],
+        "form": None,
+        "topic": topic,
+        "footer": "",
+    }
+    return {"reply": {**STUB_REPLY, "messages": [message], "replace": replace, "topic": topic}}
+
+
+def test_rendering_is_safe_and_forms_post_their_values(
+    shared_server: BotServer, chromium: Chromium
+) -> None:
+    """The page against a stubbed API: markdown-lite, hostile text, every form kind, replace."""
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    posted: list[dict[str, Any]] = []
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def welcome(route: Route) -> None:
+        route.fulfill(status=200, json={"reply": STUB_REPLY})
+
+    def turn_api(route: Route, req: Request) -> None:
+        posted.append(dict(req.post_data_json or {}))
+        status, body = answers.pop(0)
+        route.fulfill(status=status, json=body)
+
+    page.route("**/api/webchat/welcome*", welcome)
+    page.route("**/api/webchat/turn", turn_api)
+    page.goto(shared_server.base_url + "/chat")
+    message = page.locator(".msg.bot").first
+    expect(message).to_contain_text("Fet og kursiv")
+
+    # Markdown-lite, with everything else shown as text.
+    expect(message.locator("strong")).to_have_text("Fet")
+    expect(message.locator("em")).to_have_text("kursiv")
+    expect(message.locator("li")).to_have_count(2)
+    expect(message).to_contain_text("<img src=x")
+    expect(message).to_contain_text('<script>window.__xss="script"</script>')
+    assert message.locator("img, script, b").count() == 0
+    safe = message.get_by_role("link", name="trygg lenke")
+    expect(safe).to_have_attribute("href", "https://example.org/a_b_c?x=1&y=2")
+    expect(safe).to_have_attribute("target", "_blank")
+    assert "noopener" in (safe.get_attribute("rel") or "")
+    expect(message.get_by_role("link", name="Les mer")).to_have_attribute(
+        "href", "https://example.org/mer"
+    )
+    hrefs = [a.get_attribute("href") or "" for a in message.locator("a").all()]
+    assert len(hrefs) == 2 and all(h.startswith("https://") for h in hrefs), hrefs
+    expect(message).to_contain_text("farlig lenke")
+    expect(message.locator(".footer")).to_have_text("Bunntekst <b>ikke fet</b>")
+    assert page.evaluate("window.__xss") is None
+
+    # Buttons keep their styles.
+    expect(message.locator("button.choice.primary", has_text="Videre")).to_be_visible()
+    expect(message.locator("button.choice.danger", has_text="Akutt")).to_be_visible()
+
+    # Every form kind, each control reachable by its label.
+    form = message.locator("form.bot-form")
+    expect(form).to_have_accessible_name("Et lite skjema")
+    expect(form.get_by_role("group", name="Hvor nyttig?").get_by_role("radio")).to_have_count(5)
+    expect(form.get_by_role("group", name="Igjen?").get_by_role("radio")).to_have_count(2)
+    expect(form.get_by_label("Ja")).to_have_attribute("value", "yes")
+    days = form.get_by_label("Når?")
+    expect(days.locator("option")).to_have_count(3)
+    number = form.get_by_label("Hvor mange?")
+    expect(number).to_have_attribute("type", "number")
+    expect(number).to_have_attribute("min", "0")
+    expect(number).to_have_attribute("max", "10")
+    note = form.get_by_label("Stikkord")
+    expect(note).to_have_attribute("maxlength", "40")
+
+    form.get_by_role("group", name="Hvor nyttig?").get_by_label("4").check()
+    form.get_by_label("Nei").check()
+    days.select_option("14")
+    number.fill("3")
+    note.fill("neste møte")
+    answers.append((200, _reply("Takk, **lagret**.", replace=True)))
+    count = page.locator(".msg.bot").count()
+    form.get_by_role("button", name="Send skjema").click()
+    expect(page.locator(".msg.bot").last).to_contain_text("Takk, lagret.")
+    expect(page.locator(".msg.bot")).to_have_count(count)  # replaced in place
+    expect(page.locator("form.bot-form")).to_have_count(0)
+    session = page.evaluate("localStorage.getItem('bts-session')")
+    assert posted[-1] == {
+        "session": session,
+        "action": "stub:form",
+        "form": {"score": "4", "again": "no", "days": "14", "count": "3", "note": "neste møte"},
+    }
+
+    # A reply that does not replace is appended; the old buttons can no longer be pressed.
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    first = page.locator(".msg.bot").first
+    answers.append((200, _reply("Neste steg.", replace=False)))
+    first.get_by_role("button", name="Videre").click()
+    expect(page.locator(".msg.bot").last).to_contain_text("Neste steg.")
+    expect(page.locator(".msg.bot")).to_have_count(2)
+    expect(page.locator(".msg.user").last).to_have_text("Videre")
+    expect(first.get_by_role("button", name="Akutt")).to_be_disabled()
+    assert posted[-1]["action"] == "stub:next" and posted[-1]["value"] == "1"
+
+    # A server error shows its message; the typed text comes back to be sent again.
+    answers.append((400, {"error": "unknown action 'x'; reload the page", "status": 400}))
+    page.fill("#chat-input", "hei der")
+    page.keyboard.press("Enter")
+    error = page.locator("#chat-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("Beklager")
+    expect(error).to_contain_text("unknown action 'x'; reload the page")
+    expect(page.locator("#chat-input")).to_have_value("hei der")
+    answers.append((200, _reply("Hei!", replace=False)))
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.bot").last).to_have_text("Hei!")
+    expect(error).to_be_hidden()
+    page.context.close()
+
+
+def test_page_accessibility_in_the_browser(shared_server: BotServer, chromium: Chromium) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    page.goto(shared_server.base_url + "/")
+    expect(page.locator(".msg.bot").first).to_contain_text("velkommen")
+    chat_input = page.get_by_label("Skriv til BTS-bot")
+    expect(chat_input).to_have_attribute("id", "chat-input")
+    log = page.get_by_role("log", name="Samtale med BTS-bot")
+    expect(log).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("heading", level=1)).to_have_text("BTS-bot")
+    for button in page.get_by_role("button").all():
+        assert (button.text_content() or "").strip(), "every button has a visible name"
+    # Keyboard only: Tab reaches the bot's buttons and Enter presses them.
+    page.locator("button.choice", has_text="Hva er BTI/BTS?").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".msg.bot").last).to_contain_text("Nivå 0")
+    focused = page.evaluate("document.activeElement.classList.contains('msg')")
+    assert focused, "focus moves to the answer that replaced the pressed button"
+    page.context.close()

@@ -1,13 +1,27 @@
 // BTS-bot local web chat: renders the bot's transport-neutral messages (text, buttons, links, forms).
-// All text is escaped before the markdown-lite (**bold**, _italic_, "- " lists, [label](url)) is applied.
+// Every text is HTML-escaped before the markdown-lite (**bold**, _italic_, "- " lists, [label](url))
+// is applied, and only http(s) links become anchors. No external resources; no message text is kept
+// anywhere but in the page itself (the session id in localStorage is random and carries no text).
 "use strict";
 
 (function () {
   const log = document.getElementById("chat-log");
-  const form = document.getElementById("chat-form");
+  const composer = document.getElementById("chat-form");
   const input = document.getElementById("chat-input");
+  const sendButton = document.getElementById("chat-send");
   const errorLine = document.getElementById("chat-error");
-  const T = JSON.parse(document.body.dataset.texts || "{}");
+  const pageLang = document.documentElement.lang || "nb";
+  const ALL_TEXTS = JSON.parse(document.body.dataset.texts || "{}");
+  let lang = pageLang;
+  let busy = false;
+
+  // Page texts in the language of the latest reply (nb or nn), falling back to the page's own.
+  function t(key) {
+    const texts = ALL_TEXTS[lang] || ALL_TEXTS[pageLang] || {};
+    return texts[key] || (ALL_TEXTS[pageLang] || {})[key] || "";
+  }
+
+  // ---- session ---------------------------------------------------------------------------------
 
   function newSession() {
     const bytes = new Uint8Array(16);
@@ -15,39 +29,89 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  let session = localStorage.getItem("bts-session");
-  const isNew = !session;
-  if (isNew) {
-    session = newSession();
-    localStorage.setItem("bts-session", session);
+  function loadSession() {
+    try {
+      const stored = localStorage.getItem("bts-session");
+      if (stored && /^[A-Za-z0-9_-]{8,64}$/.test(stored)) return { id: stored, isNew: false };
+      const id = newSession();
+      localStorage.setItem("bts-session", id);
+      localStorage.removeItem("bts-lang");
+      return { id, isNew: true };
+    } catch (err) {
+      // Storage blocked (private mode, policy): chat still works for this page view.
+      return { id: newSession(), isNew: true };
+    }
   }
+
+  const { id: session, isNew } = loadSession();
+
+  // The language the user chose in the chat, so "welcome back" after a reload speaks it too.
+  function remember(key, value) {
+    try { localStorage.setItem(key, value); } catch (err) { /* storage blocked: fine */ }
+  }
+  try { lang = localStorage.getItem("bts-lang") || lang; } catch (err) { /* storage blocked */ }
+
+  // ---- markdown-lite ---------------------------------------------------------------------------
+
+  const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  const LINK = /\[([^\]\n]+)\]\(([^)\s]+)\)/g;
 
   function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+    return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
   }
 
-  function inline(escaped) {
+  function emphasis(escaped) {
     return escaped
       .replace(/\*\*(.+?)\*\*/g, "<strong>$1</strong>")
-      .replace(/(^|[\s(])_(.+?)_(?=[\s).,!?]|$)/g, "$1<em>$2</em>")
-      .replace(/\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g, '<a href="$2" target="_blank" rel="noopener noreferrer">$1</a>');
+      .replace(/(^|[\s(«"])_(.+?)_(?=[\s).,:;!?»"]|$)/g, "$1<em>$2</em>");
+  }
+
+  function isWebUrl(url) {
+    return /^https?:\/\/[^\s]+$/i.test(url);
+  }
+
+  // One line: links are cut out first so emphasis never reaches into a URL.
+  function inline(raw) {
+    let html = "";
+    let last = 0;
+    for (const match of raw.matchAll(LINK)) {
+      html += emphasis(escapeHtml(raw.slice(last, match.index)));
+      const label = emphasis(escapeHtml(match[1]));
+      html += isWebUrl(match[2])
+        ? '<a href="' + escapeHtml(match[2]) + '" target="_blank" rel="noopener noreferrer">' +
+          label + "</a>"
+        : label;
+      last = match.index + match[0].length;
+    }
+    return html + emphasis(escapeHtml(raw.slice(last)));
   }
 
   function renderText(text) {
     const out = [];
     let list = false;
-    for (const raw of text.split("\n")) {
-      const line = inline(escapeHtml(raw.trim()));
-      if (line.startsWith("- ")) {
+    for (const line of String(text || "").split("\n")) {
+      const trimmed = line.trim();
+      if (trimmed.startsWith("- ")) {
         if (!list) { out.push("<ul>"); list = true; }
-        out.push("<li>" + line.slice(2) + "</li>");
+        out.push("<li>" + inline(trimmed.slice(2)) + "</li>");
         continue;
       }
       if (list) { out.push("</ul>"); list = false; }
-      if (line) out.push("<p>" + line + "</p>");
+      if (trimmed) out.push("<p>" + inline(trimmed) + "</p>");
     }
     if (list) out.push("</ul>");
     return out.join("");
+  }
+
+  class ServerError extends Error {}
+
+  // ---- rendering -------------------------------------------------------------------------------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
   }
 
   function showError(text) {
@@ -56,171 +120,233 @@
   }
 
   function addUser(text) {
-    const div = document.createElement("div");
-    div.className = "msg user";
-    div.textContent = text;
+    const div = el("div", "msg user", text);
+    div.dataset.testid = "user-message";
     log.appendChild(div);
+    return div;
+  }
+
+  function fieldOptions(field) {
+    if (field.options && field.options.length) return field.options;
+    if (field.kind === "yesno") return [{ label: t("yes"), value: "yes" }, { label: t("no"), value: "no" }];
+    const low = field.minimum ?? 1;
+    const high = field.maximum ?? 5;
+    const options = [];
+    for (let v = low; v <= high && options.length < 20; v += 1) options.push({ label: String(v), value: String(v) });
+    return options;
   }
 
   function fieldInput(field) {
-    const wrap = document.createElement(field.kind === "text" || field.kind === "number" || field.kind === "choice" ? "label" : "fieldset");
-    const title = document.createElement(wrap.tagName === "FIELDSET" ? "legend" : "span");
-    title.textContent = field.label;
-    wrap.appendChild(title);
     if (field.kind === "scale" || field.kind === "yesno") {
-      const options = field.kind === "yesno"
-        ? [{ label: T.yes, value: "yes" }, { label: T.no, value: "no" }]
-        : Array.from({ length: (field.maximum ?? 5) - (field.minimum ?? 1) + 1 }, (_, i) => {
-            const v = String((field.minimum ?? 1) + i);
-            return { label: v, value: v };
-          });
-      for (const opt of options) {
-        const l = document.createElement("label");
-        const r = document.createElement("input");
-        r.type = "radio"; r.name = field.name; r.value = opt.value; r.required = field.required;
-        l.append(r, " " + opt.label + " ");
-        wrap.appendChild(l);
+      const set = el("fieldset", "field radios " + field.kind);
+      set.appendChild(el("legend", "", field.label));
+      for (const opt of fieldOptions(field)) {
+        const label = el("label", "radio");
+        const radio = document.createElement("input");
+        radio.type = "radio"; radio.name = field.name; radio.value = opt.value; radio.required = field.required;
+        label.append(radio, el("span", "", opt.label));
+        set.appendChild(label);
       }
-    } else if (field.kind === "choice") {
-      const select = document.createElement("select");
-      select.name = field.name; select.required = field.required;
-      const empty = document.createElement("option");
-      empty.value = ""; empty.textContent = T.choose;
-      select.appendChild(empty);
-      for (const opt of field.options) {
-        const o = document.createElement("option");
-        o.value = opt.value; o.textContent = opt.label;
-        select.appendChild(o);
-      }
-      wrap.appendChild(select);
-    } else {
-      const i = document.createElement("input");
-      i.name = field.name; i.required = field.required;
-      if (field.kind === "number") {
-        i.type = "number";
-        if (field.minimum !== null) i.min = field.minimum;
-        if (field.maximum !== null) i.max = field.maximum;
-      } else {
-        i.type = "text"; i.maxLength = field.max_length; i.placeholder = field.placeholder || "";
-      }
-      wrap.appendChild(i);
+      return set;
     }
+    const wrap = el("label", "field " + field.kind);
+    wrap.appendChild(el("span", "field-label", field.label));
+    let control;
+    if (field.kind === "choice") {
+      control = document.createElement("select");
+      const empty = el("option", "", t("choose"));
+      empty.value = "";
+      control.appendChild(empty);
+      for (const opt of field.options || []) {
+        const option = el("option", "", opt.label);
+        option.value = opt.value;
+        control.appendChild(option);
+      }
+    } else {
+      control = document.createElement("input");
+      if (field.kind === "number") {
+        control.type = "number";
+        control.inputMode = "numeric";
+        if (field.minimum !== null && field.minimum !== undefined) control.min = String(field.minimum);
+        if (field.maximum !== null && field.maximum !== undefined) control.max = String(field.maximum);
+      } else {
+        control.type = "text";
+        control.maxLength = field.max_length || 300;
+        control.placeholder = field.placeholder || "";
+      }
+    }
+    control.name = field.name;
+    control.required = field.required;
+    wrap.appendChild(control);
     return wrap;
   }
 
   function renderForm(spec, holder) {
-    const f = document.createElement("form");
-    f.className = "bot-form";
-    for (const field of spec.fields) f.appendChild(fieldInput(field));
-    const submit = document.createElement("button");
-    submit.type = "submit"; submit.className = "choice primary"; submit.textContent = spec.submit_label;
-    f.appendChild(submit);
-    f.addEventListener("submit", (event) => {
+    const form = el("form", "bot-form");
+    if (spec.title) {
+      const title = el("p", "form-title", spec.title);
+      title.id = "form-title-" + Math.random().toString(36).slice(2);
+      form.setAttribute("aria-labelledby", title.id);
+      form.appendChild(title);
+    }
+    const body = el("fieldset", "form-body");
+    for (const field of spec.fields) body.appendChild(fieldInput(field));
+    const submit = el("button", "choice primary submit", spec.submit_label);
+    submit.type = "submit";
+    body.appendChild(submit);
+    form.appendChild(body);
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
       const values = {};
-      for (const [name, value] of new FormData(f).entries()) values[name] = String(value);
-      send({ action: spec.action, form: values }, holder, T.form_sent);
+      for (const [name, value] of new FormData(form).entries()) values[name] = String(value);
+      send({ action: spec.action, form: values }, { holder, echo: t("form_sent") });
     });
-    return f;
+    return form;
   }
 
-  function renderMessage(message) {
-    const div = document.createElement("div");
-    div.className = "msg bot";
-    div.innerHTML = renderText(message.text);
-    if (message.links.length) {
-      const links = document.createElement("p");
-      links.className = "links";
-      for (const link of message.links) {
-        if (!/^https?:\/\//.test(link.url)) continue;
-        const a = document.createElement("a");
-        a.href = link.url; a.textContent = link.label; a.target = "_blank"; a.rel = "noopener noreferrer";
-        links.appendChild(a);
+  function renderMessage(message, replyLang) {
+    const div = el("div", "msg bot");
+    div.lang = replyLang;
+    div.dataset.testid = "bot-message";
+    if (message.topic) div.dataset.topic = message.topic;
+    const body = el("div", "text");
+    body.innerHTML = renderText(message.text);
+    div.appendChild(body);
+    const links = (message.links || []).filter((link) => isWebUrl(link.url));
+    if (links.length) {
+      const row = el("p", "links");
+      for (const link of links) {
+        const a = el("a", "", link.label);
+        a.href = link.url; a.target = "_blank"; a.rel = "noopener noreferrer";
+        row.appendChild(a);
       }
-      div.appendChild(links);
+      div.appendChild(row);
     }
     if (message.form) div.appendChild(renderForm(message.form, div));
-    if (message.buttons.length) {
-      const row = document.createElement("div");
-      row.className = "choices";
+    if (message.buttons && message.buttons.length) {
+      const row = el("div", "choices");
       for (const b of message.buttons) {
-        const btn = document.createElement("button");
+        const style = b.style === "primary" || b.style === "danger" ? " " + b.style : "";
+        const btn = el("button", "choice" + style, b.label);
         btn.type = "button";
-        btn.className = "choice" + (b.style !== "default" ? " " + b.style : "");
-        btn.textContent = b.label;
-        btn.addEventListener("click", () => send({ action: b.action, value: b.value }, div, b.label));
+        btn.addEventListener("click", () => send({ action: b.action, value: b.value }, { holder: div, echo: b.label }));
         row.appendChild(btn);
       }
       div.appendChild(row);
     }
-    if (message.footer) {
-      const foot = document.createElement("div");
-      foot.className = "footer";
-      foot.textContent = message.footer;
-      div.appendChild(foot);
-    }
+    if (message.footer) div.appendChild(el("div", "footer", message.footer));
     return div;
   }
 
-  function showReply(reply, clicked) {
-    const nodes = reply.messages.map(renderMessage);
-    if (reply.replace && clicked && clicked.isConnected && nodes.length) {
-      clicked.replaceWith(nodes[0]);
+  function setControls(holder, disabled) {
+    if (!holder) return;
+    holder.querySelectorAll("button, input, select, fieldset.form-body").forEach((node) => {
+      node.disabled = disabled;
+    });
+    holder.setAttribute("aria-busy", disabled ? "true" : "false");
+  }
+
+  function showReply(reply, origin) {
+    if (reply.lang && reply.lang !== lang) {
+      lang = reply.lang;
+      remember("bts-lang", lang);
+    }
+    const nodes = reply.messages.map((message) => renderMessage(message, lang));
+    if (!nodes.length) return;
+    const holder = origin && origin.holder;
+    const hadFocus = holder && holder.contains(document.activeElement);
+    if (reply.replace && holder && holder.isConnected) {
+      holder.replaceWith(nodes[0]);
       let last = nodes[0];
       for (const node of nodes.slice(1)) { last.after(node); last = node; }
     } else {
-      if (clicked) clicked.querySelectorAll("button.choice").forEach((b) => { b.disabled = true; });
+      if (holder) {
+        // The old message stays as history; its buttons can no longer be pressed.
+        setControls(holder, true);
+        holder.removeAttribute("aria-busy");
+        if (origin.echo) addUser(origin.echo);
+      }
       for (const node of nodes) log.appendChild(node);
     }
-    const last = nodes[nodes.length - 1];
-    if (last) last.scrollIntoView({ block: "nearest" });
-  }
-
-  async function send(body, clicked, echo) {
-    showError("");
-    if (echo && !(clicked && body.action)) addUser(echo);
-    try {
-      const response = await fetch("/api/webchat/turn", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ session, ...body }),
-      });
-      const data = await response.json().catch(() => ({}));
-      if (!response.ok) {
-        showError(T.error_prefix + " " + (data.error || response.statusText));
-        return;
-      }
-      showReply(data.reply, clicked);
-    } catch (err) {
-      showError(T.offline);
+    nodes[0].scrollIntoView({ block: "nearest" });
+    if (hadFocus || (holder && document.activeElement === document.body)) {
+      // Keyboard users continue from the new answer instead of the top of the page.
+      nodes[0].tabIndex = -1;
+      nodes[0].focus({ preventScroll: true });
     }
   }
 
-  form.addEventListener("submit", (event) => {
+  async function post(body) {
+    const response = await fetch("/api/webchat/turn", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ session, ...body }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok || !data.reply) {
+      throw new ServerError(data.error || response.statusText || String(response.status));
+    }
+    return data.reply;
+  }
+
+  function reportError(err) {
+    showError(err instanceof ServerError ? t("error_prefix") + " " + err.message : t("offline"));
+  }
+
+  // origin: {holder, echo} when a button or form inside a bot message sent the turn.
+  async function send(body, origin) {
+    if (busy) return false;
+    busy = true;
+    showError("");
+    sendButton.disabled = true;
+    const holder = origin && origin.holder;
+    setControls(holder, true);
+    try {
+      showReply(await post(body), origin);
+      return true;
+    } catch (err) {
+      setControls(holder, false);
+      reportError(err);
+      return false;
+    } finally {
+      busy = false;
+      sendButton.disabled = false;
+    }
+  }
+
+  composer.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text) return;
+    if (!text || busy) return;
     input.value = "";
-    addUser(text);
-    send({ text }, null, null);
+    const bubble = addUser(text);
+    if (!(await send({ text }, null))) {
+      // Nothing was answered: give the text back so it can be sent again.
+      bubble.remove();
+      if (!input.value) input.value = text;
+    }
+    input.focus();
   });
 
   async function welcome() {
-    const response = await fetch("/api/webchat/welcome?session=" + encodeURIComponent(session));
-    if (response.ok) showReply((await response.json()).reply, null);
+    try {
+      const response = await fetch("/api/webchat/welcome?session=" + encodeURIComponent(session));
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok || !data.reply) throw new ServerError(data.error || response.statusText);
+      showReply(data.reply, null);
+    } catch (err) {
+      reportError(err);
+    }
   }
 
-  if (isNew) {
-    welcome();
-  } else {
-    addUserHint();
-  }
-
-  function addUserHint() {
-    const div = document.createElement("div");
-    div.className = "msg bot";
-    div.innerHTML = renderText(T.welcome_back);
+  function welcomeBack() {
+    const div = el("div", "msg bot");
+    div.dataset.testid = "bot-message";
+    div.lang = lang;
+    div.innerHTML = renderText(t("welcome_back"));
     log.appendChild(div);
   }
+
+  if (isNew) welcome(); else welcomeBack();
   input.focus();
 })();
