@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--app-id", default=None, help="Teams bot app id (default MICROSOFT_APP_ID)"
     )
+    from bot.admin_arshjul import add_parsers
+
+    add_parsers(sub)  # admin, roles, arshjul, reminders
     return parser
 
 
@@ -93,7 +96,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)
         return 2
-    setup_logging("WARNING" if args.command in ("ask", "chat") else settings.log_level)
+    quiet = args.command in ("ask", "chat", "admin", "roles", "arshjul", "reminders")
+    setup_logging("WARNING" if quiet else settings.log_level)
+    if args.command in ("admin", "roles", "arshjul", "reminders"):
+        from bot import admin_arshjul
+
+        return admin_arshjul.run(args, settings.effective_database_url(), settings.bot_timezone)
 
     if args.command == "serve":
         from bot.server import serve

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
+import storage.directory_models
 import storage.followup_models  # noqa: F401  (its table is part of the migrated schema)
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -24,6 +25,12 @@ TABLES = {
     "conversation_refs",
     "processed_events",
     "personal_followups",
+    "tenant_settings",
+    "roles",
+    "units",
+    "role_holders",
+    "tenant_admins",
+    "arshjul_tasks",
 }
 
 

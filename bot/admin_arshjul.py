@@ -1,0 +1,264 @@
+"""CLI for the directory and the årshjul: ``admin``, ``roles``, ``arshjul`` and ``reminders``.
+
+Every command works on one tenant (``--tenant``, default ``local``); the first use of a tenant sets it
+up with the Hadsel template (idempotent). Whoever runs the CLI on the server is trusted as operator;
+in chat, only ``storage.directory.is_admin`` people may change things.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dialogs.arshjul_model import ArshjulError, Task, dump_arshjul, load_arshjul
+from dialogs.recurrence import Holder, occurrences, planned_reminders
+from storage import directory
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.repositories import Store
+
+COMMANDS = ("admin", "roles", "arshjul", "reminders")
+CSV_COLUMNS = ("rolle", "enhet", "plattform", "bruker_id", "navn", "stedfortreder_id")
+PLATFORMS = ("slack", "teams", "web", "local")
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the four command groups to the main parser."""
+
+    def tenant(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--tenant", default="local", help="tenant id (default: local)")
+        return p
+
+    admin = sub.add_parser("admin", help="admins of a tenant").add_subparsers(
+        dest="sub", required=True
+    )
+    for name in ("add", "remove"):
+        p = tenant(admin.add_parser(name, help=f"{name} an admin"))
+        p.add_argument("platform", choices=PLATFORMS)
+        p.add_argument("user_id")
+    tenant(admin.add_parser("list", help="list admins (named, and BTS-koordinator holders)"))
+    roles = sub.add_parser("roles", help="who holds which role").add_subparsers(
+        dest="sub", required=True
+    )
+    tenant(roles.add_parser("import", help="replace role holders from CSV")).add_argument(
+        "file", type=Path
+    )
+    tenant(roles.add_parser("export", help="print role holders as CSV"))
+    arshjul = sub.add_parser("arshjul", help="the tenant's årshjul").add_subparsers(
+        dest="sub", required=True
+    )
+    tenant(arshjul.add_parser("import", help="replace the årshjul from YAML")).add_argument(
+        "file", type=Path
+    )
+    export = tenant(arshjul.add_parser("export", help="print the årshjul (YAML or --ics)"))
+    export.add_argument("--ics", action="store_true", help="iCalendar of the next 12 months")
+    export.add_argument("--from", dest="start", type=date.fromisoformat, default=None)
+    reminders = sub.add_parser("reminders", help="planned reminders").add_subparsers(
+        dest="sub", required=True
+    )
+    preview = tenant(reminders.add_parser("preview", help="reminders sent in a window"))
+    preview.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    preview.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    preview.add_argument("--json", action="store_true", help="print a JSON list")
+
+
+def run(args: argparse.Namespace, database_url: str, timezone: str) -> int:
+    return asyncio.run(_run(args, database_url, timezone))
+
+
+async def _run(args: argparse.Namespace, url: str, timezone: str) -> int:
+    await upgrade(url)
+    engine = create_engine(url)
+    store = Store(engine)
+    try:
+        await directory.ensure_tenant_setup(store, args.tenant, timezone=timezone)
+        handler = {
+            "admin": _admin,
+            "roles": _roles,
+            "arshjul": _arshjul,
+            "reminders": _reminders,
+        }[args.command]
+        return await handler(store, args)
+    finally:
+        await engine.dispose()
+
+
+async def _admin(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "add":
+        added = await directory.add_admin(store, args.tenant, args.platform, args.user_id)
+        print("admin added" if added else "already an admin")
+    elif args.sub == "remove":
+        removed = await directory.remove_admin(store, args.tenant, args.platform, args.user_id)
+        print("admin removed" if removed else "not an admin")
+    else:
+        for platform, user in await directory.list_admins(store, args.tenant):
+            print(f"{platform}\t{user}\tadmin")
+        for h in await directory.list_holders(store, args.tenant):
+            if h.role == "bts-koordinator":
+                print(f"{h.platform}\t{h.user_id}\tbts-koordinator")
+    return 0
+
+
+def parse_roles_csv(text: str, known_roles: set[str]) -> tuple[list[Holder], list[str]]:
+    """Holders from CSV text, and one error line per bad row (``row N: …``)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if missing := [c for c in CSV_COLUMNS if c not in header]:
+        return [], [f"header: missing column(s) {', '.join(missing)}"]
+    holders: list[Holder] = []
+    errors: list[str] = []
+    seen: set[tuple[str, str | None, str, str]] = set()
+    for number, row in enumerate(reader, start=2):
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        problems = []
+        role, unit = cells["rolle"], cells["enhet"] or None
+        platform, user = cells["plattform"], cells["bruker_id"]
+        if role not in known_roles:
+            problems.append(f"unknown role {role!r}")
+        if platform not in PLATFORMS:
+            problems.append(f"plattform must be one of {', '.join(PLATFORMS)}")
+        if not user:
+            problems.append("bruker_id is empty")
+        if cells["stedfortreder_id"] and cells["stedfortreder_id"] == user:
+            problems.append("stedfortreder_id is the same person")
+        key = (role, unit, platform, user)
+        if not problems and key in seen:
+            problems.append("the same person holds this role in this unit twice")
+        seen.add(key)
+        if problems:
+            errors.append(f"row {number}: " + "; ".join(problems))
+            continue
+        holders.append(
+            Holder(
+                role=role,
+                unit=unit,
+                platform=platform,
+                user_id=user,
+                display_name=cells["navn"],
+                deputy_user_id=cells["stedfortreder_id"] or None,
+            )
+        )
+    return holders, errors
+
+
+async def _roles(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "export":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for h in await directory.list_holders(store, args.tenant):
+            writer.writerow(
+                [
+                    h.role,
+                    h.unit or "",
+                    h.platform,
+                    h.user_id,
+                    h.display_name,
+                    h.deputy_user_id or "",
+                ]
+            )
+        sys.stdout.write(out.getvalue())
+        return 0
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"bts-bot: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    known = {r.key for r in await directory.list_roles(store, args.tenant)}
+    holders, errors = parse_roles_csv(text, known)
+    if errors:
+        for line in errors:
+            print(f"{args.file}: {line}", file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return 1
+    await directory.replace_holders(store, args.tenant, holders)
+    print(f"imported {len(holders)} role holder(s)")
+    return 0
+
+
+async def _arshjul(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "import":
+        try:
+            arshjul = load_arshjul(args.file)
+        except ArshjulError as exc:
+            for line in exc.errors:
+                print(line, file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return 1
+        await directory.replace_arshjul(store, args.tenant, arshjul)
+        print(f"imported {len(arshjul.tasks)} task(s)")
+        return 0
+    arshjul = await directory.get_arshjul(store, args.tenant)
+    if not args.ics:
+        sys.stdout.write(dump_arshjul(arshjul))
+        return 0
+    settings = await directory.get_settings(store, args.tenant)
+    zone = ZoneInfo(settings.timezone if settings else "Europe/Oslo")
+    start = args.start or datetime.now(zone).date()
+    sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant))
+    return 0
+
+
+def _leap_ahead(start: date) -> bool:
+    """True when the year from ``start`` contains a 29 February."""
+    try:
+        return (date(start.year + 1, start.month, start.day) - start).days == 366
+    except ValueError:  # start is 29 February
+        return True
+
+
+def ics_calendar(tasks: list[Task], start: date, tenant_id: str) -> str:
+    """iCalendar (RFC 5545) of the tasks' due dates in the 12 months from ``start``: all-day events."""
+    from icalendar import Calendar, Event
+
+    end = (start + timedelta(days=366 if _leap_ahead(start) else 365)) - timedelta(days=1)
+    cal = Calendar()
+    cal.add("prodid", "-//BTS-bot//arshjul//NO")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"Årshjul {tenant_id}")
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for task in tasks:
+        for due in occurrences(task.recurrence, start, end):
+            event = Event()
+            event.add("uid", f"{task.key}-{due.isoformat()}@{tenant_id}.bts-bot")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", due)
+            event.add("dtend", due + timedelta(days=1))
+            event.add("summary", task.title.nb)
+            event.add("description", f"{task.text.nb}\n\nAnsvar: {', '.join(task.roles)}")
+            if task.link:
+                event.add("url", task.link)
+            cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
+
+
+async def _reminders(store: Store, args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        print("bts-bot: --to is before --from", file=sys.stderr)
+        return 2
+    settings = await directory.get_settings(store, args.tenant)
+    assert settings is not None
+    planned = planned_reminders(
+        await directory.list_tasks(store, args.tenant),
+        await directory.list_holders(store, args.tenant),
+        (args.start, args.end),
+        settings.timezone,
+        settings.closed_days,
+    )
+    if args.json:
+        print(json.dumps([r.as_json() for r in planned], ensure_ascii=False))
+        return 0
+    for r in planned:
+        who = f"{r.recipient.platform}:{r.recipient.user_id}" if r.recipient else f"({r.reason})"
+        print(
+            f"{r.send_at.isoformat()}  {r.kind:<9} {r.task_key}  {r.role}  {who}  due {r.occurrence}"
+        )
+    return 0

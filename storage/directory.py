@@ -1,0 +1,302 @@
+"""Repository for the per-tenant directory (settings, roles, units, role holders, admins) and årshjul.
+
+Each function opens its own short transaction like ``storage.repositories.Store``; replacing the role
+holders or the årshjul happens in one transaction, so an import is all or nothing. A fresh tenant is
+set up with ``ensure_tenant_setup`` (idempotent, also when several processes race).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs.arshjul_model import (
+    BUILTIN_ROLES,
+    COORDINATOR_ROLE,
+    DEFAULT_TEMPLATE,
+    TEMPLATES,
+    Arshjul,
+    Task,
+    Text,
+    load_template,
+    task_to_data,
+)
+from dialogs.recurrence import Holder
+from storage.directory_models import (
+    ArshjulTask,
+    DirectoryRole,
+    RoleHolder,
+    TenantAdmin,
+    TenantSettings,
+    Unit,
+)
+from storage.models import utcnow
+from storage.repositories import Store, _rowcount
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A tenant's calendar settings."""
+
+    timezone: str
+    template: str
+    closed_days: tuple[date, ...]
+
+
+async def ensure_tenant_setup(
+    store: Store,
+    tenant_id: str,
+    *,
+    timezone: str = "Europe/Oslo",
+    template: str = DEFAULT_TEMPLATE,
+    platform: str = "local",
+) -> bool:
+    """Create the tenant with its settings, built-in roles and the template's årshjul, once.
+
+    Returns True when this call set the tenant up, False when it was set up already."""
+    arshjul = load_template(template)
+    await store.ensure_tenant(tenant_id, platform, tenant_id)
+    stmt = (
+        store._insert(TenantSettings)
+        .values(
+            tenant_id=tenant_id,
+            timezone=timezone,
+            template=template,
+            closed_days=[],
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["tenant_id"])
+    )
+    async with store.sessions.begin() as session:
+        if _rowcount(await session.execute(stmt)) != 1:
+            return False
+        for key, (nb, nn) in BUILTIN_ROLES.items():
+            session.add(DirectoryRole(tenant_id=tenant_id, key=key, name_nb=nb, name_nn=nn))
+        await session.flush()
+        await _put_tasks(session, tenant_id, arshjul)
+    return True
+
+
+async def get_settings(store: Store, tenant_id: str) -> Settings | None:
+    async with store.sessions() as session:
+        row = await session.get(TenantSettings, tenant_id)
+    if row is None:
+        return None
+    closed = tuple(sorted(date.fromisoformat(d) for d in row.closed_days or []))
+    return Settings(row.timezone, row.template, closed)
+
+
+async def set_settings(
+    store: Store,
+    tenant_id: str,
+    *,
+    timezone: str | None = None,
+    closed_days: Sequence[date] | None = None,
+) -> None:
+    """Change a set-up tenant's time zone and/or its own closed days."""
+    async with store.sessions.begin() as session:
+        row = await session.get(TenantSettings, tenant_id)
+        if row is None:
+            raise KeyError(tenant_id)
+        if timezone is not None:
+            row.timezone = timezone
+        if closed_days is not None:
+            row.closed_days = sorted({d.isoformat() for d in closed_days})
+        row.updated_at = utcnow()
+
+
+# roles, units, holders ---------------------------------------------------------------------------
+
+
+async def list_roles(store: Store, tenant_id: str) -> list[DirectoryRole]:
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(DirectoryRole)
+            .where(DirectoryRole.tenant_id == tenant_id)
+            .order_by(DirectoryRole.key)
+        )
+        return list(rows.all())
+
+
+async def list_units(store: Store, tenant_id: str) -> list[str]:
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(Unit.name).where(Unit.tenant_id == tenant_id).order_by(Unit.name)
+        )
+        return list(rows.all())
+
+
+async def list_holders(store: Store, tenant_id: str) -> list[Holder]:
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(RoleHolder).where(RoleHolder.tenant_id == tenant_id).order_by(RoleHolder.id)
+        )
+        return [
+            Holder(
+                role=r.role_key,
+                unit=r.unit,
+                platform=r.platform,
+                user_id=r.platform_user_id,
+                display_name=r.display_name,
+                deputy_user_id=r.deputy_user_id,
+                absent=r.absent,
+            )
+            for r in rows.all()
+        ]
+
+
+async def replace_holders(store: Store, tenant_id: str, holders: Sequence[Holder]) -> None:
+    """Replace all role holders of the tenant in one transaction (units are created as needed).
+
+    Raises ``ValueError`` naming unknown roles; nothing is changed then."""
+    async with store.sessions.begin() as session:
+        known = set(
+            (
+                await session.scalars(
+                    select(DirectoryRole.key).where(DirectoryRole.tenant_id == tenant_id)
+                )
+            ).all()
+        )
+        unknown = sorted({h.role for h in holders} - known)
+        if unknown:
+            raise ValueError(f"unknown role(s): {', '.join(unknown)}")
+        units = set(
+            (await session.scalars(select(Unit.name).where(Unit.tenant_id == tenant_id))).all()
+        )
+        for name in sorted({h.unit for h in holders if h.unit} - units):
+            session.add(Unit(tenant_id=tenant_id, name=name))
+        await session.flush()
+        await session.execute(delete(RoleHolder).where(RoleHolder.tenant_id == tenant_id))
+        for h in holders:
+            session.add(
+                RoleHolder(
+                    tenant_id=tenant_id,
+                    role_key=h.role,
+                    unit=h.unit,
+                    platform=h.platform,
+                    platform_user_id=h.user_id,
+                    display_name=h.display_name,
+                    deputy_user_id=h.deputy_user_id,
+                    absent=h.absent,
+                )
+            )
+
+
+# admins -------------------------------------------------------------------------------------------
+
+
+async def add_admin(store: Store, tenant_id: str, platform: str, user_id: str) -> bool:
+    """Name an admin; False when they were one already."""
+    stmt = (
+        store._insert(TenantAdmin)
+        .values(tenant_id=tenant_id, platform=platform, platform_user_id=user_id, added_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["tenant_id", "platform", "platform_user_id"])
+    )
+    async with store.sessions.begin() as session:
+        return _rowcount(await session.execute(stmt)) == 1
+
+
+async def remove_admin(store: Store, tenant_id: str, platform: str, user_id: str) -> bool:
+    """Remove a named admin; False when they were not one."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            delete(TenantAdmin).where(
+                TenantAdmin.tenant_id == tenant_id,
+                TenantAdmin.platform == platform,
+                TenantAdmin.platform_user_id == user_id,
+            )
+        )
+    return _rowcount(result) == 1
+
+
+async def list_admins(store: Store, tenant_id: str) -> list[tuple[str, str]]:
+    """Named admins as (platform, user id), sorted."""
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(TenantAdmin.platform, TenantAdmin.platform_user_id)
+            .where(TenantAdmin.tenant_id == tenant_id)
+            .order_by(TenantAdmin.platform, TenantAdmin.platform_user_id)
+        )
+        return [(p, u) for p, u in rows.all()]
+
+
+async def is_admin(store: Store, tenant_id: str, platform: str, user_id: str) -> bool:
+    """A named admin, or a holder of BTS-koordinator (not absent) in the tenant."""
+    async with store.sessions() as session:
+        named = await session.get(TenantAdmin, (tenant_id, platform, user_id))
+        if named is not None:
+            return True
+        holder = await session.scalar(
+            select(RoleHolder.id).where(
+                RoleHolder.tenant_id == tenant_id,
+                RoleHolder.role_key == COORDINATOR_ROLE,
+                RoleHolder.platform == platform,
+                RoleHolder.platform_user_id == user_id,
+            )
+        )
+    return holder is not None
+
+
+# årshjul -----------------------------------------------------------------------------------------
+
+
+async def _put_tasks(session: AsyncSession, tenant_id: str, arshjul: Arshjul) -> None:
+    known = set(
+        (
+            await session.scalars(
+                select(DirectoryRole.key).where(DirectoryRole.tenant_id == tenant_id)
+            )
+        ).all()
+    )
+    for role in arshjul.roles():
+        if role not in known:  # an årshjul may bring its own roles
+            session.add(DirectoryRole(tenant_id=tenant_id, key=role, name_nb=role, name_nn=role))
+    await session.execute(delete(ArshjulTask).where(ArshjulTask.tenant_id == tenant_id))
+    now = utcnow()
+    for position, task in enumerate(arshjul.tasks):
+        session.add(
+            ArshjulTask(
+                tenant_id=tenant_id,
+                key=task.key,
+                position=position,
+                data=task_to_data(task),
+                updated_at=now,
+            )
+        )
+
+
+async def replace_arshjul(store: Store, tenant_id: str, arshjul: Arshjul) -> None:
+    """Replace the tenant's årshjul (and record its template) in one transaction."""
+    async with store.sessions.begin() as session:
+        row = await session.get(TenantSettings, tenant_id)
+        if row is None:
+            raise KeyError(tenant_id)
+        if arshjul.template:
+            row.template = arshjul.template
+        row.updated_at = utcnow()
+        await _put_tasks(session, tenant_id, arshjul)
+
+
+async def list_tasks(store: Store, tenant_id: str) -> list[Task]:
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(ArshjulTask.data)
+            .where(ArshjulTask.tenant_id == tenant_id)
+            .order_by(ArshjulTask.position, ArshjulTask.key)
+        )
+        return [Task.model_validate(data) for data in rows.all()]
+
+
+async def get_arshjul(store: Store, tenant_id: str) -> Arshjul:
+    """The tenant's årshjul, named after its template."""
+    settings = await get_settings(store, tenant_id)
+    template = settings.template if settings else ""
+    if template in TEMPLATES:
+        name = load_template(template).name
+    else:
+        name = Text(nb=tenant_id, nn=tenant_id)
+    return Arshjul(template=template, name=name, tasks=await list_tasks(store, tenant_id))
