@@ -12,7 +12,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
 import storage.directory_models
-import storage.followup_models  # noqa: F401  (its table is part of the migrated schema)
+import storage.followup_models
+import storage.outbox_models  # noqa: F401  (their tables are part of the migrated schema)
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base, ProcessedEvent

@@ -8,7 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import storage.directory_models  # registers the directory and årshjul tables
-import storage.followup_models  # noqa: F401  (registers personal_followups on Base.metadata)
+import storage.followup_models
+import storage.outbox_models  # noqa: F401  (registers each feature's tables on Base.metadata)
 from storage.db import create_engine
 from storage.models import Base
 
