@@ -1,0 +1,296 @@
+"""Repository of the outbox: enqueue proactive sends once, claim due ones, record what happened.
+
+Life of a row: ``pending`` → (claim, with a lease) ``claimed`` → (right before the platform call)
+``sending`` → ``sent`` | ``failed`` | ``unreachable`` | back to ``pending`` for a retry. A process that
+dies leaves ``claimed`` rows (never attempted: released when the lease runs out) or ``sending`` rows
+(maybe sent: the dispatcher asks the platform before sending again). Claims are one UPDATE … RETURNING
+over rows picked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two processes never claim the same
+row; SQLite serialises writers, which gives the same guarantee within one database file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from storage.models import User, utcnow
+from storage.outbox_models import (
+    CLAIMED,
+    DONE,
+    NOT_RELEVANT,
+    PENDING,
+    SENDING,
+    OutboxItem,
+    TaskProgress,
+)
+from storage.repositories import Store, _rowcount
+
+ENQUEUE_CHUNK = 400  # rows per INSERT (stays far below SQLite's bound-parameter limit)
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A send to plan; ``dedupe_key`` makes planning it twice harmless."""
+
+    tenant_id: str
+    dedupe_key: str
+    kind: str
+    platform: str
+    target_kind: str
+    target_id: str
+    send_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
+    """Insert rows whose key is new; returns how many were inserted."""
+    if any(item.send_at.tzinfo is None for item in items):
+        raise ValueError("send_at must be timezone-aware")
+    inserted = 0
+    now = utcnow()
+    for start in range(0, len(items), ENQUEUE_CHUNK):
+        rows = [
+            {
+                "tenant_id": item.tenant_id,
+                "dedupe_key": item.dedupe_key,
+                "kind": item.kind,
+                "platform": item.platform,
+                "target_kind": item.target_kind,
+                "target_id": item.target_id,
+                "payload": item.payload,
+                "send_at": item.send_at,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": item.send_at,
+                "late": False,
+                "last_error": "",
+                "created_at": now,
+            }
+            for item in items[start : start + ENQUEUE_CHUNK]
+        ]
+        stmt = (
+            store._insert(OutboxItem)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        async with store.sessions.begin() as session:
+            inserted += _rowcount(await session.execute(stmt))
+    return inserted
+
+
+async def get_item(store: Store, item_id: int) -> OutboxItem | None:
+    async with store.sessions() as session:
+        return await session.get(OutboxItem, item_id)
+
+
+async def get_by_key(store: Store, dedupe_key: str) -> OutboxItem | None:
+    async with store.sessions() as session:
+        return await session.scalar(select(OutboxItem).where(OutboxItem.dedupe_key == dedupe_key))
+
+
+async def _claim(
+    store: Store,
+    worker: str,
+    lease: timedelta,
+    now: datetime,
+    limit: int,
+    status: str,
+    *conditions: Any,
+) -> list[OutboxItem]:
+    """One UPDATE … RETURNING: the picked rows get ``status``, the worker and a lease together."""
+    pick = select(OutboxItem.id).where(*conditions).order_by(OutboxItem.send_at, OutboxItem.id)
+    pick = pick.limit(limit)
+    if store.engine.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(pick.scalar_subquery()))
+        .values(status=status, claimed_by=worker, lease_until=now + lease)
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    async with store.sessions.begin() as session:
+        rows = list((await session.scalars(stmt)).all())
+    return sorted(rows, key=lambda r: (r.send_at, r.id))
+
+
+async def claim_due(
+    store: Store,
+    worker: str,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=5),
+) -> list[OutboxItem]:
+    """Claim up to ``limit`` pending rows whose time has come (oldest first) for ``worker``."""
+    now = now or utcnow()
+    return await _claim(
+        store,
+        worker,
+        lease,
+        now,
+        limit,
+        CLAIMED,
+        OutboxItem.status == PENDING,
+        OutboxItem.next_attempt_at <= now,
+    )
+
+
+async def release_expired_claims(store: Store, *, now: datetime | None = None) -> int:
+    """Give rows claimed by a process that died before trying them back to the queue."""
+    now = now or utcnow()
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == CLAIMED, OutboxItem.lease_until < now)
+            .values(status=PENDING, claimed_by=None, lease_until=None)
+        )
+    return _rowcount(result)
+
+
+async def claim_in_doubt(
+    store: Store,
+    worker: str,
+    *,
+    now: datetime | None = None,
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=5),
+) -> list[OutboxItem]:
+    """Claim ``sending`` rows whose sender's lease ran out: it may or may not have sent them."""
+    now = now or utcnow()
+    return await _claim(
+        store,
+        worker,
+        lease,
+        now,
+        limit,
+        SENDING,
+        OutboxItem.status == SENDING,
+        OutboxItem.lease_until < now,
+    )
+
+
+async def mark_sending(store: Store, item_id: int, worker: str) -> bool:
+    """Record that the platform call is about to happen; False when the claim was lost."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item_id,
+                OutboxItem.claimed_by == worker,
+                OutboxItem.status.in_((CLAIMED, SENDING)),
+            )
+            .values(status=SENDING, attempts=OutboxItem.attempts + 1)
+        )
+    return _rowcount(result) == 1
+
+
+async def finish(
+    store: Store,
+    item_id: int,
+    worker: str,
+    status: str,
+    *,
+    error: str = "",
+    message_id: str | None = None,
+    late: bool | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Move a claimed row to a final ``status``; False when another worker holds it now."""
+    values: dict[str, Any] = {
+        "status": status,
+        "last_error": error[:200],
+        "lease_until": None,
+    }
+    if message_id is not None:
+        values["platform_message_id"] = message_id[:120]
+    if late is not None:
+        values["late"] = late
+    if status == "sent":
+        values["sent_at"] = now or utcnow()
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+            .values(**values)
+        )
+    return _rowcount(result) == 1
+
+
+async def retry_later(store: Store, item_id: int, worker: str, at: datetime, error: str) -> bool:
+    """Put a claimed row back in the queue for another attempt at ``at``."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
+            .values(
+                status=PENDING,
+                next_attempt_at=at,
+                claimed_by=None,
+                lease_until=None,
+                last_error=error[:200],
+            )
+        )
+    return _rowcount(result) == 1
+
+
+async def status_counts(store: Store, tenant_id: str | None = None) -> dict[str, int]:
+    """How many rows are in each status (for the CLI and tests)."""
+    query = select(OutboxItem.status, func.count()).group_by(OutboxItem.status)
+    if tenant_id is not None:
+        query = query.where(OutboxItem.tenant_id == tenant_id)
+    async with store.sessions() as session:
+        return {status: int(n) for status, n in (await session.execute(query)).all()}
+
+
+async def list_items(
+    store: Store,
+    tenant_id: str | None = None,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = 1000,
+) -> list[OutboxItem]:
+    query = select(OutboxItem)
+    if tenant_id is not None:
+        query = query.where(OutboxItem.tenant_id == tenant_id)
+    if kind is not None:
+        query = query.where(OutboxItem.kind == kind)
+    if status is not None:
+        query = query.where(OutboxItem.status == status)
+    async with store.sessions() as session:
+        rows = await session.scalars(query.order_by(OutboxItem.send_at, OutboxItem.id).limit(limit))
+        return list(rows.all())
+
+
+async def occurrence_closed(
+    store: Store, tenant_id: str, task_key: str, occurrence: date, unit: str | None
+) -> bool:
+    """True when the occurrence is marked done or not relevant for ``unit`` (or tenant-wide)."""
+    async with store.sessions() as session:
+        found = await session.scalar(
+            select(func.count())
+            .select_from(TaskProgress)
+            .where(
+                TaskProgress.tenant_id == tenant_id,
+                TaskProgress.task_key == task_key,
+                TaskProgress.occurrence == occurrence,
+                TaskProgress.unit.in_({unit or "", ""}),
+                TaskProgress.status.in_((DONE, NOT_RELEVANT)),
+            )
+        )
+    return bool(found)
+
+
+async def user_language(store: Store, tenant_id: str, platform_user_id: str) -> str | None:
+    """The user's chosen nb/nn, or None when they never chose (or never wrote to the bot)."""
+    async with store.sessions() as session:
+        return await session.scalar(
+            select(User.language).where(
+                User.tenant_id == tenant_id, User.platform_user_id == platform_user_id
+            )
+        )
