@@ -300,3 +300,36 @@ async def get_arshjul(store: Store, tenant_id: str) -> Arshjul:
     else:
         name = Text(nb=tenant_id, nn=tenant_id)
     return Arshjul(template=template, name=name, tasks=await list_tasks(store, tenant_id))
+
+
+async def coordinator_recipients(store: Store, tenant_id: str) -> list[tuple[str, str]]:
+    """Who hears about problems: BTS-koordinator holders (their deputy while absent) and named
+    admins, as unique (platform, user id) pairs in a stable order."""
+    found: list[tuple[str, str]] = []
+    for h in await list_holders(store, tenant_id):
+        if h.role != COORDINATOR_ROLE:
+            continue
+        user = h.deputy_user_id if h.absent else h.user_id
+        if user:
+            found.append((h.platform, user))
+    found += await list_admins(store, tenant_id)
+    return list(dict.fromkeys(found))
+
+
+async def holds_role(
+    store: Store, tenant_id: str, role: str, unit: str | None, platform: str, user_id: str
+) -> bool:
+    """True when ``user_id`` holds ``role`` in ``unit`` (None: any unit or tenant-wide), or is the
+    deputy of an absent holder of it."""
+    query = select(RoleHolder).where(
+        RoleHolder.tenant_id == tenant_id,
+        RoleHolder.role_key == role,
+        RoleHolder.platform == platform,
+    )
+    if unit is not None:
+        query = query.where(RoleHolder.unit == unit)
+    async with store.sessions() as session:
+        rows = (await session.scalars(query)).all()
+    return any(
+        r.platform_user_id == user_id or (r.absent and r.deputy_user_id == user_id) for r in rows
+    )

@@ -24,6 +24,7 @@ __all__ = [
     "PersonalFollowup",
     "add_personal_followup",
     "due_personal_followups",
+    "get_personal_followup",
     "list_personal_followups",
     "set_personal_followup_status",
 ]
@@ -103,3 +104,8 @@ async def set_personal_followup_status(
             .values(status=status)
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+async def get_personal_followup(store: Store, followup_id: int) -> PersonalFollowup | None:
+    async with store.sessions() as session:
+        return await session.get(PersonalFollowup, followup_id)
