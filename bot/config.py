@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     webchat_enabled: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # proactive send rates, calls per second (README "Rate limits"); a 429 pauses the tenant's sends
+    slack_send_rate: float = Field(default=5.0, gt=0, le=1000)
+    slack_channel_rate: float = Field(default=1.0, gt=0, le=100)
+    slack_lookup_rate: float = Field(default=50 / 60, gt=0, le=1000)
+    teams_send_rate: float = Field(default=50.0, gt=0, le=1000)
+    teams_conversation_rate: float = Field(default=7.0, gt=0, le=100)
+
     @field_validator("bot_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -6,7 +6,7 @@ replies (``POST /v3/conversations/{id}/activities/{replyToId}``), new messages (
 .../activities``), card updates (``PUT .../activities/{id}``) and conversation creation (``POST
 /v3/conversations``) here. Every call is recorded in order with its decoded path and JSON body.
 Tests wait for calls with ``wait_for`` instead of sleeping; ``fail_next`` makes the next calls
-answer e.g. 429 with Retry-After. botbuilder only fetches tokens when an app id is configured, and
+answer e.g. 429 with Retry-After; each call records its arrival time (``Call.at``). botbuilder only fetches tokens when an app id is configured, and
 then from Microsoft's login service (MSAL wants an https authority), so there is no token endpoint.
 """
 
@@ -36,6 +36,7 @@ class Call:
     body: Any
     headers: dict[str, str]
     answered_id: str = ""  # the activity / conversation id the fake answered with
+    at: float = 0.0  # time.monotonic() when the request arrived
 
     @property
     def json(self) -> dict[str, Any]:
@@ -159,7 +160,9 @@ class FakeConnector:
             answered_id = self._new_id()
         elif updates:
             answered_id = parts[4]
-        call = Call(request.method, request.path, body, dict(request.headers), answered_id)
+        call = Call(
+            request.method, request.path, body, dict(request.headers), answered_id, time.monotonic()
+        )
         failure = self._record(call)
         if failure is not None:
             headers = (

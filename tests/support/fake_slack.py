@@ -4,7 +4,13 @@ It runs an aiohttp server on an ephemeral 127.0.0.1 port in its own thread, answ
 methods the bot uses (``/api/<method>``) and ``response_url`` posts (``/response/<id>``), and records
 every call in order; Socket Mode is played on ``/socket`` (``apps.connections.open`` points there).
 Tests wait for calls with ``wait_for`` instead of sleeping; failures can be injected per method
-(e.g. the next two ``chat.postMessage`` calls answer 429 with Retry-After).
+(e.g. the next two ``chat.postMessage`` calls answer 429 with Retry-After). For proactive sends it
+keeps what ``chat.postMessage`` posted per channel (with message ``metadata``) and plays it back in
+``conversations.history``; ``conversations.open`` answers a D-channel per user (``unknown_users``
+get ``user_not_found``, ``channel_errors`` refuse posts to a channel), and ``limit_per_second``
+(per method, over a sliding second) answers 429 + Retry-After like Slack's rate limits, counting
+every such refusal in ``rate_limited``. Every call records its arrival time (``Call.at``,
+``time.monotonic``) so tests can check spacing.
 ``signed_headers`` signs a request body exactly as Slack does (v0, HMAC-SHA256).
 """
 
@@ -13,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import itertools
 import json
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +67,7 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     path: str
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 @dataclass
@@ -68,6 +76,7 @@ class _Failure:
     status: int
     error: str
     retry_after: int
+    after: int = 0
 
 
 @dataclass
@@ -80,9 +89,16 @@ class FakeSlack:
     _cond: threading.Condition = field(
         default_factory=lambda: threading.Condition(threading.RLock())
     )
-    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
     _loop: asyncio.AbstractEventLoop | None = None
+    # proactive sends
+    unknown_users: set[str] = field(default_factory=set)
+    channel_errors: dict[str, str] = field(default_factory=dict)
+    limit_per_second: dict[str, float] = field(default_factory=dict)
+    rate_limited: int = 0
+    _posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _windows: dict[str, deque[float]] = field(default_factory=dict)
+    _last_ts: float = 0.0
 
     @property
     def api_url(self) -> str:
@@ -133,10 +149,21 @@ class FakeSlack:
         status: int = 429,
         error: str = "ratelimited",
         retry_after: int = 1,
+        after: int = 0,
     ) -> None:
-        """Make the next ``count`` calls of ``method`` fail (429 + Retry-After, or ok:false)."""
+        """Make the next ``count`` calls of ``method`` fail (429 + Retry-After, or ok:false),
+        after letting ``after`` calls through."""
         with self._cond:
-            self._failures[method] = _Failure(count, status, error, retry_after)
+            self._failures[method] = _Failure(count, status, error, retry_after, after)
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages ``chat.postMessage`` stored (in one channel, or all), oldest first."""
+        with self._cond:
+            if channel is not None:
+                return list(self._posted.get(channel, []))
+            return sorted(
+                (m for msgs in self._posted.values() for m in msgs), key=lambda m: m["ts"]
+            )
 
     def socket_send(self, message: dict[str, Any]) -> None:
         """Send a Socket Mode envelope to every connected bot (wait for ``socket_connect`` first)."""
@@ -149,6 +176,9 @@ class FakeSlack:
         with self._cond:
             self._calls.clear()
             self._failures.clear()
+            self._posted.clear()
+            self._windows.clear()
+            self.rate_limited = 0
 
     # server side ---------------------------------------------------------------------------------
 
@@ -157,13 +187,34 @@ class FakeSlack:
             self._calls.append(call)
             self._cond.notify_all()
             failure = self._failures.get(call.method)
-            if failure is None or failure.remaining <= 0:
-                return None
-            failure.remaining -= 1
-            return failure
+            if failure is not None and failure.remaining > 0:
+                if failure.after > 0:
+                    failure.after -= 1
+                else:
+                    failure.remaining -= 1
+                    return failure
+            return self._over_limit(call)
+
+    def _over_limit(self, call: Call) -> _Failure | None:
+        """429 when ``call.method`` already had ``limit_per_second`` calls in the last second."""
+        limit = self.limit_per_second.get(call.method)
+        if not limit:
+            return None
+        window = self._windows.setdefault(call.method, deque())
+        while window and window[0] <= call.at - 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            self.rate_limited += 1
+            wait = max(0.0, window[0] + 1.0 - call.at)
+            return _Failure(1, 429, "ratelimited", max(1, math.ceil(wait)))
+        window.append(call.at)
+        return None
 
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        # Real clock time, strictly increasing: conversations.history filters on ``oldest``.
+        with self._cond:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel", ""))
@@ -179,14 +230,26 @@ class FakeSlack:
                 "is_enterprise_install": False,
             }
         if method == "chat.postMessage":
+            if channel in self.channel_errors:
+                return {"ok": False, "error": self.channel_errors[channel]}
             ts = self._next_ts()
-            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
+            message: dict[str, Any] = {"type": "message", "ts": ts, "text": body.get("text", "")}
+            message["blocks"] = body.get("blocks") or []
+            if isinstance(body.get("metadata"), dict):
+                message["metadata"] = body["metadata"]
+            with self._cond:
+                self._posted.setdefault(channel, []).append(message)
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.history":
+            return self._history(body)
         if method == "chat.update":
             return {"ok": True, "channel": channel, "ts": body.get("ts", ""), "text": ""}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":
             users = str(body.get("users", "U0")).split(",")[0]
+            if users in self.unknown_users:
+                return {"ok": False, "error": "user_not_found"}
             return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
@@ -198,13 +261,38 @@ class FakeSlack:
             }
         return {"ok": False, "error": "unknown_method"}
 
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, ``oldest`` exclusive, paged by ``limit``/``cursor`` (an offset here)."""
+        channel = str(body.get("channel", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        oldest = float(body.get("oldest") or 0)
+        limit = int(body.get("limit") or 100)
+        offset = int(body.get("cursor") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._cond:
+            found = [m for m in self._posted.get(channel, []) if float(m["ts"]) > oldest]
+        found.reverse()
+        page = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in found[offset : offset + limit]
+        ]
+        more = offset + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
+
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         body = _parse(raw, request.content_type)
         body.update({k: v for k, v in request.query.items() if k not in body})
         is_api = request.path.startswith("/api/")
         method = request.match_info["method"] if is_api else RESPONSE_URL_METHOD
-        failure = self._record(Call(method, body, dict(request.headers), request.path))
+        call = Call(method, body, dict(request.headers), request.path, time.monotonic())
+        failure = self._record(call)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             payload = {"ok": False, "error": failure.error}
@@ -247,7 +335,11 @@ def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
         parsed = json.loads(raw)
         return parsed if isinstance(parsed, dict) else {"_json": parsed}
     body: dict[str, Any] = dict(parse_qsl(raw.decode(), keep_blank_values=True))
-    for key in ("blocks", "attachments"):  # form-encoded Web API calls send these as JSON text
+    for key in (
+        "blocks",
+        "attachments",
+        "metadata",
+    ):  # form-encoded Web API calls send these as JSON text
         if isinstance(body.get(key), str):
             body[key] = json.loads(body[key])
     return body

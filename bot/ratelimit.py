@@ -1,0 +1,159 @@
+"""Rate limiters for proactive sends: a steady rate per bucket (app × tenant) and a minimum spacing
+per conversation, paused as a whole when the platform answers 429.
+
+Slack allows about one message per second per channel plus a workspace-wide limit per method;
+Teams about 7 per second per conversation plus a limit per app and tenant. A ``RateLimiter`` is one
+such bucket: ``acquire(key)`` returns when both the bucket's rate and the key's spacing allow one
+more call, ``pause(seconds)`` (a 429's Retry-After) holds back every later call of the bucket, not
+only the one that was refused. Slots are reserved before sleeping (GCRA, the "virtual scheduling"
+form of a token bucket), so waiters never spin and never race for the same slot. Time comes from
+``time.monotonic`` unless a test injects a clock; this module must not know any platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+# Per-key state older than this is dropped when the table grows (a fan-out touches 10,000 keys).
+_PRUNE_AT = 4096
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``per_second`` calls on average; up to ``burst`` of them back to back after a quiet spell."""
+
+    per_second: float
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.burst < 1:
+            raise ValueError("a rate needs per_second > 0 and burst >= 1")
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
+
+
+@dataclass
+class _KeyState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: float = float("-inf")  # when the last call for this key was let through
+    waiting: int = 0
+
+
+class RateLimiter:
+    """One bucket: ``rate`` over all calls, ``per_key`` spacing between calls for one key."""
+
+    def __init__(
+        self,
+        rate: Rate,
+        per_key: Rate | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self.per_key = per_key
+        self._clock = clock
+        self._sleep = sleep
+        self._tat = float("-inf")  # GCRA's theoretical arrival time of the next call
+        self._paused_until = float("-inf")
+        self._keys: dict[str, _KeyState] = {}
+        self.pauses = 0  # how often a 429 paused the bucket (for logs and the benchmark)
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every call of this bucket for ``seconds`` (Retry-After), then resume at the
+        steady rate without a burst: the platform just told us we were too fast."""
+        until = self._clock() + max(0.0, seconds)
+        self.pauses += 1
+        if until > self._paused_until:
+            self._paused_until = until
+        self._tat = max(self._tat, self._paused_until + (self.rate.burst - 1) * self.rate.interval)
+
+    async def acquire(self, key: str | None = None) -> None:
+        """Wait until one more call (for ``key``) is allowed; the caller then makes it at once."""
+        if key is None or self.per_key is None:
+            await self._acquire_bucket()
+            return
+        state = self._keys.get(key)
+        if state is None:
+            self._prune()
+            state = self._keys[key] = _KeyState()
+        state.waiting += 1
+        try:
+            # Calls for one key go one at a time, so the spacing is measured from when the previous
+            # call was actually let through (after its wait for the bucket), not from a reservation.
+            async with state.lock:
+                ready = state.last + self.per_key.interval
+                wait = ready - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+                await self._acquire_bucket()
+                state.last = self._clock()
+        finally:
+            state.waiting -= 1
+
+    async def _acquire_bucket(self) -> None:
+        interval = self.rate.interval
+        while True:
+            now = self._clock()
+            if self._paused_until > now:
+                await self._sleep(self._paused_until - now)
+                continue
+            # Reserve the next slot before sleeping: concurrent callers get distinct slots.
+            tat = max(self._tat, now)
+            allowed_at = tat - (self.rate.burst - 1) * interval
+            self._tat = tat + interval
+            if allowed_at > now:
+                await self._sleep(allowed_at - now)
+            if self._paused_until > self._clock():
+                continue  # a 429 arrived while we slept: our slot is void, queue again
+            return
+
+    def _prune(self) -> None:
+        if len(self._keys) < _PRUNE_AT:
+            return
+        horizon = self._clock() - (self.per_key.interval if self.per_key else 0.0)
+        stale = [k for k, s in self._keys.items() if s.waiting == 0 and s.last < horizon]
+        for key in stale:
+            del self._keys[key]
+
+
+class Limits:
+    """One ``RateLimiter`` per bucket name (e.g. ``"slack:T0001:chat.postMessage"``), made on demand
+    with the rates given for that kind of bucket."""
+
+    def __init__(
+        self,
+        rates: dict[str, tuple[Rate, Rate | None]],
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._rates = rates
+        self._clock = clock
+        self._sleep = sleep
+        self._buckets: dict[tuple[str, str], RateLimiter] = {}
+
+    def bucket(self, kind: str, scope: str) -> RateLimiter:
+        """The limiter of ``kind`` (a key of ``rates``) for ``scope`` (a tenant)."""
+        found = self._buckets.get((kind, scope))
+        if found is None:
+            rate, per_key = self._rates[kind]
+            found = RateLimiter(rate, per_key, clock=self._clock, sleep=self._sleep)
+            self._buckets[(kind, scope)] = found
+        return found
+
+    @property
+    def pauses(self) -> int:
+        return sum(b.pauses for b in self._buckets.values())
