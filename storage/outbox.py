@@ -174,8 +174,19 @@ async def claim_in_doubt(
     )
 
 
-async def mark_sending(store: Store, item_id: int, worker: str) -> bool:
-    """Record that the platform call is about to happen; False when the claim was lost."""
+async def mark_sending(
+    store: Store,
+    item_id: int,
+    worker: str,
+    *,
+    now: datetime | None = None,
+    lease: timedelta = timedelta(minutes=5),
+) -> bool:
+    """Record that the platform call is about to happen, with a fresh lease for the call itself.
+
+    False when the claim was lost or its lease ran out meanwhile (another process may have taken the
+    row back): then the caller must not send."""
+    now = now or utcnow()
     async with store.sessions.begin() as session:
         result = await session.execute(
             update(OutboxItem)
@@ -183,8 +194,9 @@ async def mark_sending(store: Store, item_id: int, worker: str) -> bool:
                 OutboxItem.id == item_id,
                 OutboxItem.claimed_by == worker,
                 OutboxItem.status.in_((CLAIMED, SENDING)),
+                OutboxItem.lease_until > now,
             )
-            .values(status=SENDING, attempts=OutboxItem.attempts + 1)
+            .values(status=SENDING, attempts=OutboxItem.attempts + 1, lease_until=now + lease)
         )
     return _rowcount(result) == 1
 

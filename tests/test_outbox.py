@@ -76,7 +76,7 @@ async def test_expired_claim_is_released_but_sending_row_is_in_doubt(ostore: Sto
     await outbox.enqueue(ostore, [item(1), item(2)])
     lease = timedelta(seconds=30)
     a, b = await outbox.claim_due(ostore, "dead", now=T0, lease=lease)
-    assert await outbox.mark_sending(ostore, b.id, "dead")
+    assert await outbox.mark_sending(ostore, b.id, "dead", now=T0, lease=lease)
     later = T0 + timedelta(minutes=1)
     assert await outbox.release_expired_claims(ostore, now=later) == 1
     again = await outbox.claim_due(ostore, "alive", now=later)
@@ -94,8 +94,18 @@ async def test_expired_claim_is_released_but_sending_row_is_in_doubt(ostore: Sto
 async def test_retry_puts_the_row_back_for_later(ostore: Store) -> None:
     await outbox.enqueue(ostore, [item(1)])
     (row,) = await outbox.claim_due(ostore, "w", now=T0)
-    assert await outbox.mark_sending(ostore, row.id, "w")
+    assert await outbox.mark_sending(ostore, row.id, "w", now=T0)
     assert await outbox.retry_later(ostore, row.id, "w", T0 + timedelta(minutes=5), "http-503")
     assert await outbox.claim_due(ostore, "w", now=T0 + timedelta(minutes=4)) == []
     (again,) = await outbox.claim_due(ostore, "w", now=T0 + timedelta(minutes=5))
     assert again.attempts == 1 and again.last_error == "http-503"
+
+
+async def test_a_claim_whose_lease_ran_out_cannot_start_sending(ostore: Store) -> None:
+    await outbox.enqueue(ostore, [item(1)])
+    (row,) = await outbox.claim_due(ostore, "slow", now=T0, lease=timedelta(seconds=30))
+    assert not await outbox.mark_sending(ostore, row.id, "slow", now=T0 + timedelta(seconds=31))
+    assert await outbox.release_expired_claims(ostore, now=T0 + timedelta(seconds=31)) == 1
+    (again,) = await outbox.claim_due(ostore, "fast", now=T0 + timedelta(seconds=31))
+    assert await outbox.mark_sending(ostore, again.id, "fast", now=T0 + timedelta(seconds=32))
+    assert not await outbox.mark_sending(ostore, row.id, "slow", now=T0 + timedelta(seconds=32))
