@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialogs import faq
+from dialogs import arshjul_chat, faq
 from dialogs import guide as guide_dialog
 from dialogs import help as help_dialog
 from dialogs.content import Content
@@ -23,5 +23,6 @@ def build_router(
     help_dialog.register(router)
     guide_dialog.register(router, kommune_dir=kommune_dir)
     faq.register(router)  # after help: it takes over free text that is no command
+    arshjul_chat.register(router)  # after the FAQ: it wraps the FAQ's PII guard for its form
     router.check()
     return router
