@@ -253,6 +253,7 @@ class FollowupTexts(_Strict):
     days_options: list[DaysOption] = Field(min_length=1)
     submit: str
     saved: str
+    saved_local: str  # web chat and terminal: the bot cannot write to them later
     empty: str
     too_long: str
     personal_data: str

@@ -440,6 +440,8 @@ async def test_followup_form_stores_label_and_oslo_due_date(
     assert "frivillig" in chat.text and "60 tegn" in chat.text
     await chat.submit("guide:followup_save", label="Evaluering av tiltak, nivå 1", days="14")
     assert "Påminnelsen er lagret" in chat.text and "3.4.2026" in chat.text
+    # the web chat cannot be written to later: say so instead of promising a DM here
+    assert "direktemelding i Slack eller Teams" in chat.text
     rows = await list_personal_followups(store, "local", "u1")
     assert [r.label for r in rows] == ["Evaluering av tiltak, nivå 1"]
     due = rows[0].due_at
