@@ -51,7 +51,7 @@ from dialogs.router import Router, TurnContext
 from storage import directory
 from storage.models import utcnow
 from storage.outbox import NewItem, enqueue, get_item
-from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, SKIPPED, OutboxItem
+from storage.outbox_models import DONE, FINAL_STATUSES, NOT_RELEVANT, OPEN, OutboxItem
 from storage.progress import (
     POSTPONED_KIND,
     ProgressIndex,
@@ -75,6 +75,7 @@ HOLDERS_LISTED = 30
 UNIT_CHOICES = 99  # + "whole kommune" stays within Slack's 100 options; others via "new unit"
 POSTPONE_DAYS = 7
 NAME_MAX = 200
+MAX_ID_DIGITS = 9  # stays inside a 32-bit INTEGER column
 WHOLE_KOMMUNE_VALUE = "-"
 _MENTION = re.compile(r"^<@([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[A-Za-z0-9][\w:.@/+=-]{0,199}$")
@@ -122,7 +123,9 @@ class ArshjulChat:
 
     async def _own_reminder(self, ctx: TurnContext, item_id: str) -> OutboxItem | Reply:
         """The reminder row behind a button, if it was sent to this user; else a kind refusal."""
-        row = await get_item(ctx.store, int(item_id)) if item_id.isdigit() else None
+        # Button values come back from the client: only a plausible row id reaches the database.
+        valid = item_id.isdigit() and len(item_id) <= MAX_ID_DIGITS
+        row = await get_item(ctx.store, int(item_id)) if valid else None
         turn = ctx.turn
         if (
             row is None
@@ -218,7 +221,7 @@ class ArshjulChat:
     ) -> datetime:
         """The send time of this row's live postponement, planning it when there is none."""
         planned = await postponements(ctx.store, row.id)
-        live = [p for p in planned if p.status != SKIPPED]
+        live = [p for p in planned if p.status not in FINAL_STATUSES]
         if live:
             return live[-1].send_at
         now = self.clock()
@@ -241,7 +244,8 @@ class ArshjulChat:
         )
         if await enqueue(ctx.store, [item]) == 0:
             # Another process planned the same postponement a moment ago: use its time.
-            live = [p for p in await postponements(ctx.store, row.id) if p.status != SKIPPED]
+            again = await postponements(ctx.store, row.id)
+            live = [p for p in again if p.status not in FINAL_STATUSES]
             if live:
                 return live[-1].send_at
         return at
@@ -260,8 +264,7 @@ class ArshjulChat:
         unit = row.payload.get("unit")
         if what == POSTPONED_KIND:
             for planned in await postponements(ctx.store, row.id):
-                if planned.status != SKIPPED:
-                    await cancel_pending(ctx.store, planned.id)
+                await cancel_pending(ctx.store, planned.id)  # only rows not yet picked up
             await set_progress(
                 ctx.store,
                 ctx.turn.tenant_id,

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from dialogs import arshjul_chat, faq
 from dialogs import guide as guide_dialog
@@ -25,7 +26,7 @@ from dialogs.pii import find_personal_data
 from dialogs.recurrence import Holder
 from dialogs.router import Router
 from storage import directory, outbox
-from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, PENDING, SKIPPED
+from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, PENDING, SENT, SKIPPED, OutboxItem
 from storage.progress import get_digest_target, get_progress, set_progress
 from storage.repositories import Store
 
@@ -446,7 +447,7 @@ async def test_a_stranger_cannot_press_someone_elses_reminder(
         tenant, kind="followup", payload={"type": "followup", "followup_id": 1, "label": "x"}
     )
     owner = Chat(router, "ULEADER")
-    for value in (str(followup), "abc", "999999"):
+    for value in (str(followup), "abc", "999999", "9" * 30, "-1"):
         reply = await owner.press("arshjul:done", value)
         assert reply.topic == "arshjul:refused" and "hører ikke til en påminnelse" in owner.text
     # the same user id in another workspace is someone else
@@ -530,6 +531,35 @@ async def test_postpone_plans_exactly_one_resend_a_week_later_at_the_send_hour(
     await chat.press("arshjul:done", str(resend.id))
     progress = await get_progress(tenant, TENANT, "seminar", date(2026, 4, 20), "Skolen")
     assert progress is not None and progress.status == DONE
+
+
+async def test_postponing_again_after_the_resend_went_out_plans_a_new_one(
+    tenant: Store, tmp_path: Path
+) -> None:
+    clock = Clock(oslo(2026, 11, 2, 10, 0))
+    router = make_router(tenant, clock, tmp_path)
+    item_id = await add_row(tenant)
+    chat = Chat(router, "ULEADER")
+    await chat.press("arshjul:postpone", str(item_id))
+    (first,) = await outbox.list_items(tenant, TENANT, kind="postponed")
+    assert first.send_at == oslo(2026, 11, 9, 9, 0)
+    # a week later the dispatcher has sent it
+    async with tenant.sessions.begin() as session:
+        await session.execute(
+            update(OutboxItem).where(OutboxItem.id == first.id).values(status=SENT)
+        )
+    clock.now = oslo(2026, 11, 9, 9, 5)
+    await chat.press("arshjul:postpone", str(item_id))
+    rows = await outbox.list_items(tenant, TENANT, kind="postponed")
+    assert [(r.dedupe_key, r.send_at) for r in rows] == [
+        (f"postponed:{item_id}:1", oslo(2026, 11, 9, 9, 0)),
+        (f"postponed:{item_id}:2", oslo(2026, 11, 16, 9, 0)),
+    ]
+    assert "mandag 16. november kl. 09.00" in chat.text
+    # Angre now can only cancel the pending one; the sent one stays sent
+    await chat.press("arshjul:undo", f"{item_id}:postponed")
+    statuses = [r.status for r in await outbox.list_items(tenant, TENANT, kind="postponed")]
+    assert statuses == [SENT, SKIPPED]
 
 
 # "/bts årshjul" ----------------------------------------------------------------------------------
