@@ -5,6 +5,8 @@ rendered in nb and nn, the reminder buttons and their undo, postponing across DS
 from __future__ import annotations
 
 import re
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,9 +28,14 @@ from dialogs.pii import find_personal_data
 from dialogs.recurrence import Holder
 from dialogs.router import Router
 from storage import directory, outbox
+from storage.db import create_engine
+from storage.migrate import upgrade
 from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, PENDING, SENT, SKIPPED, OutboxItem
 from storage.progress import get_digest_target, get_progress, set_progress
 from storage.repositories import Store
+from tests.support.fake_slack import TEAM_ID, FakeSlack
+from tests.support.server import BotServer
+from tests.test_slack import FORM, SECRET, block_text, click_payload, send_payload, send_signed
 
 OSLO = ZoneInfo("Europe/Oslo")
 TENANT = "slack:T1"
@@ -775,3 +782,89 @@ def test_user_ids_are_read_from_mentions_and_plain_ids() -> None:
     assert parse("C0123ABC", "slack") is None  # a channel, not a user
     assert parse("29:1AbC-dEf_123", "teams") == "29:1AbC-dEf_123"
     assert parse("to ord", "teams") is None
+
+
+# over Slack, with the real server --------------------------------------------------------------
+
+
+async def test_slack_click_on_a_reminder_and_slash_command_through_the_real_server(
+    tmp_path: Path, bot_server: Callable[..., BotServer], fake_slack: FakeSlack
+) -> None:
+    """A reminder's "Ferdig" clicked in Slack updates that message and the database; a stranger's
+    click is answered next to it; "/bts årshjul" answers through the response URL."""
+    path = tmp_path / "bot.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
+    engine = create_engine(url)
+    store = Store(engine)
+    slack_tenant = f"slack:{TEAM_ID}"
+    await store.ensure_tenant(slack_tenant, "slack", TEAM_ID)
+    await directory.ensure_tenant_setup(store, slack_tenant, platform="slack")
+    await directory.replace_arshjul(store, slack_tenant, parse_arshjul(ARSHJUL))
+    await directory.replace_holders(store, slack_tenant, HOLDERS)
+    key = "lead-14:rapport:2026-12-15:slack:ULEADER"
+    payload = {
+        "type": "reminder",
+        "task": "rapport",
+        "occurrence": "2026-12-15",
+        "lead_days": 14,
+        "role": "virksomhetsleder",
+        "unit": "Skolen",
+        "deputy": False,
+    }
+    far = datetime(2036, 1, 1, 9, 0, tzinfo=OSLO)  # never due while the test runs
+    item = outbox.NewItem(slack_tenant, key, "lead-14", "slack", "user", "ULEADER", far, payload)
+    assert await outbox.enqueue(store, [item]) == 1
+    row = await outbox.get_by_key(store, key)
+    assert row is not None
+    server = bot_server(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        DATABASE_URL=f"sqlite:///{path}",
+        REMINDERS_ENABLED="false",
+    )
+    try:
+        click = click_payload(fake_slack, "arshjul:done#0", "D0LEADER", "ULEADER", "1.000100")
+        click["actions"][0]["value"] = str(row.id)
+        assert send_payload(server, click)[0] == 200
+        (update_call,) = fake_slack.wait_for(
+            "chat.update", where=lambda c: c.body.get("channel") == "D0LEADER"
+        )
+        assert update_call.body["ts"] == "1.000100"
+        assert "er merket som ferdig i Skolen" in block_text(update_call)
+        assert "arshjul:undo" in block_text(update_call)
+        progress = await get_progress(store, slack_tenant, "rapport", date(2026, 12, 15), "Skolen")
+        assert progress is not None and progress.status == DONE
+
+        stranger = click_payload(fake_slack, "arshjul:done#0", "C0SHARED", "USTRANGER", "2.0001")
+        stranger["actions"][0]["value"] = str(row.id)
+        assert send_payload(server, stranger)[0] == 200
+        (answer,) = fake_slack.wait_for(
+            "chat.postMessage", where=lambda c: c.body.get("channel") == "C0SHARED"
+        )
+        assert "sendt til en annen" in block_text(answer)
+        assert (
+            fake_slack.calls("chat.update", where=lambda c: c.body.get("channel") == "C0SHARED")
+            == []
+        )
+
+        fields = {
+            "team_id": TEAM_ID,
+            "channel_id": "D0LEADER",
+            "user_id": "ULEADER",
+            "command": "/bts",
+            "text": "årshjul",
+            "api_app_id": "A0001",
+            "response_url": fake_slack.response_url("arshjul-1"),
+            "trigger_id": "1.2.3",
+        }
+        body = urllib.parse.urlencode(fields).encode()
+        assert send_signed(server, body, content_type=FORM)[0] == 200
+        (overview,) = fake_slack.wait_for(
+            "response_url", where=lambda c: c.path.endswith("/arshjul-1")
+        )
+        assert "*For deg* (Virksomhetsleder i Skolen)" in block_text(overview)
+    finally:
+        server.stop()
+        await engine.dispose()
