@@ -14,8 +14,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk.models.blocks import Block
 from sqlalchemy import update
 
+from bot.slack_render import render_message
+from bot.teams_render import render_card
 from dialogs import arshjul_chat, faq
 from dialogs import guide as guide_dialog
 from dialogs import help as help_dialog
@@ -36,6 +39,7 @@ from storage.repositories import Store
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 from tests.support.server import BotServer
 from tests.test_slack import FORM, SECRET, block_text, click_payload, send_payload, send_signed
+from tests.test_teams import assert_valid_card
 
 OSLO = ZoneInfo("Europe/Oslo")
 TENANT = "slack:T1"
@@ -868,3 +872,26 @@ async def test_slack_click_on_a_reminder_and_slash_command_through_the_real_serv
     finally:
         server.stop()
         await engine.dispose()
+
+
+async def test_notices_and_the_role_form_are_valid_block_kit_and_adaptive_cards(
+    tenant: Store, clock: Clock, tmp_path: Path
+) -> None:
+    item_id = await add_row(tenant)
+    row = await outbox.get_item(tenant, item_id)
+    assert row is not None
+    replies = [
+        await render(tenant, row.payload, "nn", item_id, late=True),
+        await render(tenant, {"type": "followup", "followup_id": 1, "label": "evaluer"}, "nb"),
+        await render(tenant, {"type": "report", "problem": "expired", "count": 2}, "nb"),
+        await render(tenant, {"type": "digest", "week": "2026-W49"}, "nn"),
+    ]
+    router = make_router(tenant, clock, tmp_path)
+    chat = await Chat(router, "UCOORD").hello()
+    replies += [await chat.say("rolle"), await chat.say("årshjul")]
+    for reply in replies:
+        for message in reply.messages:
+            for block in render_message(message).blocks:
+                parsed = Block.parse(block)
+                assert parsed is not None and parsed.to_dict() == block  # slack_sdk validates
+            assert_valid_card(render_card(message, reply.lang))
