@@ -13,12 +13,13 @@ import csv
 import io
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dialogs.arshjul_model import ArshjulError, Task, dump_arshjul, load_arshjul
-from dialogs.recurrence import Holder, occurrences, planned_reminders
+from dialogs.arshjul_ics import ics_calendar
+from dialogs.arshjul_model import ArshjulError, dump_arshjul, load_arshjul
+from dialogs.recurrence import Holder, planned_reminders
 from storage import directory
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -67,6 +68,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     preview.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     preview.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     preview.add_argument("--json", action="store_true", help="print a JSON list")
+    status = tenant(reminders.add_parser("status", help="the outbox: what was sent, what failed"))
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    tenant(reminders.add_parser("run", help="plan and send what is due now, then exit"))
+    feed = tenant(arshjul.add_parser("feed", help="the calendar subscription URL"))
+    feed.add_argument("--rotate", action="store_true", help="replace the secret link")
 
 
 def run(args: argparse.Namespace, database_url: str, timezone: str) -> int:
@@ -204,40 +210,6 @@ async def _arshjul(store: Store, args: argparse.Namespace) -> int:
     start = args.start or datetime.now(zone).date()
     sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant))
     return 0
-
-
-def _leap_ahead(start: date) -> bool:
-    """True when the year from ``start`` contains a 29 February."""
-    try:
-        return (date(start.year + 1, start.month, start.day) - start).days == 366
-    except ValueError:  # start is 29 February
-        return True
-
-
-def ics_calendar(tasks: list[Task], start: date, tenant_id: str) -> str:
-    """iCalendar (RFC 5545) of the tasks' due dates in the 12 months from ``start``: all-day events."""
-    from icalendar import Calendar, Event
-
-    end = (start + timedelta(days=366 if _leap_ahead(start) else 365)) - timedelta(days=1)
-    cal = Calendar()
-    cal.add("prodid", "-//BTS-bot//arshjul//NO")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"Årshjul {tenant_id}")
-    stamp = datetime.now(UTC).replace(microsecond=0)
-    for task in tasks:
-        for due in occurrences(task.recurrence, start, end):
-            event = Event()
-            event.add("uid", f"{task.key}-{due.isoformat()}@{tenant_id}.bts-bot")
-            event.add("dtstamp", stamp)
-            event.add("dtstart", due)
-            event.add("dtend", due + timedelta(days=1))
-            event.add("summary", task.title.nb)
-            event.add("description", f"{task.text.nb}\n\nAnsvar: {', '.join(task.roles)}")
-            if task.link:
-                event.add("url", task.link)
-            cal.add_component(event)
-    return cal.to_ical().decode("utf-8")
 
 
 async def _reminders(store: Store, args: argparse.Namespace) -> int:

@@ -77,6 +77,9 @@ def _check_content(content_dir: Path, kommune_dir: Path | None) -> int:
     return 0
 
 
+OUTBOX_COMMANDS = {("reminders", "status"), ("reminders", "run"), ("arshjul", "feed")}
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "eval":  # needs no settings and no database
@@ -98,6 +101,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
     quiet = args.command in ("ask", "chat", "admin", "roles", "arshjul", "reminders")
     setup_logging("WARNING" if quiet else settings.log_level)
+    if (args.command, getattr(args, "sub", "")) in OUTBOX_COMMANDS:
+        from bot import admin_outbox
+
+        async def _outbox(runtime: object) -> int:
+            return await admin_outbox.run(runtime, args)  # type: ignore[arg-type]
+
+        return asyncio.run(_with_runtime(settings, _outbox))
     if args.command in ("admin", "roles", "arshjul", "reminders"):
         from bot import admin_arshjul
 

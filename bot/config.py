@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     webchat_enabled: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # the address people reach this server at (calendar subscription links)
+    public_url: str = "http://localhost:3978"
+
+    # proactive sends (årshjul reminders, follow-ups, digests) through the outbox
+    reminders_enabled: bool = True
+    dispatch_interval_seconds: float = Field(default=20.0, gt=0, le=3600)
+    plan_interval_seconds: float = Field(default=300.0, gt=0, le=86400)
+    outbox_lease_seconds: float = Field(default=300.0, ge=1, le=86400)
+    outbox_grace_hours: float = Field(default=12.0, gt=0, le=24 * 14)
+    escalate_after_days: int = Field(default=7, ge=1, le=90)
+
     # proactive send rates, calls per second (README "Rate limits"); a 429 pauses the tenant's sends
     slack_send_rate: float = Field(default=5.0, gt=0, le=1000)
     slack_channel_rate: float = Field(default=1.0, gt=0, le=100)
@@ -117,6 +128,11 @@ class Settings(BaseSettings):
             "teams": teams,
             "webchat": "on (/)" if self.webchat_enabled else "off",
             "terminal": "on (bts-bot chat)",
+            "reminders": (
+                f"on (outbox checked every {self.dispatch_interval_seconds:g} s)"
+                if self.reminders_enabled
+                else "off (REMINDERS_ENABLED=false)"
+            ),
         }
 
 

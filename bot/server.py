@@ -63,13 +63,14 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
-    from bot import pages, slack, teams, webchat  # platform modules stay out of the core's imports
+    from bot import calendar_feed, pages, slack, teams, webchat  # kept out of the core's imports
 
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     pages.setup_pages(app, runtime)
+    calendar_feed.setup_calendar_feed(app, runtime)
     settings = runtime.settings
     if settings.webchat_enabled:
         webchat.setup_webchat(app, runtime)
@@ -109,6 +110,12 @@ async def serve(settings: Settings) -> None:
     server = getattr(site, "_server", None)
     if port == 0 and server is not None and server.sockets:
         port = server.sockets[0].getsockname()[1]
+    reminders = None
+    if settings.reminders_enabled:
+        from bot.scheduler import ReminderService
+
+        reminders = ReminderService(runtime)
+        reminders.start()
     print_banner(settings, port)
     log.info("server started", extra={"port": port})
     stop = asyncio.Event()
@@ -119,6 +126,8 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("server stopping")
+        if reminders is not None:
+            reminders.stop()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()

@@ -7,6 +7,7 @@ set up with ``ensure_tenant_setup`` (idempotent, also when several processes rac
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +36,7 @@ from storage.directory_models import (
     Unit,
 )
 from storage.models import utcnow
+from storage.outbox_models import CalendarFeed
 from storage.repositories import Store, _rowcount
 
 
@@ -333,3 +335,26 @@ async def holds_role(
     return any(
         r.platform_user_id == user_id or (r.absent and r.deputy_user_id == user_id) for r in rows
     )
+
+
+# calendar subscription ---------------------------------------------------------------------------
+
+
+async def feed_token(store: Store, tenant_id: str, *, rotate: bool = False) -> str:
+    """The secret token of the tenant's calendar URL, created on first use; ``rotate`` replaces
+    it (the old URL stops working)."""
+    async with store.sessions.begin() as session:
+        row = await session.get(CalendarFeed, tenant_id)
+        if row is None:
+            row = CalendarFeed(tenant_id=tenant_id, token=secrets.token_urlsafe(24))
+            session.add(row)
+        elif rotate:
+            row.token = secrets.token_urlsafe(24)
+        return row.token
+
+
+async def tenant_of_feed(store: Store, token: str) -> str | None:
+    async with store.sessions() as session:
+        return await session.scalar(
+            select(CalendarFeed.tenant_id).where(CalendarFeed.token == token)
+        )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from dialogs.arshjul_model import (
 from dialogs.recurrence import Holder
 from storage import directory
 from storage.repositories import Store
-from tests.support.server import clean_env
+from tests.support.server import BotServer, clean_env
 
 
 def bts(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -170,3 +173,39 @@ async def test_admins_and_coordinators(store: Store) -> None:
     assert not await directory.is_admin(store, "t1", "slack", "U8")
     assert await directory.remove_admin(store, "t1", "slack", "U7")
     assert not await directory.is_admin(store, "t1", "slack", "U7")
+
+
+def test_calendar_subscription_url_serves_ics_and_can_be_rotated(
+    tmp_path: Path, bot_server: Callable[..., BotServer]
+) -> None:
+    server = bot_server(REMINDERS_ENABLED="false")
+    env = clean_env(tmp_path / "botdata", PUBLIC_URL=server.base_url)
+
+    def feed(*extra: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "arshjul", "feed", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    url = feed()
+    assert url.startswith(server.base_url + "/arshjul/") and url.endswith(".ics")
+    assert feed() == url  # stable until rotated
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/calendar")
+        cal = Calendar.from_ical(resp.read())
+    assert any("Halvårsrapport" in str(e.get("summary")) for e in cal.walk("VEVENT"))
+    new = feed("--rotate")
+    assert new != url
+    for dead in (url, server.base_url + "/arshjul/not-a-real-token-at-all.ics"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(dead, timeout=10)
+        assert err.value.code == 404
+    with urllib.request.urlopen(new, timeout=10) as resp:
+        assert resp.status == 200
