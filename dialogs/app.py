@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dialogs import arshjul_chat, faq
+from dialogs import contacts as contacts_dialog
+from dialogs import feedback as feedback_dialog
 from dialogs import guide as guide_dialog
 from dialogs import help as help_dialog
 from dialogs.content import Content
@@ -24,5 +26,9 @@ def build_router(
     guide_dialog.register(router, kommune_dir=kommune_dir)
     faq.register(router)  # after help: it takes over free text that is no command
     arshjul_chat.register(router)  # after the FAQ: it wraps the FAQ's PII guard for its form
+    contacts_dialog.register(router)
+    feedback_dialog.register(
+        router, {"topic": faq.feedback_source, "level": guide_dialog.level_feedback_source}
+    )
     router.check()
     return router

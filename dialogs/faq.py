@@ -19,12 +19,15 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
+from dialogs import contacts
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
 from dialogs.faq_engine import UNKNOWN, Classification, FaqClassifier, TopicSource
+from dialogs.feedback import with_feedback
 from dialogs.messages import Message, Reply
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
+from storage.feedback_models import KIND_TOPIC
 from storage.models import User
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,9 @@ TOPICS = (
     "hjelp",
     "ukjent",
 )
+#: Answers that end with "Var dette nyttig? 👍 / 👎". Not the honest "ukjent" (no answer to rate),
+#: "hjelp" (a menu) or "akutt" (a safety screen must stay short and only about acting now).
+FEEDBACK_TOPICS = frozenset(TOPICS) - {UNKNOWN, "hjelp", "akutt"}
 #: Topic of the reply when the text was refused for holding personal data.
 PII_TOPIC = "personopplysninger"
 TOPIC_ACTION = "faq:topic"
@@ -240,7 +246,24 @@ def topic_message(ctx: TurnContext, topic: str) -> Message:
 async def _answer(ctx: TurnContext, topic: str, replace_message: bool) -> Reply:
     if topic == "hjelp":
         return await help_dialog.menu(ctx)
-    return ctx.reply(topic_message(ctx, topic), replace=replace_message, topic=topic)
+    if topic == contacts.TOPIC and contacts.enabled(ctx.content):  # the tenant's own directory
+        message = await contacts.answer(ctx, ctx.turn.text)
+        return ctx.reply(message, replace=replace_message, topic=topic)
+    message = topic_message(ctx, topic)
+    if topic in FEEDBACK_TOPICS:
+        message = with_feedback(ctx, message, KIND_TOPIC, topic)
+    return ctx.reply(message, replace=replace_message, topic=topic)
+
+
+async def feedback_source(ctx: TurnContext, ref: str) -> tuple[str, Message] | None:
+    """The answer a 👍 / 👎 on a topic was about: (topic id, message), None when unknown."""
+    topic, _, view = ref.partition(":")
+    if topic == contacts.TOPIC:
+        message = await contacts.feedback_view(ctx, view)
+        return (topic, message) if message is not None else None
+    if topic in FEEDBACK_TOPICS and not view:
+        return topic, topic_message(ctx, topic)
+    return None
 
 
 async def answer_free_text(ctx: TurnContext) -> Reply:

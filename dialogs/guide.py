@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from dialogs.content import CONTENT_DIR
+from dialogs.feedback import with_feedback
 from dialogs.guide_model import (
     ACUTE,
     START,
@@ -37,6 +38,7 @@ from dialogs.kommune import DEFAULT_KOMMUNE_DIR, KommuneRegistry
 from dialogs.messages import Button, Form, FormField, Link, Message, Option, Reply
 from dialogs.normalize import normalize
 from dialogs.router import Router, TurnContext
+from storage.feedback_models import KIND_LEVEL
 from storage.followups import FOLLOWUP_LABEL_MAX, add_personal_followup
 from storage.models import utcnow
 
@@ -181,6 +183,9 @@ class GuideDialog:
         message = self.render(view, key, pos)
         if message is None:
             return self._stale(ctx, view)
+        step = view.guide.step(key)
+        if step is not None and step.is_decision:  # the screen that ends a level
+            message = with_feedback(ctx, message, KIND_LEVEL, key)
         if not pos.history or pos.history[-1] != key:
             pos.history.append(key)
         if view.guide.step(key) is not None or key in view.guide.endings:
@@ -539,6 +544,15 @@ class GuideDialog:
         buttons.append(self._acute_button(view))
         return ctx.reply(self._message(view, saved, buttons, f"{TOPIC}:paminnelse-lagret"))
 
+    async def feedback_source(self, ctx: TurnContext, ref: str) -> tuple[str, Message] | None:
+        """A level's decision screen again for a 👍 / 👎 on it: (level id, message), or None."""
+        view = self.view(ctx)
+        step, level = view.guide.step(ref), view.guide.level_of(ref)
+        if step is None or level is None or not step.is_decision:
+            return None
+        message = self.render(view, ref, _Position.of(ctx))
+        return (level, message) if message is not None else None
+
     async def text(self, ctx: TurnContext) -> Reply:
         """Typed text while the guide is open: "neste", "start på nytt", "nivå 2"; else hand over."""
         view = self.view(ctx)
@@ -609,6 +623,11 @@ async def start_guide(ctx: TurnContext) -> Reply:
 async def show_acute(ctx: TurnContext) -> Reply:
     """Show the acute path with the tenant's barnevern/barnevernvakt numbers."""
     return await _dialog().acute(ctx)
+
+
+async def level_feedback_source(ctx: TurnContext, ref: str) -> tuple[str, Message] | None:
+    """For ``dialogs.feedback``: the decision screen a 👍 / 👎 was given on."""
+    return await _dialog().feedback_source(ctx, ref)
 
 
 def register(

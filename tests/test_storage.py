@@ -11,7 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 
+import storage.contacts_models
 import storage.directory_models
+import storage.feedback_models
 import storage.followup_models
 import storage.outbox_models  # noqa: F401  (their tables are part of the migrated schema)
 from storage.db import create_engine
@@ -32,6 +34,9 @@ TABLES = {
     "role_holders",
     "tenant_admins",
     "arshjul_tasks",
+    "contact_details",
+    "user_units",
+    "feedback_counts",
 }
 
 

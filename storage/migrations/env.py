@@ -7,7 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import storage.contacts_models  # registers the BTS-kontakt extras
 import storage.directory_models  # registers the directory and årshjul tables
+import storage.feedback_models  # registers the feedback counters
 import storage.followup_models
 import storage.outbox_models  # noqa: F401  (registers each feature's tables on Base.metadata)
 from storage.db import create_engine
