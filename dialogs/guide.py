@@ -537,8 +537,9 @@ class GuideDialog:
             pos.history.pop()
         back_to = pos.position or START
         pos.save(ctx, back_to)
+        template = texts.saved if ctx.turn.platform in ("slack", "teams") else texts.saved_local
         saved = fill(
-            texts.saved, {"label": label, "date": _date(due_at.date()), "hour": _hour(due_at)}
+            template, {"label": label, "date": _date(due_at.date()), "hour": _hour(due_at)}
         )
         buttons = [Button(texts.back, A_GOTO if back_to != START else A_START, back_to)]
         buttons.append(self._acute_button(view))
