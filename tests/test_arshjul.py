@@ -209,3 +209,14 @@ def test_calendar_subscription_url_serves_ics_and_can_be_rotated(
         assert err.value.code == 404
     with urllib.request.urlopen(new, timeout=10) as resp:
         assert resp.status == 200
+
+
+def test_reminders_run_and_status_on_a_fresh_install(tmp_path: Path) -> None:
+    ran = bts(tmp_path, "reminders", "run")
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == {}  # nobody holds a role yet: nothing to send
+    status = bts(tmp_path, "reminders", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout) == {"counts": {}, "problems": []}
+    plain = bts(tmp_path, "reminders", "status")
+    assert plain.returncode == 0 and "the outbox is empty" in plain.stdout
