@@ -1,11 +1,13 @@
-"""A reminder from the årshjul, end to end over real HTTP: planned by the running server, sent as a
-Slack DM to the role holder through the fake Slack Web API, and closed with the "Ferdig" button."""
+"""Reminders from the årshjul, end to end over real HTTP: planned by the running server, sent as a
+Slack DM through the fake Slack Web API (and closed with "Ferdig"), or as a Teams card to the stored
+conversation through the fake Bot Connector, with the unreachable reported to the coordinator."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,8 @@ from zoneinfo import ZoneInfo
 from storage.db import create_engine
 from storage.progress import get_progress
 from storage.repositories import Store
+from tests import test_teams as teams
+from tests.support.fake_connector import FakeConnector
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 from tests.support.server import BotServer, clean_env
 from tests.test_slack import SECRET, block_text, click_payload, send_payload, to_channel
@@ -22,9 +26,9 @@ TENANT = f"slack:{TEAM_ID}"
 OSLO = ZoneInfo("Europe/Oslo")
 
 
-def cli(tmp_path: Path, *args: str) -> None:
+def cli(tmp_path: Path, tenant: str, *args: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args, "--tenant", TENANT],
+        [sys.executable, "-m", "bot.cli", *args, "--tenant", tenant],
         capture_output=True,
         text=True,
         timeout=120,
@@ -56,8 +60,8 @@ def test_reminder_dm_and_ferdig_button(
         "bts-kontakt,Solsiden barnehage,slack,UHOLDER,Hanne Holder,\n",
         encoding="utf-8",
     )
-    cli(tmp_path, "arshjul", "import", str(tmp_path / "arshjul.yaml"))
-    cli(tmp_path, "roles", "import", str(tmp_path / "roles.csv"))
+    cli(tmp_path, TENANT, "arshjul", "import", str(tmp_path / "arshjul.yaml"))
+    cli(tmp_path, TENANT, "roles", "import", str(tmp_path / "roles.csv"))
     server = bot_server(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET=SECRET,
@@ -101,3 +105,59 @@ def test_reminder_dm_and_ferdig_button(
             await engine.dispose()
 
     assert asyncio.run(progress()) == "done"
+
+
+def test_teams_reminder_goes_to_the_stored_conversation_and_the_unreachable_are_reported(
+    tmp_path: Path, fake_connector: FakeConnector, bot_server: Callable[..., BotServer]
+) -> None:
+    tenant = f"teams:{teams.TENANT}"
+    server = bot_server(DISPATCH_INTERVAL_SECONDS="0.3", PLAN_INTERVAL_SECONDS="1")
+    # Kari installs the bot: her conversation reference is stored (and she is welcomed).
+    assert teams.post(server, teams.install(fake_connector))[0] == 201
+    fake_connector.wait_for(teams.replies_to(teams.PERSONAL), method="POST")
+    now = datetime.now(OSLO)
+    send_time = max(now - timedelta(minutes=2), now.replace(hour=0, minute=0))
+    (tmp_path / "arshjul.yaml").write_text(
+        "name: {nb: Test, nn: Test}\n"
+        "tasks:\n"
+        "  - key: nettverk\n"
+        "    title: {nb: Innsjekk før BTS-nettverket, nn: Innsjekk før BTS-nettverket}\n"
+        "    text: {nb: 'Skriv gjort, lurt, lært.', nn: 'Skriv gjort, lurt, lært.'}\n"
+        "    roles: [bts-kontakt]\n"
+        f"    recurrence: {{every: once, date: {now.date().isoformat()}}}\n"
+        "    lead_days: [0]\n"
+        f"    send_time: '{send_time:%H:%M}'\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "roles.csv").write_text(
+        "rolle,enhet,plattform,bruker_id,navn,stedfortreder_id\n"
+        f"bts-kontakt,Skolen,teams,{teams.USER_AAD},Kari Nordmann,\n"
+        "bts-kontakt,Barnehagen,teams,aad-never-installed,Per Uten Teams,\n"
+        f"bts-koordinator,,teams,{teams.USER_AAD},Kari Nordmann,\n",
+        encoding="utf-8",
+    )
+    cli(tmp_path, tenant, "arshjul", "import", str(tmp_path / "arshjul.yaml"))
+    cli(tmp_path, tenant, "roles", "import", str(tmp_path / "roles.csv"))
+
+    def cards() -> list[str]:
+        return [
+            " ".join(teams.card_texts(teams.card_of(call)))
+            for call in fake_connector.calls(teams.replies_to(teams.PERSONAL), method="POST")
+            if call.json.get("attachments")
+        ]
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        texts = cards()
+        if any("Innsjekk før BTS-nettverket" in t for t in texts) and any(
+            "Per Uten Teams" in t for t in texts
+        ):
+            break
+        time.sleep(0.3)
+    texts = cards()
+    assert sum("Innsjekk før BTS-nettverket" in t and "Per Uten Teams" not in t for t in texts) == 1
+    (report,) = [t for t in texts if "Per Uten Teams" in t]
+    assert "BTS-koordinator" in report and "Innsjekk før BTS-nettverket" in report
+    for call in fake_connector.calls(teams.replies_to(teams.PERSONAL), method="POST"):
+        if call.json.get("attachments"):
+            teams.assert_valid_card(teams.card_of(call))
