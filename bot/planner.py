@@ -51,6 +51,17 @@ class PlanSettings:
     default_timezone: str = "Europe/Oslo"
 
 
+@dataclass(frozen=True)
+class _Tenant:
+    """What planning one tenant reads once: its tasks, holders, zone and closed days."""
+
+    id: str
+    tasks: Sequence[Task]
+    holders: Sequence[Holder]
+    zone: ZoneInfo
+    closed: frozenset[date]
+
+
 def next_working_day(day: date, closed: frozenset[date]) -> date:
     while not is_working_day(day, closed):
         day += timedelta(days=1)
@@ -79,32 +90,28 @@ async def plan_tenant(
     )
     config = await directory.get_settings(store, tenant_id)
     assert config is not None
-    zone = ZoneInfo(config.timezone)
-    closed = frozenset(config.closed_days)
-    tasks = await directory.list_tasks(store, tenant_id)
-    holders = await directory.list_holders(store, tenant_id)
-    earliest = now - settings.grace
-    added = await _plan_reminders(store, tenant_id, tasks, holders, zone, closed, now, settings)
-    added += await _plan_escalations(store, tenant_id, tasks, holders, zone, closed, now, settings)
-    added += await _plan_digest(store, tenant_id, zone, closed, now, earliest)
+    tenant = _Tenant(
+        tenant_id,
+        await directory.list_tasks(store, tenant_id),
+        await directory.list_holders(store, tenant_id),
+        ZoneInfo(config.timezone),
+        frozenset(config.closed_days),
+    )
+    added = await _plan_reminders(store, tenant, now, settings)
+    added += await _plan_escalations(store, tenant, now, settings)
+    added += await _plan_digest(store, tenant, now, now - settings.grace)
     return added
 
 
 async def _plan_reminders(
-    store: Store,
-    tenant_id: str,
-    tasks: Sequence[Task],
-    holders: Sequence[Holder],
-    zone: ZoneInfo,
-    closed: frozenset[date],
-    now: datetime,
-    settings: PlanSettings,
+    store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
 ) -> int:
+    tenant_id, zone = tenant.id, tenant.zone
     earliest = now - settings.grace
     window = (earliest.astimezone(zone).date(), (now + settings.lookahead).astimezone(zone).date())
     items: list[NewItem] = []
     added = 0
-    for r in planned_reminders(tasks, holders, window, zone, closed):
+    for r in planned_reminders(tenant.tasks, tenant.holders, window, zone, tenant.closed):
         if r.send_at < earliest:
             continue
         if r.recipient is None:
@@ -183,16 +190,10 @@ def _reachable(holders: Sequence[Holder]) -> list[tuple[str, str]]:
 
 
 async def _plan_escalations(
-    store: Store,
-    tenant_id: str,
-    tasks: Sequence[Task],
-    holders: Sequence[Holder],
-    zone: ZoneInfo,
-    closed: frozenset[date],
-    now: datetime,
-    settings: PlanSettings,
+    store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
 ) -> int:
-    by_key = {t.key: t for t in tasks}
+    tenant_id, zone, holders = tenant.id, tenant.zone, tenant.holders
+    by_key = {t.key: t for t in tenant.tasks}
     today = now.astimezone(zone).date()
     since = now - timedelta(days=settings.escalation_scan_days)
     progress = await _progress(store, tenant_id)
@@ -212,7 +213,7 @@ async def _plan_escalations(
         start = occurrence
         if state is not None and state.postponed_until is not None:
             start = max(start, state.postponed_until)
-        day = next_working_day(start + timedelta(days=settings.escalate_after_days), closed)
+        day = next_working_day(start + timedelta(days=settings.escalate_after_days), tenant.closed)
         if day > today:
             continue
         hour, minute = task.send_hour_minute
@@ -270,21 +271,15 @@ async def _plan_followups(store: Store, now: datetime, settings: PlanSettings) -
     return await enqueue(store, items)
 
 
-async def _plan_digest(
-    store: Store,
-    tenant_id: str,
-    zone: ZoneInfo,
-    closed: frozenset[date],
-    now: datetime,
-    earliest: datetime,
-) -> int:
+async def _plan_digest(store: Store, tenant: _Tenant, now: datetime, earliest: datetime) -> int:
+    tenant_id, zone = tenant.id, tenant.zone
     async with store.sessions() as session:
         target = await session.get(DigestTarget, tenant_id)
     if target is None:
         return 0
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
-    day = next_working_day(monday, closed)
+    day = next_working_day(monday, tenant.closed)
     at = datetime.combine(day, DIGEST_TIME, tzinfo=zone)
     if at < earliest or day - monday > timedelta(days=4):
         return 0

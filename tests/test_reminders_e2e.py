@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from storage.db import create_engine
 from storage.progress import get_progress
 from storage.repositories import Store
@@ -38,23 +40,35 @@ def cli(tmp_path: Path, tenant: str, *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def one_task_due_now(tmp_path: Path, key: str, title: str, text: str) -> None:
+    """An årshjul (arshjul.yaml) of one task for the BTS-kontakter, due today and sent a minute ago.
+
+    Today may be a weekend or holiday: the send then moved back to the last working day, which the
+    servers below accept through a long grace window."""
+    now = datetime.now(OSLO)
+    send_time = max(now - timedelta(minutes=2), now.replace(hour=0, minute=0))
+    arshjul = {
+        "name": {"nb": "Test", "nn": "Test"},
+        "tasks": [
+            {
+                "key": key,
+                "title": {"nb": title, "nn": title},
+                "text": {"nb": text, "nn": text},
+                "roles": ["bts-kontakt"],
+                "recurrence": {"every": "once", "date": now.date().isoformat()},
+                "lead_days": [0],
+                "send_time": f"{send_time:%H:%M}",
+            }
+        ],
+    }
+    (tmp_path / "arshjul.yaml").write_text(yaml.safe_dump(arshjul, allow_unicode=True), "utf-8")
+
+
 def test_reminder_dm_and_ferdig_button(
     tmp_path: Path, fake_slack: FakeSlack, bot_server: Callable[..., BotServer]
 ) -> None:
     now = datetime.now(OSLO)
-    send_time = max(now - timedelta(minutes=2), now.replace(hour=0, minute=0))
-    (tmp_path / "arshjul.yaml").write_text(
-        "name: {nb: Test, nn: Test}\n"
-        "tasks:\n"
-        "  - key: rapport\n"
-        "    title: {nb: Halvårsrapport fra enheten, nn: Halvårsrapport frå eininga}\n"
-        "    text: {nb: Send rapporten til koordinatoren., nn: Send rapporten til koordinatoren.}\n"
-        "    roles: [bts-kontakt]\n"
-        f"    recurrence: {{every: once, date: {now.date().isoformat()}}}\n"
-        "    lead_days: [0]\n"
-        f"    send_time: '{send_time:%H:%M}'\n",
-        encoding="utf-8",
-    )
+    one_task_due_now(tmp_path, "rapport", "Halvårsrapport fra enheten", "Send rapporten.")
     (tmp_path / "roles.csv").write_text(
         "rolle,enhet,plattform,bruker_id,navn,stedfortreder_id\n"
         "bts-kontakt,Solsiden barnehage,slack,UHOLDER,Hanne Holder,\n",
@@ -67,7 +81,6 @@ def test_reminder_dm_and_ferdig_button(
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake_slack.api_url,
         DISPATCH_INTERVAL_SECONDS="0.3",
-        # today may be a weekend or holiday: the send then moved back to the last working day
         OUTBOX_GRACE_HOURS="200",
     )
     fake_slack.wait_for("conversations.open")
@@ -111,23 +124,14 @@ def test_teams_reminder_goes_to_the_stored_conversation_and_the_unreachable_are_
     tmp_path: Path, fake_connector: FakeConnector, bot_server: Callable[..., BotServer]
 ) -> None:
     tenant = f"teams:{teams.TENANT}"
-    server = bot_server(DISPATCH_INTERVAL_SECONDS="0.3", PLAN_INTERVAL_SECONDS="1")
+    server = bot_server(
+        DISPATCH_INTERVAL_SECONDS="0.3", PLAN_INTERVAL_SECONDS="1", OUTBOX_GRACE_HOURS="200"
+    )
     # Kari installs the bot: her conversation reference is stored (and she is welcomed).
     assert teams.post(server, teams.install(fake_connector))[0] == 201
     fake_connector.wait_for(teams.replies_to(teams.PERSONAL), method="POST")
-    now = datetime.now(OSLO)
-    send_time = max(now - timedelta(minutes=2), now.replace(hour=0, minute=0))
-    (tmp_path / "arshjul.yaml").write_text(
-        "name: {nb: Test, nn: Test}\n"
-        "tasks:\n"
-        "  - key: nettverk\n"
-        "    title: {nb: Innsjekk før BTS-nettverket, nn: Innsjekk før BTS-nettverket}\n"
-        "    text: {nb: 'Skriv gjort, lurt, lært.', nn: 'Skriv gjort, lurt, lært.'}\n"
-        "    roles: [bts-kontakt]\n"
-        f"    recurrence: {{every: once, date: {now.date().isoformat()}}}\n"
-        "    lead_days: [0]\n"
-        f"    send_time: '{send_time:%H:%M}'\n",
-        encoding="utf-8",
+    one_task_due_now(
+        tmp_path, "nettverk", "Innsjekk før BTS-nettverket", "Skriv gjort, lurt, lært."
     )
     (tmp_path / "roles.csv").write_text(
         "rolle,enhet,plattform,bruker_id,navn,stedfortreder_id\n"
