@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -48,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin_arshjul import add_parsers
 
     add_parsers(sub)  # admin, roles, arshjul, reminders
+    from bot.admin_contacts import add_parsers as add_contacts_parsers
+
+    add_contacts_parsers(sub)  # contacts, stats
     return parser
 
 
@@ -100,6 +104,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"bts-bot: {exc}", file=sys.stderr)
         return 2
     quiet = args.command in ("ask", "chat", "admin", "roles", "arshjul", "reminders")
+    quiet = quiet or args.command in ("contacts", "stats")
     setup_logging("WARNING" if quiet else settings.log_level)
     if (args.command, getattr(args, "sub", "")) in OUTBOX_COMMANDS:
         from bot import admin_outbox
@@ -108,6 +113,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             return await admin_outbox.run(runtime, args)  # type: ignore[arg-type]
 
         return asyncio.run(_with_runtime(settings, _outbox))
+    if args.command in ("contacts", "stats"):
+        from bot import admin_contacts
+
+        return asyncio.run(_with_runtime(settings, partial(admin_contacts.run, args=args)))
     if args.command in ("admin", "roles", "arshjul", "reminders"):
         from bot import admin_arshjul
 
