@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select
 
+from bot import slack_render, teams_render
 from dialogs.app import build_router
 from dialogs.contacts import unit_token
 from dialogs.messages import Message, Reply, Turn
@@ -24,6 +25,7 @@ from storage.contacts_models import UserUnit
 from storage.repositories import Store
 from tests.support.server import BotServer
 from tests.test_cli import bts
+from tests.test_teams import assert_valid_card
 
 KARI = repo.Contact(
     Holder("bts-kontakt", "Sortland skole", "slack", "U1", "Kari Hansen"),
@@ -248,6 +250,21 @@ async def test_nynorsk(store: Store) -> None:
     assert ask.form.fields[0].label == "Verksemd"
     shown = only(await router.handle(press("contacts:chosen", unit=unit_token("Sortland skole"))))
     assert {b.label for b in shown.buttons} >= {"Hugs valet", "Vel verksemd", "Vis alle"}
+
+
+async def test_answers_render_on_slack_and_teams(store: Store) -> None:
+    units = [contact(f"Skole nr {n}", f"Kontakt {n}", f"U{n}", "12 34 56 78") for n in range(12)]
+    await setup_tenant(store, *units)
+    router = await greeted(store)
+    ask = only(await router.handle(say("hvem er bts-kontakt?")))
+    shown = only(await router.handle(press("contacts:chosen", unit=unit_token("Skole nr 3"))))
+    listing = only(await router.handle(press("contacts:all")))
+    for message in (ask, shown, listing):
+        assert slack_render.render_message(message).blocks  # slack_sdk validates every limit
+        assert_valid_card(teams_render.render_card(message, "nb"))
+    blocks = slack_render.render_message(ask).blocks
+    [select] = [b["element"] for b in blocks if "element" in b]
+    assert len(select["options"]) == 12
 
 
 # CLI -----------------------------------------------------------------------------------------------
