@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -135,7 +136,7 @@ class Sender(Protocol):
 class SendRates:
     """Calls per second. Defaults follow the platforms' documentation (see README, "Rate limits")."""
 
-    slack_send: float = 5.0  # chat.postMessage per workspace ("several hundred per minute")
+    slack_send: float = 5.0  # chat.postMessage per workspace (a limit Slack gives no number for)
     slack_channel: float = 1.0  # chat.postMessage per channel ("1 per second, short bursts")
     slack_lookup: float = 50 / 60  # Tier 3 methods: conversations.open / .history, "50+ per minute"
     teams_send: float = 50.0  # Bot Connector per app and tenant ("50 RPS")
@@ -203,6 +204,7 @@ class SlackSender:
         self.client = AsyncWebClient(
             token=token, base_url=api_url, timeout=timeout, retry_handlers=[]
         )
+        self.timeout = timeout
         self.limits = limits or SendRates().limits()
         self.store = store
         self.max_rate_retries = max_rate_retries
@@ -240,6 +242,13 @@ class SlackSender:
         raise RetryLater("ratelimited", retry_after)
 
     async def _request(self, method: str, kwargs: dict[str, Any]) -> Any:
+        session = self.client.session
+        if session is None or session.closed:
+            # One kept-alive connection pool instead of slack_sdk's new session (and TLS
+            # handshake) per call; made here because it belongs to the running event loop.
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout)
+            )
         if method == "chat.postMessage":
             return await self.client.chat_postMessage(**kwargs)
         if method == "conversations.open":
@@ -352,6 +361,13 @@ class SlackSender:
             unfurl_media=False,
         )
         return str(data.get("ts", ""))
+
+    async def close(self) -> None:
+        """Close the HTTP connections (at shutdown; a later call opens new ones)."""
+        session = self.client.session
+        self.client.session = None
+        if session is not None and not session.closed:
+            await session.close()
 
     async def already_sent(self, item: OutboxItem) -> bool | None:
         """True when every part of the row is in the channel history; False when none or only some
@@ -473,3 +489,11 @@ def build_senders(
         )
     senders["teams"] = TeamsSender(teams_channel or TeamsChannel(runtime), limits)
     return senders
+
+
+async def close_senders(senders: Mapping[str, Sender]) -> None:
+    """Close the senders' HTTP connections (at shutdown)."""
+    for sender in senders.values():
+        close = getattr(sender, "close", None)
+        if close is not None:
+            await close()

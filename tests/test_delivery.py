@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from bot.delivery import (
     TeamsSender,
     Unreachable,
     build_senders,
+    close_senders,
     outbox_key,
 )
 from bot.ratelimit import Limits, Rate, RateLimiter
@@ -90,10 +91,31 @@ def reply(*texts: str) -> Reply:
     return Reply(messages=messages)
 
 
-def slack_sender(fake: FakeSlack, rates: SendRates | None = None, **kwargs: Any) -> SlackSender:
-    # Generous default rates: these tests are about behaviour, not about waiting.
-    rates = rates or SendRates(slack_send=200, slack_channel=100, slack_lookup=200)
-    return SlackSender("xoxb-test", fake.api_url, rates.limits(), **kwargs)
+SlackFactory = Callable[..., SlackSender]
+
+
+@pytest.fixture
+async def slack_sender() -> AsyncIterator[SlackFactory]:
+    """Makes Slack senders for the fake and closes their connections after the test."""
+    made: list[SlackSender] = []
+
+    def make(fake: FakeSlack, rates: SendRates | None = None, **kwargs: Any) -> SlackSender:
+        # Generous default rates: these tests are about behaviour, not about waiting.
+        rates = rates or SendRates(slack_send=200, slack_channel=100, slack_lookup=200)
+        sender = SlackSender("xoxb-test", fake.api_url, rates.limits(), **kwargs)
+        made.append(sender)
+        return sender
+
+    yield make
+    for sender in made:
+        await sender.close()
+
+
+def unused_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def our_messages(fake: FakeSlack, row: OutboxItem) -> list[dict[str, Any]]:
@@ -108,6 +130,7 @@ def our_messages(fake: FakeSlack, row: OutboxItem) -> list[dict[str, Any]]:
 
 async def test_slack_dm_opens_the_conversation_once_and_posts_with_our_metadata(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     sender = slack_sender(fake_slack)
     first, second = item("U100"), item("U100")
@@ -129,7 +152,9 @@ async def test_slack_dm_opens_the_conversation_once_and_posts_with_our_metadata(
     assert ts == fake_slack.posted("D100")[0]["ts"]
 
 
-async def test_slack_channel_target_posts_without_opening_a_dm(fake_slack: FakeSlack) -> None:
+async def test_slack_channel_target_posts_without_opening_a_dm(
+    fake_slack: FakeSlack, slack_sender: SlackFactory
+) -> None:
     sender = slack_sender(fake_slack)
     await sender.send(item("C777", target_kind="channel"), reply("Ukens status"))
     assert fake_slack.calls("conversations.open") == []
@@ -137,7 +162,9 @@ async def test_slack_channel_target_posts_without_opening_a_dm(fake_slack: FakeS
 
 
 async def test_slack_dm_channel_comes_from_and_goes_to_the_stored_reference(
-    fake_slack: FakeSlack, store: Store
+    fake_slack: FakeSlack,
+    store: Store,
+    slack_sender: SlackFactory,
 ) -> None:
     await store.ensure_tenant(SLACK_TENANT, "slack", "T0001")
     await store.save_reference(
@@ -156,7 +183,9 @@ async def test_slack_dm_channel_comes_from_and_goes_to_the_stored_reference(
     assert len(fake_slack.calls("conversations.open")) == 1
 
 
-async def test_slack_429_waits_for_retry_after_then_sends_once(fake_slack: FakeSlack) -> None:
+async def test_slack_429_waits_for_retry_after_then_sends_once(
+    fake_slack: FakeSlack, slack_sender: SlackFactory
+) -> None:
     fake_slack.fail_next("chat.postMessage", count=1, retry_after=1)
     sender = slack_sender(fake_slack)
     row = item("U100")
@@ -171,6 +200,7 @@ async def test_slack_429_waits_for_retry_after_then_sends_once(fake_slack: FakeS
 
 async def test_slack_429_pauses_sends_to_every_channel_of_the_tenant(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     fake_slack.fail_next("chat.postMessage", count=1, retry_after=2)
     sender = slack_sender(fake_slack)
@@ -194,6 +224,7 @@ async def test_slack_429_pauses_sends_to_every_channel_of_the_tenant(
 
 async def test_slack_persisting_429_ends_in_retry_later_after_bounded_tries(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     fake_slack.fail_next("chat.postMessage", count=10, retry_after=0)
     sender = slack_sender(fake_slack, max_rate_retries=2)
@@ -209,6 +240,7 @@ async def test_slack_persisting_429_ends_in_retry_later_after_bounded_tries(
 
 async def test_slack_answers_a_fake_rate_limit_and_the_sender_rides_it_out(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     """The fake's own limit (3 per second) against a sender configured too fast (50/s)."""
     fake_slack.limit_per_second["chat.postMessage"] = 3
@@ -240,6 +272,7 @@ async def test_slack_errors_are_sorted_into_unreachable_rejected_and_retry(
     kind: str,
     expected: type[Exception],
     code: str,
+    slack_sender: SlackFactory,
 ) -> None:
     what, _, detail = setup.partition(":")
     if what == "unknown-user":
@@ -258,16 +291,18 @@ async def test_slack_errors_are_sorted_into_unreachable_rejected_and_retry(
 
 
 async def test_slack_connection_refused_is_retry_later() -> None:
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    sender = SlackSender("xoxb-test", f"http://127.0.0.1:{port}/api/", timeout=5)
-    with pytest.raises(RetryLater) as caught:
-        await sender.send(item("C1", target_kind="channel"), reply())
+    sender = SlackSender("xoxb-test", f"http://127.0.0.1:{unused_port()}/api/", timeout=5)
+    try:
+        with pytest.raises(RetryLater) as caught:
+            await sender.send(item("C1", target_kind="channel"), reply())
+    finally:
+        await sender.close()
     assert caught.value.code == "connect"
 
 
-async def test_slack_already_sent_reads_our_key_from_the_history(fake_slack: FakeSlack) -> None:
+async def test_slack_already_sent_reads_our_key_from_the_history(
+    fake_slack: FakeSlack, slack_sender: SlackFactory
+) -> None:
     sender = slack_sender(fake_slack)
     sent, never_sent = item("U100"), item("U100")
     await sender.send(sent, reply())
@@ -281,7 +316,9 @@ async def test_slack_already_sent_reads_our_key_from_the_history(fake_slack: Fak
     assert float(history[0].body["oldest"]) < sent.send_at.timestamp()
 
 
-async def test_slack_already_sent_pages_through_a_busy_channel(fake_slack: FakeSlack) -> None:
+async def test_slack_already_sent_pages_through_a_busy_channel(
+    fake_slack: FakeSlack, slack_sender: SlackFactory
+) -> None:
     sender = slack_sender(fake_slack)
     row = item("C5", target_kind="channel")
     await sender.send(row, reply())
@@ -295,6 +332,7 @@ async def test_slack_already_sent_pages_through_a_busy_channel(fake_slack: FakeS
 
 async def test_slack_retry_after_a_partial_send_posts_only_the_missing_part(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     sender = slack_sender(fake_slack)
     row = item("U100")
@@ -317,6 +355,7 @@ async def test_slack_retry_after_a_partial_send_posts_only_the_missing_part(
 
 async def test_slack_already_sent_is_none_when_history_cannot_be_read(
     fake_slack: FakeSlack,
+    slack_sender: SlackFactory,
 ) -> None:
     sender = slack_sender(fake_slack)
     row = item("C9", target_kind="channel")
@@ -436,7 +475,11 @@ async def test_build_senders_has_slack_only_with_a_token(runtime: Runtime) -> No
     assert set(build_senders(runtime)) == {"teams"}
     with_token = Runtime(
         settings=runtime.settings.model_copy(
-            update={"slack_bot_token": SecretStr("xoxb-1"), "slack_send_rate": 2.0}
+            update={
+                "slack_bot_token": SecretStr("xoxb-1"),
+                "slack_send_rate": 2.0,
+                "slack_api_url": f"http://127.0.0.1:{unused_port()}/api/",
+            }
         ),
         engine=runtime.engine,
         store=runtime.store,
@@ -447,6 +490,11 @@ async def test_build_senders_has_slack_only_with_a_token(runtime: Runtime) -> No
     slack = senders["slack"]
     assert isinstance(slack, SlackSender)
     assert slack.limits.bucket("slack:chat.postMessage", SLACK_TENANT).rate == Rate(2.0)
+    with pytest.raises(RetryLater):  # opens its connection pool on first use (nobody listens)
+        await slack.send(item("C1", target_kind="channel"), reply())
+    assert slack.client.session is not None
+    await close_senders(senders)
+    assert slack.client.session is None
 
 
 # rate limiter ------------------------------------------------------------------------------------

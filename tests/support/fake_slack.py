@@ -96,6 +96,7 @@ class FakeSlack:
     channel_errors: dict[str, str] = field(default_factory=dict)
     limit_per_second: dict[str, float] = field(default_factory=dict)
     rate_limited: int = 0
+    accepted_at: dict[str, list[float]] = field(default_factory=dict)  # calls not refused
     _posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _windows: dict[str, deque[float]] = field(default_factory=dict)
     _last_ts: float = 0.0
@@ -178,6 +179,7 @@ class FakeSlack:
             self._failures.clear()
             self._posted.clear()
             self._windows.clear()
+            self.accepted_at.clear()
             self.rate_limited = 0
 
     # server side ---------------------------------------------------------------------------------
@@ -193,7 +195,10 @@ class FakeSlack:
                 else:
                     failure.remaining -= 1
                     return failure
-            return self._over_limit(call)
+            refused = self._over_limit(call)
+            if refused is None:
+                self.accepted_at.setdefault(call.method, []).append(call.at)
+            return refused
 
     def _over_limit(self, call: Call) -> _Failure | None:
         """429 when ``call.method`` already had ``limit_per_second`` calls in the last second."""
