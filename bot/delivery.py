@@ -411,9 +411,13 @@ class TeamsSender:
     platform = "teams"
 
     def __init__(
-        self, channel: TeamsChannel, limits: Limits | None = None, *, max_rate_retries: int = 3
+        self,
+        channel: TeamsChannel | Runtime,
+        limits: Limits | None = None,
+        *,
+        max_rate_retries: int = 3,
     ) -> None:
-        self.channel = channel
+        self.channel = channel if isinstance(channel, TeamsChannel) else TeamsChannel(channel)
         self.limits = limits or SendRates().limits()
         self.max_rate_retries = max_rate_retries
 

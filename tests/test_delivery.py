@@ -471,6 +471,25 @@ async def test_teams_without_a_reference_or_with_the_bot_removed_is_unreachable(
     assert caught.value.code == "http-403"
 
 
+async def test_teams_server_errors_are_retry_later_and_a_bad_request_is_rejected(
+    runtime: Runtime, fake_connector: FakeConnector
+) -> None:
+    sender = TeamsSender(runtime, SendRates().limits())  # builds its own TeamsChannel
+    await remember_install(sender.channel, fake_connector)
+    fake_connector.fail_next(count=20, status=503, retry_after=None, match=POSTS_TO_PERSONAL)
+    with pytest.raises(RetryLater) as caught:
+        await sender.send(teams_item(), reply())
+    assert caught.value.code == "http-503"
+    assert len(fake_connector.calls(POSTS_TO_PERSONAL, method="POST")) == 1  # the outbox retries
+
+    fake_connector.reset()
+    fake_connector.fail_next(count=1, status=400, retry_after=None, match=POSTS_TO_PERSONAL)
+    with pytest.raises(Rejected) as rejected:
+        await sender.send(teams_item(), reply())
+    assert rejected.value.code == "http-400"
+    assert len(fake_connector.calls(POSTS_TO_PERSONAL, method="POST")) == 1
+
+
 async def test_build_senders_has_slack_only_with_a_token(runtime: Runtime) -> None:
     assert set(build_senders(runtime)) == {"teams"}
     with_token = Runtime(
