@@ -27,7 +27,11 @@ async def run(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.sub == "run":
         from bot.scheduler import ReminderService
 
-        stats = await ReminderService(runtime).plan_and_dispatch()
+        service = ReminderService(runtime)
+        try:
+            stats = await service.plan_and_dispatch()
+        finally:
+            await service.stop()
         print(json.dumps(stats.counts, sort_keys=True))
         return 0
     return await _status(runtime, args)

@@ -15,7 +15,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.delivery import Sender, build_senders
+from bot.delivery import Sender, build_senders, close_senders
 from bot.dispatcher import Dispatcher, DispatchSettings, DispatchStats
 from bot.planner import PlanSettings, plan_all
 from bot.runtime import Runtime
@@ -106,6 +106,7 @@ class ReminderService:
         self.scheduler.start()
         log.info("reminder service started", extra={"worker": self.dispatcher.worker_id})
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await close_senders(self.dispatcher.senders)

@@ -127,7 +127,7 @@ async def serve(settings: Settings) -> None:
     finally:
         log.info("server stopping")
         if reminders is not None:
-            reminders.stop()
+            await reminders.stop()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
