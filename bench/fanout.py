@@ -50,7 +50,7 @@ UNITS = 100  # recipients are spread over units, as in a large kommune
 BASELINE_CONCURRENCY = 16
 DEFAULT_RECIPIENTS = 10_000
 # Below the dispatcher's own ceiling on SQLite (about 50-60 rows/s on a laptop, printed as
-# pipeline_unlimited_rate_per_s), so the run measures the limiter: 10,000 rows in about 4 minutes.
+# pipeline_unlimited_rate_per_s), so the run measures the limiter: 10,000 rows in about 6 minutes.
 DEFAULT_RATE = 40.0
 UNLIMITED = 1_000_000.0
 # Calls leave the limiter exactly 1/rate apart but reach the server with jitter (event loop,
