@@ -51,5 +51,6 @@ def setup_logging(level: str = "INFO") -> None:
         "msrest",
         "msal",
         "urllib3",
+        "apscheduler",  # logs every tick of the 20 s dispatch job at INFO
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
