@@ -13,19 +13,25 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialogs.arshjul_ics import ics_calendar
-from dialogs.arshjul_model import ArshjulError, dump_arshjul, load_arshjul
+from dialogs.arshjul_model import (
+    TEMPLATES,
+    ArshjulError,
+    dump_arshjul,
+    load_arshjul,
+    load_template,
+)
 from dialogs.recurrence import Holder, planned_reminders
+from dialogs.timezones import known_timezone
 from storage import directory
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repositories import Store
 
-COMMANDS = ("admin", "roles", "arshjul", "reminders")
 CSV_COLUMNS = ("rolle", "enhet", "plattform", "bruker_id", "navn", "stedfortreder_id")
 PLATFORMS = ("slack", "teams", "web", "local")
 
@@ -58,6 +64,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     tenant(arshjul.add_parser("import", help="replace the årshjul from YAML")).add_argument(
         "file", type=Path
     )
+    use = tenant(arshjul.add_parser("use", help="replace the årshjul with a built-in template"))
+    use.add_argument("template", choices=TEMPLATES)
+    settings = tenant(sub.add_parser("settings", help="the tenant's time zone and closed days"))
+    settings.add_argument("--timezone", help="IANA zone, e.g. Europe/Oslo")
+    for flag, what in (("--closed-days", "replace"), ("--add-closed", "add to")):
+        settings.add_argument(
+            flag,
+            metavar="DAYS",
+            help=f"{what} the tenant's own closed days: YYYY-MM-DD or FROM..TO, comma-separated",
+        )
     export = tenant(arshjul.add_parser("export", help="print the årshjul (YAML or --ics)"))
     export.add_argument("--ics", action="store_true", help="iCalendar of the next 12 months")
     export.add_argument("--from", dest="start", type=date.fromisoformat, default=None)
@@ -90,6 +106,7 @@ async def _run(args: argparse.Namespace, url: str, timezone: str) -> int:
             "roles": _roles,
             "arshjul": _arshjul,
             "reminders": _reminders,
+            "settings": _settings,
         }[args.command]
         return await handler(store, args)
     finally:
@@ -189,7 +206,53 @@ async def _roles(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_days(text: str) -> list[date]:
+    """Dates from "2026-12-23, 2026-12-28..2026-12-31" (ranges inclusive); ValueError if bad."""
+    days: list[date] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        first, _, last = part.partition("..")
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if last else start
+        if end < start or (end - start).days > 366:
+            raise ValueError(f"bad range {part!r}")
+        days += [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return days
+
+
+async def _settings(store: Store, args: argparse.Namespace) -> int:
+    current = await directory.get_settings(store, args.tenant)
+    assert current is not None
+    closed: list[date] | None = None
+    try:
+        if args.timezone is not None:
+            known_timezone(args.timezone)
+        if args.closed_days is not None:
+            closed = parse_days(args.closed_days)
+        if args.add_closed is not None:
+            closed = [*(closed if closed is not None else current.closed_days)]
+            closed += parse_days(args.add_closed)
+    except ValueError as exc:
+        print(f"bts-bot: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    if args.timezone is not None or closed is not None:
+        await directory.set_settings(store, args.tenant, timezone=args.timezone, closed_days=closed)
+        current = await directory.get_settings(store, args.tenant)
+        assert current is not None
+    print(f"timezone     {current.timezone}")
+    print(f"template     {current.template}")
+    days = ", ".join(d.isoformat() for d in current.closed_days) or "(none)"
+    print(f"closed days  {days}")
+    return 0
+
+
 async def _arshjul(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "use":
+        arshjul = load_template(args.template)
+        await directory.replace_arshjul(store, args.tenant, arshjul)
+        print(f"årshjul replaced by the {args.template} template ({len(arshjul.tasks)} task(s))")
+        return 0
     if args.sub == "import":
         try:
             arshjul = load_arshjul(args.file)

@@ -81,6 +81,8 @@ def _check_content(content_dir: Path, kommune_dir: Path | None) -> int:
     return 0
 
 
+# commands of bot.admin_arshjul (directory, årshjul, reminders preview, settings)
+ADMIN_COMMANDS = ("admin", "roles", "arshjul", "reminders", "settings")
 OUTBOX_COMMANDS = {("reminders", "status"), ("reminders", "run"), ("arshjul", "feed")}
 
 
@@ -103,7 +105,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)
         return 2
-    quiet = args.command in ("ask", "chat", "admin", "roles", "arshjul", "reminders")
+    quiet = args.command in ("ask", "chat", *ADMIN_COMMANDS)
     quiet = quiet or args.command in ("contacts", "stats")
     setup_logging("WARNING" if quiet else settings.log_level)
     if (args.command, getattr(args, "sub", "")) in OUTBOX_COMMANDS:
@@ -117,7 +119,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from bot import admin_contacts
 
         return asyncio.run(_with_runtime(settings, partial(admin_contacts.run, args=args)))
-    if args.command in ("admin", "roles", "arshjul", "reminders"):
+    if args.command in ADMIN_COMMANDS:
         from bot import admin_arshjul
 
         return admin_arshjul.run(args, settings.effective_database_url(), settings.bot_timezone)

@@ -220,3 +220,46 @@ def test_reminders_run_and_status_on_a_fresh_install(tmp_path: Path) -> None:
     assert json.loads(status.stdout) == {"counts": {}, "problems": []}
     plain = bts(tmp_path, "reminders", "status")
     assert plain.returncode == 0 and "the outbox is empty" in plain.stdout
+
+
+def test_pick_a_template_and_set_time_zone_and_closed_days(tmp_path: Path) -> None:
+    used = bts(tmp_path, "arshjul", "use", "sirdal")
+    assert used.returncode == 0 and "sirdal" in used.stdout, used.stderr
+    exported = bts(tmp_path, "arshjul", "export")
+    assert parse_arshjul(exported.stdout) == load_template("sirdal")
+    assert bts(tmp_path, "arshjul", "use", "nowhere").returncode == 2
+
+    shown = bts(
+        tmp_path,
+        "settings",
+        "--timezone",
+        "Europe/Oslo",
+        "--closed-days",
+        "2026-12-23..2026-12-24, 2027-01-04",
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "template     sirdal" in shown.stdout
+    assert "2026-12-23, 2026-12-24, 2027-01-04" in shown.stdout
+    added = bts(tmp_path, "settings", "--add-closed", "2027-01-05")
+    assert "2026-12-23, 2026-12-24, 2027-01-04, 2027-01-05" in added.stdout
+    for bad in (
+        ["--timezone", "Mars/Olympus"],
+        ["--closed-days", "2026-13-01"],
+        ["--add-closed", "2027-01-10..2027-01-01"],
+    ):
+        refused = bts(tmp_path, "settings", *bad)
+        assert refused.returncode == 2 and "nothing was changed" in refused.stderr
+    assert "2027-01-05" in bts(tmp_path, "settings").stdout
+
+    # Sirdal's unit report is due Tuesday 15 December; with the 14th and 15th closed, the due-day
+    # reminder moves back to Friday the 11th at 09:00 local
+    bts(tmp_path, "settings", "--add-closed", "2026-12-14..2026-12-15")
+    preview = bts(
+        tmp_path, "reminders", "preview", "--from", "2026-12-01", "--to", "2026-12-31", "--json"
+    )
+    sends = {
+        i["send_at"]
+        for i in json.loads(preview.stdout)
+        if i["due"] == "2026-12-15" and i["lead_days"] == 0
+    }
+    assert sends == {"2026-12-11T09:00:00+01:00"}
