@@ -243,9 +243,13 @@ class Dispatcher:
             return
         about = {k: row.payload.get(k) for k in ("task", "occurrence", "role", "unit")}
         about["who"] = row.payload.get("who") or row.target_id
-        await report_problem(
-            self.store, row.tenant_id, status, f"item-{row.id}", about, self.clock()
+        # One report per person and task occurrence, not one per lead time that failed.
+        key = (
+            f"{row.platform}:{row.target_id}:{about['task']}:{about['occurrence']}"
+            if about["task"]
+            else f"item-{row.id}"
         )
+        await report_problem(self.store, row.tenant_id, status, key, about, self.clock())
 
     async def _obsolete(self, row: OutboxItem) -> bool:
         payload = row.payload

@@ -178,6 +178,13 @@ async def test_unreachable_and_rejected_are_reported_to_the_coordinator(tstore: 
     assert reports["U1"].payload["problem"] == UNREACHABLE
     assert reports["U2"].payload["problem"] == FAILED
     assert all(r.target_id == "UCOORD" and r.status == SENT for r in reports.values())
+    # the same person unreachable at the next lead time of the same occurrence: no second report
+    lead3 = reminder(1)
+    await outbox.enqueue(
+        tstore, [NewItem(**{**lead3.__dict__, "dedupe_key": "lead-3:rapport:2026-12-15:slack:U1"})]
+    )
+    await dispatcher(tstore, sender, Clock()).run_once()
+    assert len(await outbox.list_items(tstore, TENANT, kind="report")) == 2
     # a report that cannot be delivered is not reported again (no loop)
     await outbox.enqueue(
         tstore,
