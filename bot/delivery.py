@@ -119,6 +119,9 @@ class Sender(Protocol):
     """Delivers rendered outbox rows on one platform."""
 
     platform: str
+    # True when the platform can be asked what arrived (Slack: history with our metadata); a
+    # resend then checks first, so an unanswered check may simply be tried again later.
+    confirms_delivery: bool
 
     async def send(self, item: OutboxItem, reply: Reply) -> str | None:
         """Deliver ``reply`` to the row's target; the platform's message id, or None."""
@@ -189,6 +192,7 @@ class SlackSender:
     """
 
     platform = "slack"
+    confirms_delivery = True
 
     def __init__(
         self,
@@ -409,6 +413,7 @@ class TeamsSender:
     """Proactive messages through the Bot Connector from stored conversation references."""
 
     platform = "teams"
+    confirms_delivery = False
 
     def __init__(
         self,

@@ -149,6 +149,9 @@ class Dispatcher:
             return "confirmed"
         if known is False:
             return await self._deliver(row)
+        if sender is not None and sender.confirms_delivery:
+            # The check itself failed (platform busy): try later; the resend checks again first.
+            return await self._retry(row, "unconfirmed", None)
         await self._final(row, IN_DOUBT, "crashed-mid-send")
         return IN_DOUBT
 

@@ -56,6 +56,10 @@ class RecordingSender:
     rejected: set[str] = field(default_factory=set)
     history: set[str] | None = None  # what the platform can confirm; None: cannot tell
 
+    @property
+    def confirms_delivery(self) -> bool:
+        return self.history is not None
+
     async def send(self, item: OutboxItem, reply: Reply) -> str | None:
         await asyncio.sleep(0)
         if item.target_id in self.unreachable:
@@ -69,8 +73,13 @@ class RecordingSender:
         self.texts.append(reply.plain_text())
         return f"ts-{len(self.sent)}"
 
+    history_down: int = 0  # how many history checks fail before it answers again
+
     async def already_sent(self, item: OutboxItem) -> bool | None:
-        return None if self.history is None else item.dedupe_key in self.history
+        if self.history is None or self.history_down > 0:
+            self.history_down -= 1
+            return None
+        return item.dedupe_key in self.history
 
 
 async def render(
@@ -271,6 +280,20 @@ async def test_in_doubt_rows_are_confirmed_resent_or_reported(tstore: Store) -> 
     assert (await dispatcher(tstore, blind, clock).run_once()).counts[IN_DOUBT] == 1
     assert reminder(4).dedupe_key not in blind.sent
     assert (await statuses(tstore))[reminder(4).dedupe_key] == IN_DOUBT
+
+
+async def test_an_unanswered_check_on_a_confirming_platform_is_tried_again(tstore: Store) -> None:
+    await outbox.enqueue(tstore, [reminder(1)])
+    (row,) = await outbox.claim_due(tstore, "dead", now=T0, lease=timedelta(seconds=10))
+    await outbox.mark_sending(tstore, row.id, "dead", now=T0, lease=timedelta(seconds=10))
+    clock = Clock(T0 + timedelta(minutes=1))
+    sender = RecordingSender(history=set(), history_down=1)
+    d = dispatcher(tstore, sender, clock)
+    assert (await d.run_once()).counts == {"retry": 1}
+    assert (await statuses(tstore))[reminder(1).dedupe_key] == PENDING
+    clock.now += timedelta(minutes=5)
+    assert (await d.run_once()).counts == {SENT: 1}
+    assert sender.sent == [reminder(1).dedupe_key]
 
 
 async def test_followups_are_marked_sent_and_cancelled_ones_skipped(tstore: Store) -> None:
