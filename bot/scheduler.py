@@ -9,6 +9,7 @@ nothing. The planner runs at start and every ``PLAN_INTERVAL_SECONDS``; the disp
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
+VIEW_TTL_SECONDS = 30.0
+
 
 def plan_settings(runtime: Runtime) -> PlanSettings:
     s = runtime.settings
@@ -37,14 +40,23 @@ def plan_settings(runtime: Runtime) -> PlanSettings:
 
 def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = None) -> Dispatcher:
     """The dispatcher of this process, rendering with the router's content."""
-    from dialogs.notices import render_notice
+    from dialogs.notices import TenantView, load_tenant, render_notice
 
     content = runtime.router.content
+    # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
+    # VIEW_TTL instead of once per row (who may receive a row is checked in the database anyway).
+    views: dict[str, tuple[float, TenantView]] = {}
 
     async def render(
         store: Store, tenant_id: str, lang: str, item_id: int, payload: dict[str, Any], late: bool
     ) -> Reply:
-        return await render_notice(store, content, tenant_id, lang, item_id, payload, late)
+        cached = views.get(tenant_id)
+        if cached is None or cached[0] < time.monotonic():
+            cached = (time.monotonic() + VIEW_TTL_SECONDS, await load_tenant(store, tenant_id))
+            views[tenant_id] = cached
+        return await render_notice(
+            store, content, tenant_id, lang, item_id, payload, late, view=cached[1]
+        )
 
     s = runtime.settings
     return Dispatcher(

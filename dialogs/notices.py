@@ -202,10 +202,13 @@ async def render_notice(
     late: bool,
     *,
     now: datetime | None = None,
+    view: TenantView | None = None,
 ) -> Reply:
-    """The message for one outbox row (``late``: it goes out noticeably after its time)."""
+    """The message for one outbox row (``late``: it goes out noticeably after its time).
+
+    ``view``: the tenant as ``load_tenant`` gives it, when the caller keeps one for many rows."""
     texts = Texts(content, lang if lang in content.by_lang else "nb")
-    view = await load_tenant(store, tenant_id)
+    view = view or await load_tenant(store, tenant_id)
     moment = now or utcnow()
     kind = payload.get("type")
     if kind in REMINDER_TYPES:
