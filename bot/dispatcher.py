@@ -117,7 +117,12 @@ class Dispatcher:
 
             async def one(row: OutboxItem) -> None:
                 async with limit:
-                    stats.add(await self._deliver(row))
+                    try:
+                        stats.add(await self._deliver(row))
+                    except Exception as exc:  # e.g. the database went away mid-row
+                        # The row keeps its claim; when the lease ends it is tried again.
+                        log.error("outbox row crashed", extra={"error_type": type(exc).__name__})
+                        stats.add("error")
 
             while max_batches is None or batches < max_batches:
                 rows = await outbox.claim_due(
@@ -180,6 +185,10 @@ class Dispatcher:
         except LookupError:  # the task or follow-up it names is gone (årshjul edited)
             await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="gone")
             return SKIPPED
+        except Exception as exc:  # a content or code bug: retrying will not help, reporting will
+            log.error("render failed", extra={"error_type": type(exc).__name__, "kind": row.kind})
+            await self._final(row, FAILED, f"render-{type(exc).__name__}")
+            return FAILED
         if not await outbox.mark_sending(
             self.store, row.id, self.worker_id, now=self.clock(), lease=self.settings.lease
         ):

@@ -87,6 +87,8 @@ async def render(
 ) -> Reply:
     if payload.get("task") == "deleted-task":
         raise LookupError("task is gone")
+    if payload.get("task") == "broken-text" and payload["type"] == "reminder":
+        raise TypeError("a content bug")
     text = f"{lang}:{payload['type']}:{payload.get('task')}" + (":late" if late else "")
     return Reply(messages=(Message(text=text),), lang=lang)
 
@@ -213,6 +215,19 @@ async def test_unreachable_and_rejected_are_reported_to_the_coordinator(tstore: 
     sender.unreachable.add("UGONE")
     await dispatcher(tstore, sender, Clock()).run_once()
     assert len(await outbox.list_items(tstore, TENANT, kind="report")) == 3
+
+
+async def test_a_render_bug_fails_the_row_and_reports_it_without_stopping_the_others(
+    tstore: Store,
+) -> None:
+    await outbox.enqueue(tstore, [reminder(1, task="broken-text"), reminder(2)])
+    sender = RecordingSender()
+    stats = await dispatcher(tstore, sender, Clock()).run_once()
+    assert stats.counts[FAILED] == 1 and sender.sent.count(reminder(2).dedupe_key) == 1
+    got = await statuses(tstore)
+    assert got[reminder(1).dedupe_key] == FAILED
+    (report,) = await outbox.list_items(tstore, TENANT, kind="report")
+    assert report.payload["problem"] == FAILED and report.payload["task"] == "broken-text"
 
 
 async def test_transient_failures_back_off_then_fail_and_report(tstore: Store) -> None:
