@@ -59,8 +59,6 @@ from storage.progress import (
     list_progress,
     postponed_key,
     postponements,
-    put_holder,
-    remove_holder,
     set_digest_target,
     set_progress,
 )
@@ -567,7 +565,7 @@ class ArshjulChat:
             return await again("admin.bad_user")
         role_name, unit_text = view.role_name(role, ctx.lang), texts.unit(unit)
         if values.get("op") == "remove":
-            removed = await remove_holder(
+            removed = await directory.remove_holder(
                 ctx.store, turn.tenant_id, role, unit, turn.platform, user
             )
             if not removed:
@@ -598,7 +596,7 @@ class ArshjulChat:
             deputy_user_id=deputy,
             absent=values.get("absent") == "yes",
         )
-        added = await put_holder(ctx.store, turn.tenant_id, holder)
+        added = await directory.put_holder(ctx.store, turn.tenant_id, holder)
         text = texts(
             "admin.added" if added else "admin.changed",
             name=name or user,

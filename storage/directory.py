@@ -1,7 +1,8 @@
 """Repository for the per-tenant directory (settings, roles, units, role holders, admins) and årshjul.
 
 Each function opens its own short transaction like ``storage.repositories.Store``; replacing the role
-holders or the årshjul happens in one transaction, so an import is all or nothing. A fresh tenant is
+holders or the årshjul happens in one transaction, so an import is all or nothing; the chat form
+adds, changes or removes one holder at a time (``put_holder``, ``remove_holder``). A fresh tenant is
 set up with ``ensure_tenant_setup`` (idempotent, also when several processes race).
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs.arshjul_model import (
@@ -174,18 +175,85 @@ async def replace_holders(store: Store, tenant_id: str, holders: Sequence[Holder
         await session.flush()
         await session.execute(delete(RoleHolder).where(RoleHolder.tenant_id == tenant_id))
         for h in holders:
-            session.add(
-                RoleHolder(
-                    tenant_id=tenant_id,
-                    role_key=h.role,
-                    unit=h.unit,
-                    platform=h.platform,
-                    platform_user_id=h.user_id,
-                    display_name=h.display_name,
-                    deputy_user_id=h.deputy_user_id,
-                    absent=h.absent,
-                )
-            )
+            session.add(_holder_row(tenant_id, h))
+
+
+def _holder_row(tenant_id: str, holder: Holder) -> RoleHolder:
+    return RoleHolder(
+        tenant_id=tenant_id,
+        role_key=holder.role,
+        unit=holder.unit,
+        platform=holder.platform,
+        platform_user_id=holder.user_id,
+        display_name=holder.display_name,
+        deputy_user_id=holder.deputy_user_id,
+        absent=holder.absent,
+    )
+
+
+# one role holder at a time (the chat form) --------------------------------------------------------------------------
+
+
+async def _lock_tenant(session: AsyncSession, store: Store, tenant_id: str) -> bool:
+    """Serialise holder edits of one tenant on PostgreSQL (the settings row as a mutex); False when
+    the tenant is not set up. SQLite serialises writers anyway."""
+    query = select(TenantSettings.tenant_id).where(TenantSettings.tenant_id == tenant_id)
+    if store.engine.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await session.scalar(query)) is not None
+
+
+async def put_holder(store: Store, tenant_id: str, holder: Holder) -> bool:
+    """Add a role holder, or change name, deputy and absence of the same person in the same role
+    and unit. Creates the unit when needed. True when added, False when changed.
+
+    Raises ``ValueError`` for a role the tenant does not have, ``KeyError`` for a tenant that is
+    not set up."""
+    async with store.sessions.begin() as session:
+        if not await _lock_tenant(session, store, tenant_id):
+            raise KeyError(tenant_id)
+        role = await session.get(DirectoryRole, (tenant_id, holder.role))
+        if role is None:
+            raise ValueError(f"unknown role: {holder.role}")
+        if holder.unit and await session.get(Unit, (tenant_id, holder.unit)) is None:
+            session.add(Unit(tenant_id=tenant_id, name=holder.unit))
+            await session.flush()
+        same = _same_holder(tenant_id, holder.role, holder.unit, holder.platform, holder.user_id)
+        existing = list((await session.scalars(select(RoleHolder).where(*same))).all())
+        for extra in existing[1:]:  # an old duplicate (e.g. from a CSV): keep one row
+            await session.delete(extra)
+        if existing:
+            row = existing[0]
+            row.display_name = holder.display_name
+            row.deputy_user_id = holder.deputy_user_id
+            row.absent = holder.absent
+            return False
+        session.add(_holder_row(tenant_id, holder))
+    return True
+
+
+async def remove_holder(
+    store: Store, tenant_id: str, role: str, unit: str | None, platform: str, user_id: str
+) -> bool:
+    """Remove one person from one role in one unit (None = tenant-wide); False when they did not
+    hold it."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            delete(RoleHolder).where(*_same_holder(tenant_id, role, unit, platform, user_id))
+        )
+    return _rowcount(result) > 0
+
+
+def _same_holder(
+    tenant_id: str, role: str, unit: str | None, platform: str, user_id: str
+) -> tuple[ColumnElement[bool], ...]:
+    return (
+        RoleHolder.tenant_id == tenant_id,
+        RoleHolder.role_key == role,
+        RoleHolder.unit.is_(None) if unit is None else RoleHolder.unit == unit,
+        RoleHolder.platform == platform,
+        RoleHolder.platform_user_id == user_id,
+    )
 
 
 # admins -------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Repository for what became of årshjul tasks, the digest channel, and role holders edited from chat.
+"""Repository for what became of årshjul tasks, the digest channel and postponed re-sends.
 
 * ``task_progress``: one row per (tenant, task, occurrence, unit) — done, not relevant or open, who
   changed it last and until when it is postponed. Writes are single ``INSERT … ON CONFLICT DO
@@ -6,8 +6,6 @@
 * ``digest_targets``: the channel a tenant's coordinator chose for the weekly status digest.
 * postponed re-sends: the outbox rows a "Utsett 1 uke" click planned (dedupe key
   ``postponed:<item id>:<n>``), and cancelling one that is still pending ("Angre").
-* role holders added, changed or removed one at a time from the chat form (the CLI replaces all
-  of them with ``storage.directory.replace_holders``).
 
 Each function opens its own short transaction like ``storage.repositories.Store``. Only platform
 ids, staff display names, task keys and dates: nothing about a child.
@@ -18,11 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
 
-from dialogs.recurrence import Holder
-from storage.directory_models import DirectoryRole, RoleHolder, TenantSettings, Unit
 from storage.models import utcnow
 from storage.outbox_models import (
     DONE,
@@ -205,79 +200,3 @@ async def cancel_pending(store: Store, item_id: int) -> bool:
             .values(status=SKIPPED, last_error="cancelled-by-user")
         )
     return _rowcount(result) == 1
-
-
-# role holders from chat --------------------------------------------------------------------------
-
-
-async def _lock_tenant(session: AsyncSession, store: Store, tenant_id: str) -> bool:
-    """Serialise holder edits of one tenant on PostgreSQL (the settings row as a mutex); False when
-    the tenant is not set up. SQLite serialises writers anyway."""
-    query = select(TenantSettings.tenant_id).where(TenantSettings.tenant_id == tenant_id)
-    if store.engine.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return (await session.scalar(query)) is not None
-
-
-async def put_holder(store: Store, tenant_id: str, holder: Holder) -> bool:
-    """Add a role holder, or change name, deputy and absence of the same person in the same role
-    and unit. Creates the unit when needed. True when added, False when changed.
-
-    Raises ``ValueError`` for a role the tenant does not have, ``KeyError`` for a tenant that is
-    not set up."""
-    async with store.sessions.begin() as session:
-        if not await _lock_tenant(session, store, tenant_id):
-            raise KeyError(tenant_id)
-        role = await session.get(DirectoryRole, (tenant_id, holder.role))
-        if role is None:
-            raise ValueError(f"unknown role: {holder.role}")
-        if holder.unit and await session.get(Unit, (tenant_id, holder.unit)) is None:
-            session.add(Unit(tenant_id=tenant_id, name=holder.unit))
-            await session.flush()
-        same = _same_holder(tenant_id, holder.role, holder.unit, holder.platform, holder.user_id)
-        existing = list((await session.scalars(select(RoleHolder).where(*same))).all())
-        for extra in existing[1:]:  # an old duplicate (e.g. from a CSV): keep one row
-            await session.delete(extra)
-        if existing:
-            row = existing[0]
-            row.display_name = holder.display_name
-            row.deputy_user_id = holder.deputy_user_id
-            row.absent = holder.absent
-            return False
-        session.add(
-            RoleHolder(
-                tenant_id=tenant_id,
-                role_key=holder.role,
-                unit=holder.unit,
-                platform=holder.platform,
-                platform_user_id=holder.user_id,
-                display_name=holder.display_name,
-                deputy_user_id=holder.deputy_user_id,
-                absent=holder.absent,
-            )
-        )
-    return True
-
-
-async def remove_holder(
-    store: Store, tenant_id: str, role: str, unit: str | None, platform: str, user_id: str
-) -> bool:
-    """Remove one person from one role in one unit (None = tenant-wide); False when they did not
-    hold it."""
-    async with store.sessions.begin() as session:
-        result = await session.execute(
-            delete(RoleHolder).where(*_same_holder(tenant_id, role, unit, platform, user_id))
-        )
-    return _rowcount(result) > 0
-
-
-def _same_holder(
-    tenant_id: str, role: str, unit: str | None, platform: str, user_id: str
-) -> tuple[ColumnElement[bool], ...]:
-    return (
-        RoleHolder.tenant_id == tenant_id,
-        RoleHolder.role_key == role,
-        RoleHolder.unit.is_(None) if unit is None else RoleHolder.unit == unit,
-        RoleHolder.platform == platform,
-        RoleHolder.platform_user_id == user_id,
-    )
