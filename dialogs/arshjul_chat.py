@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dialogs.arshjul_model import COORDINATOR_ROLE
+from dialogs.arshjul_model import COORDINATOR_ROLE, Task
 from dialogs.messages import Button, Form, FormField, Message, Option, Reply
 from dialogs.notices import (
     A_DONE,
@@ -135,6 +135,34 @@ class ArshjulChat:
             return self._refuse(ctx, "not_yours")
         return row
 
+    async def _own_task(
+        self, ctx: TurnContext, item_id: str
+    ) -> tuple[OutboxItem, TenantView, Task] | Reply:
+        """``_own_reminder`` plus the tenant and the task it reminds of (a refusal when the task
+        was removed from the årshjul since)."""
+        row = await self._own_reminder(ctx, item_id)
+        if isinstance(row, Reply):
+            return row
+        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
+        task = view.find_task(row.payload.get("task"))
+        if task is None:
+            return self._refuse(ctx, "gone")
+        return row, view, task
+
+    async def _set_progress(
+        self, ctx: TurnContext, row: OutboxItem, task: Task, **changes: Any
+    ) -> None:
+        """Record a click on ``row`` for its occurrence and unit, signed by the clicking user."""
+        await set_progress(
+            ctx.store,
+            ctx.turn.tenant_id,
+            task.key,
+            self._occurrence(row),
+            row.payload.get("unit"),
+            updated_by=self._who(ctx),
+            **changes,
+        )
+
     @staticmethod
     def _occurrence(row: OutboxItem) -> date:
         return date.fromisoformat(str(row.payload["occurrence"]))
@@ -148,24 +176,12 @@ class ArshjulChat:
         return await self._close(ctx, NOT_RELEVANT, "not_relevant")
 
     async def _close(self, ctx: TurnContext, status: str, text_key: str) -> Reply:
-        row = await self._own_reminder(ctx, ctx.turn.value)
-        if isinstance(row, Reply):
-            return row
-        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
-        task = view.find_task(row.payload.get("task"))
-        if task is None:
-            return self._refuse(ctx, "gone")
-        occurrence = self._occurrence(row)
-        unit = row.payload.get("unit")
-        await set_progress(
-            ctx.store,
-            ctx.turn.tenant_id,
-            task.key,
-            occurrence,
-            unit,
-            status=status,
-            updated_by=self._who(ctx),
-        )
+        found = await self._own_task(ctx, ctx.turn.value)
+        if isinstance(found, Reply):
+            return found
+        row, view, task = found
+        occurrence, unit = self._occurrence(row), row.payload.get("unit")
+        await self._set_progress(ctx, row, task, status=status)
         texts = self.texts(ctx)
         today = view.today(self.clock())
         text = texts(
@@ -186,23 +202,12 @@ class ArshjulChat:
 
     async def postpone(self, ctx: TurnContext) -> Reply:
         """Plan the reminder again one week from today (once, however often the button is hit)."""
-        row = await self._own_reminder(ctx, ctx.turn.value)
-        if isinstance(row, Reply):
-            return row
-        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
-        task = view.find_task(row.payload.get("task"))
-        if task is None:
-            return self._refuse(ctx, "gone")
+        found = await self._own_task(ctx, ctx.turn.value)
+        if isinstance(found, Reply):
+            return found
+        row, view, task = found
         at = await self._plan_postponed(ctx, view, row, task.send_hour_minute)
-        await set_progress(
-            ctx.store,
-            ctx.turn.tenant_id,
-            task.key,
-            self._occurrence(row),
-            row.payload.get("unit"),
-            updated_by=self._who(ctx),
-            postponed_until=at.astimezone(view.zone).date(),
-        )
+        await self._set_progress(ctx, row, task, postponed_until=at.astimezone(view.zone).date())
         texts = self.texts(ctx)
         local = at.astimezone(view.zone)
         today = view.today(self.clock())
@@ -219,9 +224,8 @@ class ArshjulChat:
     ) -> datetime:
         """The send time of this row's live postponement, planning it when there is none."""
         planned = await postponements(ctx.store, row.id)
-        live = [p for p in planned if p.status not in FINAL_STATUSES]
-        if live:
-            return live[-1].send_at
+        if (live := _live_send_at(planned)) is not None:
+            return live
         now = self.clock()
         day = view.today(now) + timedelta(days=POSTPONE_DAYS)
         at = send_at(day, 0, send_time, view.zone, view.closed)
@@ -242,46 +246,24 @@ class ArshjulChat:
         )
         if await enqueue(ctx.store, [item]) == 0:
             # Another process planned the same postponement a moment ago: use its time.
-            again = await postponements(ctx.store, row.id)
-            live = [p for p in again if p.status not in FINAL_STATUSES]
-            if live:
-                return live[-1].send_at
+            live = _live_send_at(await postponements(ctx.store, row.id))
+            if live is not None:
+                return live
         return at
 
     async def undo(self, ctx: TurnContext) -> Reply:
         """Take back "Ferdig", "Ikke relevant" or "Utsett 1 uke" and show the reminder again."""
         item_id, _, what = ctx.turn.value.partition(":")
-        row = await self._own_reminder(ctx, item_id)
-        if isinstance(row, Reply):
-            return row
-        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
-        task = view.find_task(row.payload.get("task"))
-        if task is None:
-            return self._refuse(ctx, "gone")
-        occurrence = self._occurrence(row)
-        unit = row.payload.get("unit")
+        found = await self._own_task(ctx, item_id)
+        if isinstance(found, Reply):
+            return found
+        row, view, task = found
         if what == POSTPONED_KIND:
             for planned in await postponements(ctx.store, row.id):
                 await cancel_pending(ctx.store, planned.id)  # only rows not yet picked up
-            await set_progress(
-                ctx.store,
-                ctx.turn.tenant_id,
-                task.key,
-                occurrence,
-                unit,
-                updated_by=self._who(ctx),
-                postponed_until=None,
-            )
+            await self._set_progress(ctx, row, task, postponed_until=None)
         elif what in (DONE, NOT_RELEVANT):
-            await set_progress(
-                ctx.store,
-                ctx.turn.tenant_id,
-                task.key,
-                occurrence,
-                unit,
-                status=OPEN,
-                updated_by=self._who(ctx),
-            )
+            await self._set_progress(ctx, row, task, status=OPEN)
         texts = self.texts(ctx)
         deputy_for = await absent_holder_name(ctx.store, view, row.id, row.payload)
         today = view.today(self.clock())
@@ -629,6 +611,12 @@ class ArshjulChat:
         await set_digest_target(ctx.store, turn.tenant_id, turn.platform, turn.channel_id)
         texts = self.texts(ctx)
         return ctx.reply(Message(text=texts("admin.digest_set"), topic=f"{TOPIC}:digest"))
+
+
+def _live_send_at(planned: list[OutboxItem]) -> datetime | None:
+    """When the newest postponement not yet sent (or given up) goes out, if there is one."""
+    live = [p for p in planned if p.status not in FINAL_STATUSES]
+    return live[-1].send_at if live else None
 
 
 def register(router: Router, clock: Callable[[], datetime] = utcnow) -> ArshjulChat:
