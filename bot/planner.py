@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from dialogs.arshjul_model import Task
-from dialogs.recurrence import Holder, is_working_day, planned_reminders
+from dialogs.recurrence import Holder, acting_for, next_working_day, planned_reminders
 from storage import directory
 from storage.followups import due_personal_followups
 from storage.models import utcnow
@@ -60,12 +60,6 @@ class _Tenant:
     holders: Sequence[Holder]
     zone: ZoneInfo
     closed: frozenset[date]
-
-
-def next_working_day(day: date, closed: frozenset[date]) -> date:
-    while not is_working_day(day, closed):
-        day += timedelta(days=1)
-    return day
 
 
 async def plan_all(store: Store, settings: PlanSettings, now: datetime | None = None) -> int:
@@ -180,15 +174,6 @@ async def _progress(store: Store, tenant_id: str) -> dict[tuple[str, date, str],
         return {(p.task_key, p.occurrence, p.unit): p for p in rows.all()}
 
 
-def _reachable(holders: Sequence[Holder]) -> list[tuple[str, str]]:
-    out = []
-    for h in holders:
-        user = h.deputy_user_id if h.absent else h.user_id
-        if user:
-            out.append((h.platform, user))
-    return list(dict.fromkeys(out))
-
-
 async def _plan_escalations(
     store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
 ) -> int:
@@ -219,7 +204,7 @@ async def _plan_escalations(
         hour, minute = task.send_hour_minute
         at = max(datetime.combine(day, time(hour, minute), tzinfo=zone), now)
         leaders = [h for h in holders if h.role == LEADER_ROLE and unit and h.unit == unit]
-        targets = _reachable(leaders) or coordinators
+        targets = acting_for(leaders) or coordinators
         names = sorted(
             {
                 h.display_name or h.user_id

@@ -96,6 +96,13 @@ def previous_working_day(day: date, closed_days: frozenset[date] = frozenset()) 
     raise ValueError(f"no working day within {MAX_SHIFT_DAYS} days before {day}")
 
 
+def next_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> date:
+    """``day`` itself when it is a working day, else the closest working day after it."""
+    while not is_working_day(day, closed_days):
+        day += timedelta(days=1)
+    return day
+
+
 def send_at(
     due: date,
     lead_days: int,
@@ -132,6 +139,17 @@ class Holder:
 class Recipient:
     platform: str
     user_id: str
+
+
+def acting_for(holders: Iterable[Holder]) -> list[tuple[str, str]]:
+    """Who acts for each holder, as unique (platform, user id): the holder, or their deputy while
+    they are marked absent (nobody when there is no deputy)."""
+    found = []
+    for h in holders:
+        user = h.deputy_user_id if h.absent else h.user_id
+        if user:
+            found.append((h.platform, user))
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)

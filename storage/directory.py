@@ -27,7 +27,7 @@ from dialogs.arshjul_model import (
     load_template,
     task_to_data,
 )
-from dialogs.recurrence import Holder
+from dialogs.recurrence import Holder, acting_for
 from storage.directory_models import (
     ArshjulTask,
     DirectoryRole,
@@ -375,15 +375,8 @@ async def get_arshjul(store: Store, tenant_id: str) -> Arshjul:
 async def coordinator_recipients(store: Store, tenant_id: str) -> list[tuple[str, str]]:
     """Who hears about problems: BTS-koordinator holders (their deputy while absent) and named
     admins, as unique (platform, user id) pairs in a stable order."""
-    found: list[tuple[str, str]] = []
-    for h in await list_holders(store, tenant_id):
-        if h.role != COORDINATOR_ROLE:
-            continue
-        user = h.deputy_user_id if h.absent else h.user_id
-        if user:
-            found.append((h.platform, user))
-    found += await list_admins(store, tenant_id)
-    return list(dict.fromkeys(found))
+    holders = [h for h in await list_holders(store, tenant_id) if h.role == COORDINATOR_ROLE]
+    return list(dict.fromkeys(acting_for(holders) + await list_admins(store, tenant_id)))
 
 
 async def holds_role(
