@@ -31,7 +31,8 @@ from storage import directory
 from storage.followups import due_personal_followups
 from storage.models import utcnow
 from storage.outbox import NewItem, enqueue
-from storage.outbox_models import DONE, NOT_RELEVANT, SENT, DigestTarget, OutboxItem, TaskProgress
+from storage.outbox_models import DONE, NOT_RELEVANT, SENT, OutboxItem
+from storage.progress import ProgressIndex, get_digest_target, list_progress
 from storage.reports import report_problem
 from storage.repositories import Store
 
@@ -166,14 +167,6 @@ async def _reminded_occurrences(
         return found
 
 
-async def _progress(store: Store, tenant_id: str) -> dict[tuple[str, date, str], TaskProgress]:
-    async with store.sessions() as session:
-        rows = await session.scalars(
-            select(TaskProgress).where(TaskProgress.tenant_id == tenant_id)
-        )
-        return {(p.task_key, p.occurrence, p.unit): p for p in rows.all()}
-
-
 async def _plan_escalations(
     store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
 ) -> int:
@@ -181,7 +174,7 @@ async def _plan_escalations(
     by_key = {t.key: t for t in tenant.tasks}
     today = now.astimezone(zone).date()
     since = now - timedelta(days=settings.escalation_scan_days)
-    progress = await _progress(store, tenant_id)
+    progress = ProgressIndex(await list_progress(store, tenant_id, start=since.date()))
     coordinators = await directory.coordinator_recipients(store, tenant_id)
     items: list[NewItem] = []
     for task_key, occurrence, unit in sorted(
@@ -190,9 +183,7 @@ async def _plan_escalations(
         task = by_key.get(task_key)
         if task is None:
             continue
-        state = progress.get((task_key, occurrence, unit or "")) or progress.get(
-            (task_key, occurrence, "")
-        )
+        state = progress.get(task_key, occurrence, unit)
         if state is not None and state.status in (DONE, NOT_RELEVANT):
             continue
         start = occurrence
@@ -258,10 +249,10 @@ async def _plan_followups(store: Store, now: datetime, settings: PlanSettings) -
 
 async def _plan_digest(store: Store, tenant: _Tenant, now: datetime, earliest: datetime) -> int:
     tenant_id, zone = tenant.id, tenant.zone
-    async with store.sessions() as session:
-        target = await session.get(DigestTarget, tenant_id)
+    target = await get_digest_target(store, tenant_id)
     if target is None:
         return 0
+    platform, channel = target
     today = now.astimezone(zone).date()
     monday = today - timedelta(days=today.weekday())
     day = next_working_day(monday, tenant.closed)
@@ -275,11 +266,11 @@ async def _plan_digest(store: Store, tenant: _Tenant, now: datetime, earliest: d
         [
             NewItem(
                 tenant_id=tenant_id,
-                dedupe_key=f"digest:{label}:{target.platform}:{target.channel_id}"[:400],
+                dedupe_key=f"digest:{label}:{platform}:{channel}"[:400],
                 kind="digest",
-                platform=target.platform,
+                platform=platform,
                 target_kind="channel",
-                target_id=target.channel_id,
+                target_id=channel,
                 send_at=at,
                 payload={"type": "digest", "week": label},
             )
