@@ -20,7 +20,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.outbox import NewItem
-from storage.outbox_models import CLAIMED, SENDING, SENT
+from storage.outbox_models import CLAIMED, SENDING, SENT, OutboxItem
 from storage.repositories import Store
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 from tests.support.postgres import fresh_postgres_database
@@ -117,11 +117,8 @@ def wait_until_sent(url: str, count: int, timeout: float) -> None:
 
 
 def expected_keys(url: str) -> Counter[str]:
-    class Row:
-        def __init__(self, key: str) -> None:
-            self.dedupe_key = key
-
-    return Counter(outbox_key(Row(key)) for key, _, _ in rows(url))  # type: ignore[arg-type]
+    """What Slack should have received: each row's metadata key once."""
+    return Counter(outbox_key(OutboxItem(dedupe_key=key)) for key, _, _ in rows(url))
 
 
 def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(
