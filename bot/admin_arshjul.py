@@ -25,6 +25,7 @@ from dialogs.arshjul_model import (
     load_arshjul,
     load_template,
 )
+from dialogs.content import Content
 from dialogs.recurrence import Holder, planned_reminders
 from dialogs.timezones import known_timezone
 from storage import directory
@@ -77,6 +78,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     export = tenant(arshjul.add_parser("export", help="print the årshjul (YAML or --ics)"))
     export.add_argument("--ics", action="store_true", help="iCalendar of the next 12 months")
     export.add_argument("--from", dest="start", type=date.fromisoformat, default=None)
+    export.add_argument(
+        "--lang", choices=("nb", "nn"), default=None, help="language of --ics (BOT_LANGUAGE)"
+    )
     reminders = sub.add_parser("reminders", help="planned reminders").add_subparsers(
         dest="sub", required=True
     )
@@ -91,7 +95,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     feed.add_argument("--rotate", action="store_true", help="replace the secret link")
 
 
-def run(args: argparse.Namespace, database_url: str, timezone: str) -> int:
+def run(args: argparse.Namespace, database_url: str, timezone: str, language: str = "nb") -> int:
+    args.default_lang = language
     return asyncio.run(_run(args, database_url, timezone))
 
 
@@ -271,7 +276,8 @@ async def _arshjul(store: Store, args: argparse.Namespace) -> int:
     settings = await directory.get_settings(store, args.tenant)
     zone = ZoneInfo(settings.timezone if settings else "Europe/Oslo")
     start = args.start or datetime.now(zone).date()
-    sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant))
+    lang = args.lang or args.default_lang
+    sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant, Content.load(), lang))
     return 0
 
 

@@ -37,7 +37,13 @@ def setup_calendar_feed(app: web.Application, runtime: Runtime) -> None:
         settings = await directory.get_settings(runtime.store, tenant_id)
         zone = ZoneInfo(settings.timezone if settings else runtime.settings.bot_timezone)
         tasks = await directory.list_tasks(runtime.store, tenant_id)
-        body = ics_calendar(tasks, datetime.now(zone).date(), tenant_id)
+        body = ics_calendar(
+            tasks,
+            datetime.now(zone).date(),
+            tenant_id,
+            runtime.router.content,
+            runtime.settings.bot_language,
+        )
         return web.Response(
             text=body,
             content_type="text/calendar",

@@ -122,7 +122,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command in ADMIN_COMMANDS:
         from bot import admin_arshjul
 
-        return admin_arshjul.run(args, settings.effective_database_url(), settings.bot_timezone)
+        return admin_arshjul.run(
+            args, settings.effective_database_url(), settings.bot_timezone, settings.bot_language
+        )
 
     if args.command == "serve":
         from bot.server import serve

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from dialogs.arshjul_model import Task
+from dialogs.content import Content
 from dialogs.recurrence import occurrences
 
 
@@ -19,8 +20,11 @@ def _leap_ahead(start: date) -> bool:
         return True
 
 
-def ics_calendar(tasks: list[Task], start: date, tenant_id: str) -> str:
-    """iCalendar (RFC 5545) of the tasks' due dates in the 12 months from ``start``: all-day events."""
+def ics_calendar(
+    tasks: list[Task], start: date, tenant_id: str, content: Content, lang: str = "nb"
+) -> str:
+    """iCalendar (RFC 5545) of the tasks' due dates in the 12 months from ``start``: all-day events,
+    titled and described in ``lang``."""
     from icalendar import Calendar, Event
 
     end = (start + timedelta(days=366 if _leap_ahead(start) else 365)) - timedelta(days=1)
@@ -28,7 +32,7 @@ def ics_calendar(tasks: list[Task], start: date, tenant_id: str) -> str:
     cal.add("prodid", "-//BTS-bot//arshjul//NO")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", f"Årshjul {tenant_id}")
+    cal.add("x-wr-calname", content.text(lang, "arshjul.ics.calendar_name", tenant=tenant_id))
     stamp = datetime.now(UTC).replace(microsecond=0)
     for task in tasks:
         for due in occurrences(task.recurrence, start, end):
@@ -37,8 +41,9 @@ def ics_calendar(tasks: list[Task], start: date, tenant_id: str) -> str:
             event.add("dtstamp", stamp)
             event.add("dtstart", due)
             event.add("dtend", due + timedelta(days=1))
-            event.add("summary", task.title.nb)
-            event.add("description", f"{task.text.nb}\n\nAnsvar: {', '.join(task.roles)}")
+            event.add("summary", task.title.get(lang))
+            roles = content.text(lang, "arshjul.ics.responsible", roles=", ".join(task.roles))
+            event.add("description", f"{task.text.get(lang)}\n\n{roles}")
             if task.link:
                 event.add("url", task.link)
             cal.add_component(event)

@@ -83,6 +83,17 @@ def test_ics_export_parses(tmp_path: Path) -> None:
     assert all(date(2026, 8, 1) <= s <= date(2027, 7, 31) for s in starts)
 
 
+def test_ics_export_in_nynorsk(tmp_path: Path) -> None:
+    result = bts(tmp_path, "arshjul", "export", "--ics", "--from", "2026-08-01", "--lang", "nn")
+    assert result.returncode == 0, result.stderr
+    cal = Calendar.from_ical(result.stdout)
+    summaries = {str(e.get("summary")) for e in cal.walk("VEVENT")}
+    assert "Spørjeundersøking til leiarar" in summaries
+    assert "Spørreundersøkelse til ledere" not in summaries
+    assert all("Ansvar: " in str(e.get("description")) for e in cal.walk("VEVENT"))
+    assert str(cal.get("x-wr-calname")) == "Årshjul local"
+
+
 def test_yaml_export_import_round_trip_via_cli(tmp_path: Path) -> None:
     exported = bts(tmp_path, "arshjul", "export")
     assert exported.returncode == 0, exported.stderr
