@@ -259,6 +259,8 @@ class SlackSender:
             return await self.client.conversations_open(**kwargs)
         if method == "conversations.history":
             return await self.client.conversations_history(**kwargs)
+        if method == "chat.update":
+            return await self.client.chat_update(**kwargs)
         raise ValueError(f"unsupported Slack method {method}")
 
     async def _channel(self, item: OutboxItem) -> str:
@@ -329,7 +331,13 @@ class SlackSender:
 
     async def send(self, item: OutboxItem, reply: Reply) -> str | None:
         """Post every message of ``reply``; returns the ts of the last one."""
-        messages = render_reply(reply)
+        return await self.send_messages(item, render_reply(reply))
+
+    async def send_messages(
+        self, item: OutboxItem, messages: list[SlackMessage], thread_ts: str = ""
+    ) -> str | None:
+        """Post rendered messages under the row's key (parts already in the channel are skipped
+        when the row was tried before); returns the ts of the last one."""
         if not messages:
             return None
         channel = await self._channel(item)
@@ -342,11 +350,35 @@ class SlackSender:
         for index, message in enumerate(messages):
             if index in done:
                 continue
-            last_ts = await self._post(item, channel, message, index, len(messages))
+            last_ts = await self._post(item, channel, message, index, len(messages), thread_ts)
         return last_ts
 
+    async def update(self, tenant_id: str, channel: str, ts: str, message: SlackMessage) -> None:
+        """Replace a message in place (``chat.update``; doing it twice changes nothing)."""
+        await self._call(
+            tenant_id,
+            SLACK_POST,
+            channel,
+            "chat.update",
+            channel=channel,
+            ts=ts,
+            blocks=message.blocks,
+            text=message.text,
+        )
+
+    async def open_dm(self, tenant_id: str, user_id: str) -> str:
+        """The DM channel with a user (remembered, as for proactive sends)."""
+        probe = OutboxItem(tenant_id=tenant_id, target_kind="user", target_id=user_id)
+        return await self._channel(probe)
+
     async def _post(
-        self, item: OutboxItem, channel: str, message: SlackMessage, part: int, parts: int
+        self,
+        item: OutboxItem,
+        channel: str,
+        message: SlackMessage,
+        part: int,
+        parts: int,
+        thread_ts: str = "",
     ) -> str:
         metadata = {
             "event_type": METADATA_EVENT,
@@ -363,6 +395,7 @@ class SlackSender:
             metadata=metadata,
             unfurl_links=False,
             unfurl_media=False,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
         )
         return str(data.get("ts", ""))
 

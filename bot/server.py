@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
+DRAINING_KEY = web.AppKey("draining", asyncio.Event)
+DRAIN_RETRY_AFTER = "5"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,6 +52,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(500, "internal error; the request was not processed")
 
 
+@web.middleware
+async def drain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """While shutting down, refuse new work with 503 so the platform retries (another replica)."""
+    draining = request.app.get(DRAINING_KEY)
+    if draining is not None and draining.is_set() and request.method == "POST":
+        response = json_error(503, "server is shutting down; retry shortly")
+        response.headers["Retry-After"] = DRAIN_RETRY_AFTER
+        return response
+    return await handler(request)
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -65,8 +78,11 @@ def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
     from bot import calendar_feed, pages, slack, teams, webchat  # kept out of the core's imports
 
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, drain_middleware]
+    )
     app[RUNTIME_KEY] = runtime
+    app[DRAINING_KEY] = asyncio.Event()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     pages.setup_pages(app, runtime)
@@ -96,10 +112,10 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    from bot import slack
+
     socket_mode = None
     if settings.slack_socket_mode:
-        from bot import slack
-
         socket_mode = await slack.start_socket_mode(runtime)
     if not settings.teams_auth_enabled:
         log.warning(
@@ -126,6 +142,10 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("server stopping")
+        app[DRAINING_KEY].set()  # from here on new requests get 503: Slack retries them
+        if slack.SERVICE_KEY in app:
+            # Finish the turns in hand, hand the rest back to the inbox for the next process.
+            await app[slack.SERVICE_KEY].stop()
         if reminders is not None:
             await reminders.stop()
         if socket_mode is not None:

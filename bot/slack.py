@@ -1,61 +1,74 @@
-"""Slack adapter: slack-bolt ``AsyncApp`` on ``POST /slack/events`` (and optionally Socket Mode).
+"""Slack adapter: ``POST /slack/events`` (Events API, interactivity, ``/bts``) and Socket Mode.
 
-It turns Slack events, button clicks and ``/bts`` into ``Turn``s for the router and sends the
-``Reply`` back as Block Kit (``bot.slack_render``). Bolt checks signatures and the 5-minute replay
-window and acks within 3 s; listeners run after the ack. Bolt does not deduplicate, so a global
-middleware claims every ``event_id`` in the database: a retry or a redelivery after a restart sends
-nothing twice (at most once: an event whose handling crashes after the claim is not retried).
-Slash commands answer through ``response_url`` (ephemeral: only the asker sees it, and it works in
-channels the bot is not a member of). It must not log message text or hold dialog logic.
+The ack path does as little as it can: check the signature (``slack_sdk.signature``) and the body's
+shape, store the event in the inbox (``storage.inbox``: one insert, which is also the dedupe claim)
+and answer 200. ``bot.inbox.InboxWorker`` then hands each stored row to ``SlackTurns.handle``, which
+turns it into a ``Turn`` for the router, plans the reply (rendered Block Kit, ``bot.slack_render``)
+into the same row and sends it through ``bot.delivery.SlackSender`` under the row's key, so a crash
+at any moment neither loses an acknowledged event nor answers it twice (a reply in doubt is looked
+up in the channel history by its metadata before it is sent again). Ephemeral answers through
+``response_url`` cannot be looked up: one in doubt is not resent (at most once). Socket Mode uses
+slack-bolt's ``AsyncApp`` only to receive and ack envelopes into the same inbox. It must not log
+message text or hold dialog logic.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import http_input
+from bot.delivery import Rejected, RetryLater, SlackSender, Unreachable
+from bot.inbox import InboxWorker
+from bot.ratelimit import Limits, Rate
 from bot.runtime import Runtime
-from bot.slack_render import (
-    SlackMessage,
-    decode_action_id,
-    form_values,
-    render_reply,
-    unescape,
-)
-from dialogs.messages import Reply, Turn
+from bot.slack_render import SlackMessage, decode_action_id, form_values, render_reply, unescape
+from dialogs.messages import Turn
+from storage import inbox
+from storage.inbox_models import DONE, FAILED, SENDING, InboxItem
+from storage.models import utcnow
+from storage.outbox_models import OutboxItem
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 COMMAND = "/bts"
 HELP_ACTION = "help:menu"
-EVENT_TTL = timedelta(days=2)
 WELCOME_TTL = timedelta(days=3650)
 ACCEPTED_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+HANDLED_EVENTS = frozenset({"message", "app_mention", "app_home_opened", "member_joined_channel"})
+MAX_FORM_FIELDS = 64
+REPLAY_WINDOW = 5 * 60  # seconds; Slack's own advice for the timestamp check
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-
-Ack = Callable[..., Awaitable[Any]]
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
+_EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# Interactive replies are answers someone waits for: short bursts are allowed (welcome + answer),
+# unlike the paced proactive sends. Slack: chat.postMessage "1 per second per channel, short
+# bursts"; no published workspace number, so a generous one that still smooths a storm.
+REPLY_RATES = Limits(
+    {
+        "slack:chat.postMessage": (Rate(30.0, burst=30), Rate(1.0, burst=4)),
+        "slack:tier3": (Rate(50 / 60, burst=20), None),
+    }
+)
 
 
 def _extra(tenant: str, **facts: object) -> dict[str, object]:
@@ -227,48 +240,434 @@ def command_turn(body: Mapping[str, Any], team_id: str | None) -> Turn:
     )
 
 
-# sending replies ---------------------------------------------------------------------------------
+# the ack path: check, store, answer ----------------------------------------------------------------
 
 
-async def post_messages(
-    client: AsyncWebClient, channel: str, messages: list[SlackMessage], thread_ts: str = ""
-) -> None:
-    for message in messages:
-        await client.chat_postMessage(
-            channel=channel, blocks=message.blocks, text=message.text, thread_ts=thread_ts or None
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message, "status": status}, status=status)
+
+
+def _shape_problem(body: Any) -> str | None:
+    """Why a parsed body cannot be a Slack request, or None."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object or a form"
+    for key in ("event", "view"):
+        if key in body and not (
+            isinstance(body[key], dict) and isinstance(body[key].get("type"), str)
+        ):
+            return f"{key} must be an object with a type"
+    for key in ("team_id", "enterprise_id", "api_app_id"):
+        value = body.get(key)
+        if value is not None and not (isinstance(value, str) and _SLACK_ID.fullmatch(value)):
+            return f"{key} must be a Slack id"
+    for key in ("team", "user", "channel", "enterprise"):
+        value = body.get(key)
+        if value is None or (isinstance(value, str) and key == "channel"):
+            continue
+        if not isinstance(value, dict):
+            return f"{key} must be an object"
+        inner = value.get("id")
+        if inner is not None and not isinstance(inner, str):
+            return f"{key}.id must be a string"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not (isinstance(actions, list) and actions and isinstance(actions[0], dict)):
+            return "block_actions needs a non-empty actions list"
+        if not isinstance(actions[0].get("action_id"), str):
+            return "action_id must be a string"
+    return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request answered at once without storing anything (an error, or nothing to do)."""
+
+    response: web.Response
+
+
+class SlackIntake:
+    """Turns a checked request body into an inbox row (or an immediate answer)."""
+
+    def __init__(self, runtime: Runtime, wake: Callable[[], None]) -> None:
+        self.runtime = runtime
+        self.router = runtime.router
+        self.wake = wake
+        api_host = urllib.parse.urlsplit(runtime.settings.slack_api_url).hostname or ""
+        self._hook_hosts = {"hooks.slack.com", api_host}
+
+    def response_url_ok(self, url: Any) -> bool:
+        if not isinstance(url, str) or len(url) > 2000:
+            return False
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        if host not in self._hook_hosts:
+            return False
+        return parts.scheme == "https" or (parts.scheme == "http" and host != "hooks.slack.com")
+
+    def incoming(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
+        """What to store for this body, or the answer to give without storing."""
+        problem = _shape_problem(body)
+        if problem:
+            return _json_error(400, problem)
+        kind = body.get("type")
+        if kind == "url_verification":
+            challenge = body.get("challenge")
+            if not isinstance(challenge, str) or len(challenge) > 200:
+                return _json_error(400, "challenge must be a short string")
+            return web.json_response({"challenge": challenge})
+        if kind == "event_callback":
+            return self._event(body)
+        if kind == "block_actions":
+            return self._action(body)
+        if isinstance(body.get("command"), str):
+            return self._command(body)
+        return web.Response(
+            status=200
+        )  # other payloads (shortcuts, views, ssl_check): nothing to do
+
+    def _event(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
+        event = body.get("event")
+        event_id = body.get("event_id")
+        if not isinstance(event, dict):
+            return _json_error(400, "event_callback needs an event")
+        if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+            return _json_error(400, "event_id must be a short id")
+        if event.get("type") not in HANDLED_EVENTS:
+            return web.Response(status=200)  # acknowledged (so Slack does not retry) and dropped
+        if event.get("type") == "message" and dm_turn(event, None, None) is None:
+            return web.Response(status=200)  # bot messages, edits, channel chatter
+        team = _str(body, "team_id")
+        user = _str(event, "user")
+        return inbox.Incoming(
+            event_key=f"slack:event:{team}:{event_id}",
+            platform="slack",
+            tenant_id=_tenant(team),
+            order_key=_order_key(team, user or _str(event, "channel")),
+            body=body,
         )
 
+    def _action(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
+        clicked = _first_action(body)
+        action, _ = decode_action_id(_str(clicked, "action_id"))
+        team = _id_of(body, "team")
+        if not self.router.known_action(action):
+            log.warning(
+                "unknown slack action refused", extra=_extra(_tenant(team), action=action[:64])
+            )
+            return _json_error(400, "unknown action")
+        if "response_url" in body and not self.response_url_ok(body["response_url"]):
+            return _json_error(400, "response_url must be a Slack URL")
+        user = _id_of(body, "user")
+        # A replay of the same signed click (within Slack's 5 minutes) has the same ids.
+        ids = f"{team}|{user}|{_str(clicked, 'action_ts')}|{_str(body, 'trigger_id')}"
+        return inbox.Incoming(
+            event_key=f"slack:action:{_digest(ids)}",
+            platform="slack",
+            tenant_id=_tenant(team),
+            order_key=_order_key(team, user),
+            body=body,
+        )
 
-async def answer_click(
-    client: AsyncWebClient,
-    respond: AsyncRespond | None,
-    clicked: ClickedMessage,
-    user_id: str,
-    reply: Reply,
-) -> None:
-    """Update the clicked message in place when asked to, then post the rest next to it."""
-    messages = render_reply(reply)
-    if clicked.ephemeral and respond is not None:
-        # Ephemeral messages have no ts we may chat.update; only their response_url reaches them.
-        for index, message in enumerate(messages):
-            replace = reply.replace and index == 0
-            await respond(
+    def _command(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
+        if body.get("command") != COMMAND:
+            return _json_error(404, "unknown command")
+        if not self.response_url_ok(body.get("response_url")):
+            return _json_error(400, "response_url must be a Slack URL")
+        team = _str(body, "team_id")
+        user = _str(body, "user_id")
+        ids = f"{team}|{user}|{_str(body, 'trigger_id')}|{_str(body, 'text')}"
+        return inbox.Incoming(
+            event_key=f"slack:command:{_digest(ids)}",
+            platform="slack",
+            tenant_id=_tenant(team),
+            order_key=_order_key(team, user),
+            body=body,
+        )
+
+    async def store(self, body: dict[str, Any]) -> web.Response:
+        """Store the body's event once and wake the worker; the answer to give Slack."""
+        found = self.incoming(body)
+        if isinstance(found, web.Response):
+            return found
+        if await inbox.receive(self.runtime.store, found):
+            self.wake()
+        else:
+            log.info("duplicate slack event dropped", extra=_extra(found.tenant_id))
+        return web.Response(status=200)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _order_key(team: str, who: str) -> str:
+    return f"slack:{team}:{who}"[:200]
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    try:
+        pairs = urllib.parse.parse_qsl(
+            text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError:
+        raise http_input.BadInput(400, "too many form fields") from None
+    form = dict(pairs)
+    for value in form.values():
+        http_input.check_text(value)
+    payload = form.get("payload")
+    if payload is None:
+        return form
+    parsed = http_input.loads(payload)
+    if not isinstance(parsed, dict):
+        raise http_input.BadInput(400, "payload must be a JSON object")
+    return parsed
+
+
+def signature_ok(
+    key: bytes, raw: bytes, timestamp: str, signature: str, now: float | None = None
+) -> bool:
+    """Slack's v0 request signature over the raw bytes, within its 5-minute replay window."""
+    if not key or not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > REPLAY_WINDOW:
+        return False
+    digest = hmac.new(key, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(f"v0={digest}", signature)
+
+
+def make_events_handler(
+    runtime: Runtime, intake: SlackIntake
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for /slack/events: signature, shape, inbox, 200."""
+    secret = runtime.settings.slack_signing_secret
+    key = (secret.get_secret_value() if secret else "").encode()
+
+    async def slack_events(request: web.Request) -> web.Response:
+        if request.content_type not in ACCEPTED_CONTENT_TYPES:
+            return _json_error(415, "content type must be JSON or form-encoded")
+        raw = await request.read()  # over the size limit: 413 from the server's middleware
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not signature_ok(key, raw, timestamp, signature):
+            return _json_error(401, "invalid or missing signature")
+        try:
+            text = http_input.decode_text(raw, request.charset)
+            if request.content_type == "application/json":
+                body = http_input.loads(text)
+            else:
+                body = _parse_form(text)
+        except http_input.BadInput as exc:
+            return _json_error(exc.status, exc.reason)
+        return await intake.store(body)
+
+    return slack_events
+
+
+# handling stored rows -----------------------------------------------------------------------------
+
+
+def _plan(mode: str, messages: list[SlackMessage], **where: Any) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "messages": [{"text": m.text, "blocks": m.blocks} for m in messages],
+        **where,
+    }
+
+
+class SlackTurns:
+    """Handles one inbox row: the turn through the router, then the reply to Slack, once."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.store = runtime.store
+        self.router = runtime.router
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        self.sender = SlackSender(token, settings.slack_api_url, REPLY_RATES, store=self.store)
+        self.authorize = make_authorize(
+            AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
+        )
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+    async def handle(self, row: InboxItem, worker: str) -> None:
+        started = time.monotonic()
+        kind = "reply"
+        if row.status == SENDING and row.reply is not None:
+            await self._deliver(row, worker, row.reply, recovering=True)
+            return
+        body = row.body or {}
+        team = _str(body, "team_id") or _id_of(body, "team")
+        identity = await self.authorize(enterprise_id=None, team_id=team or None)
+        if identity is None:
+            await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
+            return
+        kind, plan = await self._turn(body, team or None, identity.bot_user_id)
+        if plan is None:
+            await inbox.finish(self.store, row.id, worker, DONE)
+            return
+        if not await inbox.plan_reply(self.store, row.id, worker, plan):
+            return  # our lease ran out and another worker has the row now
+        await self._deliver(row, worker, plan, recovering=False)
+        millis = int((time.monotonic() - started) * 1000)
+        log.info("slack turn handled", extra=_extra(row.tenant_id, kind=kind, millis=millis))
+
+    async def _turn(
+        self, body: dict[str, Any], team: str | None, bot_user: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        if body.get("type") == "event_callback":
+            event = _mapping(body, "event")
+            kind = _str(event, "type")
+            return kind, await self._event(kind, event, team, bot_user)
+        if body.get("type") == "block_actions":
+            turn, clicked = action_turn(body, team)
+            return turn.kind, await self._click(body, turn, clicked, team)
+        turn = command_turn(body, team)
+        reply = await self.router.handle(turn)
+        return "command", _plan(
+            "respond", render_reply(reply), url=_str(body, "response_url"), replace_first=False
+        )
+
+    async def _event(
+        self, kind: str, event: Mapping[str, Any], team: str | None, bot_user: str | None
+    ) -> dict[str, Any] | None:
+        thread = _str(event, "thread_ts")
+        if kind == "message":
+            turn = dm_turn(event, team, bot_user)
+            if turn is None:
+                return None
+            reply = await self.router.handle(turn)  # first, so the tenant row exists
+            await remember_user(self.runtime, turn, team)
+            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
+        if kind == "app_mention":
+            turn = mention_turn(event, team, bot_user)
+            if turn is None:
+                return None
+            reply = await self.router.handle(turn)
+            await remember_channel(self.runtime, turn.tenant_id, turn.channel_id, team)
+            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
+        tenant = _tenant(team)
+        if kind == "app_home_opened":
+            user = _str(event, "user")
+            if not user:
+                return None
+            await self.store.ensure_tenant(tenant, "slack", team or "")
+            if not (await self.store.touch_user(tenant, "slack", user)).first_contact:
+                return None
+            channel = _str(event, "channel") or await self.sender.open_dm(tenant, user)
+            turn = Turn("slack", tenant, user, channel, is_direct=True)
+            reply = await self.router.handle(turn)
+            await remember_user(self.runtime, turn, team)
+            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
+        if kind == "member_joined_channel":
+            channel = _str(event, "channel")
+            if not (channel and bot_user and _str(event, "user") == bot_user):
+                return None
+            if not await self.store.claim_event(
+                f"slack:welcome:{tenant}:{channel}", "slack", WELCOME_TTL
+            ):
+                return None
+            await self.store.ensure_tenant(tenant, "slack", team or "")
+            await remember_channel(self.runtime, tenant, channel, team)
+            # The welcome belongs to the channel, not a person: it runs as the bot's own user so
+            # nobody's first-contact welcome or dialog state is used up by it.
+            turn = Turn("slack", tenant, bot_user, channel, is_direct=False)
+            reply = await self.router.handle(turn)
+            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
+        return None
+
+    async def _click(
+        self, body: Mapping[str, Any], turn: Turn, clicked: ClickedMessage, team: str | None
+    ) -> dict[str, Any]:
+        reply = await self.router.handle(turn)
+        if turn.is_direct:
+            await remember_user(self.runtime, turn, team)
+        messages = render_reply(reply)
+        response_url = _str(body, "response_url")
+        if clicked.ephemeral and response_url:
+            # Ephemeral messages have no ts we may chat.update; only their response_url reaches them.
+            return _plan("respond", messages, url=response_url, replace_first=reply.replace)
+        channel = clicked.channel_id
+        if not channel:  # clicked outside a conversation (e.g. App Home): answer in the DM
+            channel = await self.sender.open_dm(turn.tenant_id, turn.user_id)
+        update_ts = clicked.message_ts if reply.replace and clicked.channel_id else ""
+        return _plan(
+            "post", messages, channel=channel, thread_ts=clicked.thread_ts, update_ts=update_ts
+        )
+
+    async def _deliver(
+        self, row: InboxItem, worker: str, plan: Mapping[str, Any], *, recovering: bool
+    ) -> None:
+        messages = [
+            SlackMessage(blocks=list(m.get("blocks") or []), text=str(m.get("text") or ""))
+            for m in plan.get("messages") or []
+            if isinstance(m, Mapping)
+        ]
+        try:
+            if plan.get("mode") == "respond":
+                if recovering:
+                    # response_url cannot tell what arrived: an ephemeral answer in doubt is
+                    # left out rather than possibly shown twice.
+                    log.warning("slack ephemeral answer in doubt", extra=_extra(row.tenant_id))
+                    await inbox.finish(self.store, row.id, worker, DONE, "in-doubt")
+                    return
+                await _respond(
+                    str(plan.get("url") or ""), messages, bool(plan.get("replace_first"))
+                )
+            else:
+                await self._post(row, plan, messages, recovering)
+        except (Unreachable, Rejected) as exc:
+            log.warning("slack answer not delivered", extra=_extra(row.tenant_id, code=exc.code))
+            await inbox.finish(self.store, row.id, worker, FAILED, exc.code)
+            return
+        except RetryLater as exc:
+            wait = max(exc.retry_after or 0.0, 2.0 * max(row.attempts, 1))
+            at = utcnow() + timedelta(seconds=wait)
+            await inbox.retry_later(self.store, row.id, worker, at, exc.code)
+            return
+        await inbox.finish(self.store, row.id, worker, DONE)
+
+    async def _post(
+        self,
+        row: InboxItem,
+        plan: Mapping[str, Any],
+        messages: list[SlackMessage],
+        recovering: bool,
+    ) -> None:
+        channel = str(plan.get("channel") or "")
+        update_ts = str(plan.get("update_ts") or "")
+        if update_ts and messages:
+            first, *messages = messages
+            await self.sender.update(row.tenant_id, channel, update_ts, first)  # idempotent
+        item = OutboxItem(
+            tenant_id=row.tenant_id,
+            dedupe_key=row.event_key,
+            target_kind="channel",
+            target_id=channel,
+            send_at=row.received_at,
+            attempts=1 if recovering else 0,  # >0: look in the history for parts already out
+        )
+        await self.sender.send_messages(item, messages, str(plan.get("thread_ts") or ""))
+
+
+async def _respond(url: str, messages: list[SlackMessage], replace_first: bool) -> None:
+    """Answer through response_url (ephemeral: only the asker sees it)."""
+    client = AsyncWebhookClient(url, timeout=15)
+    for index, message in enumerate(messages):
+        try:
+            response = await client.send(
                 text=message.text,
                 blocks=message.blocks,
                 response_type="ephemeral",
-                replace_original=replace,
+                replace_original=replace_first and index == 0,
             )
-        return
-    channel = clicked.channel_id
-    if not channel:  # clicked outside a conversation (e.g. App Home): answer in the DM
-        opened = await client.conversations_open(users=user_id)
-        channel = opened["channel"]["id"]
-    if reply.replace and messages and clicked.message_ts and clicked.channel_id:
-        first, *messages = messages
-        await client.chat_update(
-            channel=channel, ts=clicked.message_ts, blocks=first.blocks, text=first.text
-        )
-    await post_messages(client, channel, messages, clicked.thread_ts)
+        except (TimeoutError, OSError) as exc:
+            raise RetryLater("response-url-connection") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryLater(f"response-url-{response.status_code}")
+        if response.status_code >= 400:
+            raise Rejected(f"response-url-{response.status_code}")
 
 
 async def remember_user(runtime: Runtime, turn: Turn, team_id: str | None) -> None:
@@ -284,7 +683,43 @@ async def remember_channel(
     await runtime.store.save_reference(tenant, "slack", "channel", channel, reference)
 
 
-# the bolt app --------------------------------------------------------------------------------------
+# wiring -----------------------------------------------------------------------------------------
+
+
+class SlackService:
+    """The intake, the worker and the row handler of one process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.turns = SlackTurns(runtime)
+        self.worker = InboxWorker(runtime.store, "slack", self.turns.handle)
+        self.intake = SlackIntake(runtime, self.worker.wake)
+
+    def start(self) -> None:
+        self.worker.start()
+        self.worker.wake()  # rows a stopped process left behind
+
+    async def stop(self, grace: float = 10.0) -> None:
+        await self.worker.stop(grace)
+        await self.turns.close()
+
+
+SERVICE_KEY = web.AppKey("slack_service", SlackService)
+
+
+def setup_slack(app: web.Application, runtime: Runtime) -> None:
+    """Mount the Slack endpoint (Events API, interactivity and /bts share one URL)."""
+    service = SlackService(runtime)
+    app[SERVICE_KEY] = service
+    app.router.add_post(EVENTS_PATH, make_events_handler(runtime, service.intake))
+
+    async def on_startup(_app: web.Application) -> None:
+        service.start()
+
+    async def on_cleanup(_app: web.Application) -> None:
+        await service.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
 
 
 class _DropTokenSkippedWarning(logging.Filter):
@@ -295,250 +730,59 @@ class _DropTokenSkippedWarning(logging.Filter):
         return "`token` will be unused" not in str(record.msg)
 
 
-def build_bolt_app(runtime: Runtime) -> AsyncApp:
-    """The bolt app with our middleware and listeners; shared by HTTP and Socket Mode."""
+def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
+    """A bolt app whose one middleware stores every envelope's body in the inbox and acks it."""
     settings = runtime.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    secret = settings.slack_signing_secret
-    client = AsyncWebClient(
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    client = AsyncWebClient(base_url=settings.slack_api_url, timeout=15)
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _DropTokenSkippedWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_DropTokenSkippedWarning())
     bolt = AsyncApp(
         name="bts-bot",
         client=client,
-        signing_secret=secret.get_secret_value() if secret else "",
         authorize=make_authorize(client, token),
-        process_before_response=False,
+        request_verification_enabled=False,  # the WebSocket is ours, opened with the app token
     )
-    _register(bolt, runtime)
+
+    async def to_inbox(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        try:
+            http_input.check_text(str(body))
+        except http_input.BadInput as exc:
+            return BoltResponse(status=exc.status, body=exc.reason)
+        response = await intake.store(body)
+        return BoltResponse(status=response.status, body="")
+
+    bolt.use(to_inbox)
     return bolt
 
 
-async def _guarded(kind: str, tenant: str, work: Awaitable[None]) -> None:
-    """Run a listener's work after the ack; failures are logged by type, never with content."""
-    started = time.monotonic()
-    try:
-        await work
-    except SlackApiError as exc:
-        error = exc.response.get("error") if exc.response is not None else None
-        log.error("slack api call failed", extra=_extra(tenant, kind=kind, api_error=error))
-    except Exception as exc:
-        log.error(
-            "slack turn failed", extra=_extra(tenant, kind=kind, error_type=type(exc).__name__)
-        )
-    else:
-        millis = int((time.monotonic() - started) * 1000)
-        log.info("slack turn handled", extra=_extra(tenant, kind=kind, millis=millis))
+class SocketModeConnection:
+    """Socket Mode: the WebSocket handler plus the inbox worker it feeds; ``close_async`` ends both."""
+
+    def __init__(self, handler: AsyncSocketModeHandler, service: SlackService) -> None:
+        self.handler = handler
+        self.service = service
+
+    async def close_async(self) -> None:
+        await self.handler.close_async()
+        await self.service.stop()
 
 
-def _register(bolt: AsyncApp, runtime: Runtime) -> None:
-    router = runtime.router
-    store = runtime.store
-
-    async def dedupe_events(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        """Claim each event_id once (persistently); a repeat is acked with 200 and dropped."""
-        event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and isinstance(event_id, str) and event_id:
-            claimed = await store.claim_event(f"slack:event:{event_id}", "slack", EVENT_TTL)
-            if not claimed:
-                log.info(
-                    "duplicate slack event dropped",
-                    extra=_extra(_tenant(_str(body, "team_id")), event_id=event_id),
-                )
-                return BoltResponse(status=200, body="")
-        return await next()
-
-    async def reject_unknown_actions(
-        body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> Any:
-        """A click on an action no dialog knows is refused (400) and answered with nothing."""
-        if body.get("type") == "block_actions":
-            action, _ = decode_action_id(_str(_first_action(body), "action_id"))
-            if not router.known_action(action):
-                log.warning(
-                    "unknown slack action refused",
-                    extra=_extra(_tenant(_id_of(body, "team")), action=action[:64]),
-                )
-                return BoltResponse(status=400, body={"error": "unknown action", "status": 400})
-        return await next()
-
-    bolt.use(dedupe_events)
-    bolt.use(reject_unknown_actions)
-
-    async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        turn = dm_turn(event, context.team_id, context.bot_user_id)
-        if turn is None:
-            return
-
-        async def work() -> None:
-            reply = await router.handle(turn)  # first, so the tenant row exists
-            await remember_user(runtime, turn, context.team_id)
-            messages = render_reply(reply)
-            await post_messages(context.client, turn.channel_id, messages, _str(event, "thread_ts"))
-
-        await _guarded("message", turn.tenant_id, work())
-
-    async def on_mention(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        turn = mention_turn(event, context.team_id, context.bot_user_id)
-        if turn is None:
-            return
-
-        async def work() -> None:
-            reply = await router.handle(turn)
-            await remember_channel(runtime, turn.tenant_id, turn.channel_id, context.team_id)
-            messages = render_reply(reply)
-            await post_messages(context.client, turn.channel_id, messages, _str(event, "thread_ts"))
-
-        await _guarded("mention", turn.tenant_id, work())
-
-    async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        """Welcome a user the first time they open the bot's App Home or DM."""
-        user = _str(event, "user")
-        tenant = _tenant(context.team_id)
-
-        async def work() -> None:
-            await store.ensure_tenant(tenant, "slack", context.team_id or "")
-            info = await store.touch_user(tenant, "slack", user)
-            if not info.first_contact:
-                return
-            channel = _str(event, "channel")
-            if not channel:
-                channel = (await context.client.conversations_open(users=user))["channel"]["id"]
-            turn = Turn("slack", tenant, user, channel, is_direct=True)
-            reply = await router.handle(turn)
-            await remember_user(runtime, turn, context.team_id)
-            await post_messages(context.client, channel, render_reply(reply))
-
-        if user:
-            await _guarded("home_opened", tenant, work())
-
-    async def on_member_joined(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        """Say hello once when the bot itself is added to a channel."""
-        channel = _str(event, "channel")
-        tenant = _tenant(context.team_id)
-        bot_user = context.bot_user_id or ""
-
-        async def work() -> None:
-            key = f"slack:welcome:{tenant}:{channel}"
-            if not await store.claim_event(key, "slack", WELCOME_TTL):
-                return
-            await store.ensure_tenant(tenant, "slack", context.team_id or "")
-            await remember_channel(runtime, tenant, channel, context.team_id)
-            # The welcome belongs to the channel, not a person: it runs as the bot's own user so
-            # nobody's first-contact welcome or dialog state is used up by it.
-            turn = Turn("slack", tenant, bot_user, channel, is_direct=False)
-            reply = await router.handle(turn)
-            await post_messages(context.client, channel, render_reply(reply))
-
-        if channel and bot_user and _str(event, "user") == bot_user:
-            await _guarded("joined_channel", tenant, work())
-
-    async def ignore_event() -> None:
-        """Other subscribed events are acknowledged (so Slack does not retry) and dropped."""
-
-    async def on_action(body: dict[str, Any], context: AsyncBoltContext, ack: Ack) -> None:
-        await ack()
-        turn, clicked = action_turn(body, context.team_id)
-
-        async def work() -> None:
-            reply = await router.handle(turn)
-            if turn.is_direct:
-                await remember_user(runtime, turn, context.team_id)
-            await answer_click(context.client, context.respond, clicked, turn.user_id, reply)
-
-        await _guarded(turn.kind, turn.tenant_id, work())
-
-    async def on_command(body: dict[str, Any], context: AsyncBoltContext, ack: Ack) -> None:
-        await ack()
-        turn = command_turn(body, context.team_id)
-        respond = context.respond
-
-        async def work() -> None:
-            reply = await router.handle(turn)
-            if respond is None:
-                raise RuntimeError("slash command without response_url")
-            for message in render_reply(reply):
-                await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
-
-        await _guarded("command", turn.tenant_id, work())
-
-    bolt.event("message")(on_message)
-    bolt.event("app_mention")(on_mention)
-    bolt.event("app_home_opened")(on_home_opened)
-    bolt.event("member_joined_channel")(on_member_joined)
-    bolt.event(re.compile(".*"))(ignore_event)
-    bolt.block_action(re.compile(".*"))(on_action)
-    bolt.command(COMMAND)(on_command)
-
-
-# HTTP ----------------------------------------------------------------------------------------------
-
-
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
-
-
-def _shape_problem(body: Any) -> str | None:
-    """Why a parsed body cannot be a Slack request (bolt would crash on it), or None."""
-    if not isinstance(body, dict):
-        return "body must be a JSON object or a form"
-    for key in ("event", "view"):  # bolt reads body[key]["type"] without checking
-        if key in body and not (
-            isinstance(body[key], dict) and isinstance(body[key].get("type"), str)
-        ):
-            return f"{key} must be an object with a type"
-    if body.get("type") == "block_actions":
-        actions = body.get("actions")
-        if not (isinstance(actions, list) and actions and isinstance(actions[0], dict)):
-            return "block_actions needs a non-empty actions list"
-        if not isinstance(actions[0].get("action_id"), str):
-            return "action_id must be a string"
-    return None
-
-
-def make_events_handler(bolt: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler for /slack/events: 4xx for what is not a Slack request, else bolt."""
-
-    async def slack_events(request: web.Request) -> web.Response:
-        if request.content_type not in ACCEPTED_CONTENT_TYPES:
-            return _json_error(415, "content type must be JSON or form-encoded")
-        try:
-            bolt_request = await to_bolt_request(request)
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Bolt parses the body before it checks the signature; unparseable input is ours to refuse.
-            return _json_error(400, "malformed request body")
-        problem = _shape_problem(bolt_request.body)
-        if problem:
-            return _json_error(400, problem)
-        bolt_response = await bolt.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
-
-    return slack_events
-
-
-def setup_slack(app: web.Application, runtime: Runtime) -> None:
-    """Mount the Slack endpoint (Events API, interactivity and /bts share one URL)."""
-    bolt = build_bolt_app(runtime)
-    app.router.add_post(EVENTS_PATH, make_events_handler(bolt))
-
-
-async def start_socket_mode(runtime: Runtime) -> AsyncSocketModeHandler:
+async def start_socket_mode(runtime: Runtime) -> SocketModeConnection:
     """Connect to Slack over Socket Mode (needs SLACK_APP_TOKEN); close with ``close_async()``.
 
-    The same bolt app as over HTTP (dedupe, listeners); Socket Mode needs no public URL and no
-    signing secret, as the WebSocket is opened by us with the app-level token.
+    Socket Mode needs no public URL and no signing secret, as the WebSocket is opened by us with the
+    app-level token; envelopes go to the same inbox as HTTP requests.
     """
     app_token = runtime.settings.slack_app_token
     if app_token is None:
         raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
-    handler = AsyncSocketModeHandler(build_bolt_app(runtime), app_token.get_secret_value())
+    service = SlackService(runtime)
+    handler = AsyncSocketModeHandler(
+        build_socket_app(runtime, service.intake), app_token.get_secret_value()
+    )
+    service.start()
     await handler.connect_async()
     log.info("slack socket mode connected", extra={"platform": "slack"})
-    return handler
+    return SocketModeConnection(handler, service)

@@ -1,0 +1,155 @@
+"""Works off the inbox: claims stored events with a lease and hands each to its platform's handler.
+
+The HTTP handler only checks the signature and stores the event (``storage.inbox.receive``) before
+it answers 200; this worker does the rest, so an event that was acknowledged is never lost: rows a
+crashed or stopped process held are taken over when their lease ends (at once after a clean stop,
+which releases them). One user's turns are handled in the order they arrived; different users' in
+parallel. The handler decides each row's fate through the ``storage.inbox`` calls; an exception it
+lets through retries the row with backoff, and after ``max_attempts`` the row is given up (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from storage import inbox
+from storage.inbox_models import FAILED, InboxItem
+from storage.models import utcnow
+from storage.repositories import Store
+
+log = logging.getLogger(__name__)
+
+RowHandler = Callable[[InboxItem, str], Awaitable[None]]  # (row, worker id)
+
+
+@dataclass(frozen=True)
+class InboxSettings:
+    """How the worker paces itself."""
+
+    batch: int = 64
+    concurrency: int = 16
+    lease: timedelta = timedelta(seconds=60)
+    poll: float = 2.0  # seconds between looks when nobody woke us (rows of other processes)
+    max_attempts: int = 5
+    backoff: timedelta = timedelta(seconds=2)
+    purge_every: float = 600.0
+
+
+class InboxWorker:
+    """One per process and platform; several processes may share one PostgreSQL database."""
+
+    def __init__(
+        self,
+        store: Store,
+        platform: str,
+        handle: RowHandler,
+        settings: InboxSettings | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.platform = platform
+        self.handle = handle
+        self.settings = settings or InboxSettings()
+        self.worker_id = worker_id or f"{platform}-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something was stored: look now instead of at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.worker_id)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish what is in hand (up to ``grace`` seconds), then release the rest to others."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        try:
+            released = await inbox.release(self.store, self.worker_id)
+        except Exception as exc:  # the database is gone: the leases run out by themselves
+            log.warning("inbox release failed", extra={"error_type": type(exc).__name__})
+            return
+        if released:
+            log.info("inbox rows released", extra={"count": released, "platform": self.platform})
+
+    async def run_once(self) -> int:
+        """Claim one batch and handle it; returns how many rows were taken."""
+        rows = await inbox.claim(
+            self.store,
+            self.worker_id,
+            platform=self.platform,
+            lease=self.settings.lease,
+            limit=self.settings.batch,
+        )
+        if not rows:
+            return 0
+        lanes: dict[str, list[InboxItem]] = {}
+        for row in rows:
+            lanes.setdefault(row.order_key, []).append(row)
+        limit = asyncio.Semaphore(self.settings.concurrency)
+
+        async def lane(items: list[InboxItem]) -> None:
+            async with limit:
+                for item in items:
+                    await self._one(item)
+
+        await asyncio.gather(*(lane(items) for items in lanes.values()))
+        return len(rows)
+
+    async def _one(self, row: InboxItem) -> None:
+        try:
+            await self.handle(row, self.worker_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = type(exc).__name__
+            log.error(
+                "inbox row failed",
+                extra={"platform": self.platform, "tenant": row.tenant_id, "error_type": error},
+            )
+            try:
+                if row.attempts >= self.settings.max_attempts:
+                    await inbox.finish(self.store, row.id, self.worker_id, FAILED, error)
+                else:
+                    wait = self.settings.backoff * (2 ** (row.attempts - 1))
+                    await inbox.retry_later(
+                        self.store, row.id, self.worker_id, utcnow() + wait, error
+                    )
+            except Exception:  # the database is gone; the lease brings the row back
+                log.error("inbox row could not be rescheduled", extra={"row": row.id})
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_purge = loop.time() + self.settings.purge_every
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                taken = await self.run_once()
+                if loop.time() >= next_purge:
+                    next_purge = loop.time() + self.settings.purge_every
+                    await inbox.purge(self.store)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # e.g. the database is restarting: try again shortly
+                log.error("inbox run failed", extra={"error_type": type(exc).__name__})
+                taken = 0
+            if taken or self._stopping:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll)
