@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     outbox_grace_hours: float = Field(default=12.0, gt=0, le=24 * 14)
     escalate_after_days: int = Field(default=7, ge=1, le=90)
 
+    # incoming events: how long a worker may hold one before another process takes it over
+    inbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+
     # proactive send rates, calls per second (README "Rate limits"); a 429 pauses the tenant's sends
     slack_send_rate: float = Field(default=5.0, gt=0, le=1000)
     slack_channel_rate: float = Field(default=1.0, gt=0, le=100)

@@ -36,7 +36,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import http_input
 from bot.delivery import Rejected, RetryLater, SlackSender, Unreachable
-from bot.inbox import InboxWorker
+from bot.inbox import InboxSettings, InboxWorker
 from bot.ratelimit import Limits, Rate
 from bot.runtime import Runtime
 from bot.slack_render import SlackMessage, decode_action_id, form_values, render_reply, unescape
@@ -691,15 +691,19 @@ class SlackService:
 
     def __init__(self, runtime: Runtime) -> None:
         self.turns = SlackTurns(runtime)
-        self.worker = InboxWorker(runtime.store, "slack", self.turns.handle)
+        lease = timedelta(seconds=runtime.settings.inbox_lease_seconds)
+        self.worker = InboxWorker(
+            runtime.store, "slack", self.turns.handle, InboxSettings(lease=lease)
+        )
+        self.grace = runtime.settings.shutdown_grace_seconds
         self.intake = SlackIntake(runtime, self.worker.wake)
 
     def start(self) -> None:
         self.worker.start()
         self.worker.wake()  # rows a stopped process left behind
 
-    async def stop(self, grace: float = 10.0) -> None:
-        await self.worker.stop(grace)
+    async def stop(self) -> None:
+        await self.worker.stop(self.grace)
         await self.turns.close()
 
 
