@@ -267,8 +267,8 @@ def _shape_problem(body: Any) -> str | None:
         if not isinstance(value, dict):
             return f"{key} must be an object"
         inner = value.get("id")
-        if inner is not None and not isinstance(inner, str):
-            return f"{key}.id must be a string"
+        if inner is not None and not (isinstance(inner, str) and _SLACK_ID.fullmatch(inner)):
+            return f"{key}.id must be a Slack id"
     if body.get("type") == "block_actions":
         actions = body.get("actions")
         if not (isinstance(actions, list) and actions and isinstance(actions[0], dict)):
