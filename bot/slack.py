@@ -36,7 +36,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import http_input
 from bot.delivery import Rejected, RetryLater, SlackSender, Unreachable
-from bot.inbox import InboxSettings, InboxWorker
+from bot.inbox import InboxSettings, InboxWorker, InboxWriter
 from bot.ratelimit import Limits, Rate
 from bot.runtime import Runtime
 from bot.slack_render import SlackMessage, decode_action_id, form_values, render_reply, unescape
@@ -292,6 +292,7 @@ class SlackIntake:
         self.runtime = runtime
         self.router = runtime.router
         self.wake = wake
+        self.writer = InboxWriter(runtime.store)
         api_host = urllib.parse.urlsplit(runtime.settings.slack_api_url).hostname or ""
         self._hook_hosts = {"hooks.slack.com", api_host}
 
@@ -389,7 +390,15 @@ class SlackIntake:
         found = self.incoming(body)
         if isinstance(found, web.Response):
             return found
-        if await inbox.receive(self.runtime.store, found):
+        try:
+            new = await self.writer.put(found)
+        except Exception as exc:  # the database is unreachable: Slack retries a 503 later
+            log.error(
+                "slack event could not be stored",
+                extra=_extra(found.tenant_id, error_type=type(exc).__name__),
+            )
+            return _json_error(503, "the event could not be stored; retry later")
+        if new:
             self.wake()
         else:
             log.info("duplicate slack event dropped", extra=_extra(found.tenant_id))

@@ -10,6 +10,7 @@ at the ack is one statement on a plain connection (no ORM session) because it is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from storage.models import utcnow
 from storage.repositories import Store, _rowcount
 
 KEEP_KEYS = timedelta(days=2)  # a redelivery later than this would be answered again
+RECEIVE_CHUNK = 50  # rows per INSERT: 12 columns each, far below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -36,27 +38,42 @@ class Incoming:
 
 async def receive(store: Store, item: Incoming, now: datetime | None = None) -> bool:
     """Store the event unless its key is known; True when it is new (and must be handled)."""
+    return item.event_key in await receive_many(store, [item], now)
+
+
+async def receive_many(
+    store: Store, items: Sequence[Incoming], now: datetime | None = None
+) -> set[str]:
+    """Store several events in one transaction; the keys that were new (the rest were known)."""
     now = now or utcnow()
-    stmt = (
-        store._insert(InboxItem)
-        .values(
-            event_key=item.event_key,
-            platform=item.platform,
-            tenant_id=item.tenant_id,
-            order_key=item.order_key,
-            body=item.body,
-            reply=None,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            received_at=now,
-            expires_at=now + KEEP_KEYS,
-            last_error="",
-        )
-        .on_conflict_do_nothing(index_elements=["event_key"])
-    )
+    rows = [
+        {
+            "event_key": item.event_key,
+            "platform": item.platform,
+            "tenant_id": item.tenant_id,
+            "order_key": item.order_key,
+            "body": item.body,
+            "reply": None,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "received_at": now,
+            "expires_at": now + KEEP_KEYS,
+            "last_error": "",
+        }
+        for item in items
+    ]
+    new: set[str] = set()
     async with store.engine.begin() as connection:
-        return _rowcount(await connection.execute(stmt)) == 1
+        for start in range(0, len(rows), RECEIVE_CHUNK):
+            stmt = (
+                store._insert(InboxItem)
+                .values(rows[start : start + RECEIVE_CHUNK])
+                .on_conflict_do_nothing(index_elements=["event_key"])
+                .returning(InboxItem.event_key)
+            )
+            new.update((await connection.execute(stmt)).scalars())
+    return new
 
 
 async def claim(
