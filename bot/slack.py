@@ -55,6 +55,7 @@ WELCOME_TTL = timedelta(days=3650)
 ACCEPTED_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
 HANDLED_EVENTS = frozenset({"message", "app_mention", "app_home_opened", "member_joined_channel"})
 MAX_FORM_FIELDS = 64
+SAVED_REFERENCES = 10_000  # addresses remembered per process before the memory is cleared
 REPLAY_WINDOW = 5 * 60  # seconds; Slack's own advice for the timestamp check
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
@@ -497,8 +498,20 @@ class SlackTurns:
             AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
         )
 
+        # What this process already saved, so a user's every turn does not rewrite the same row.
+        self._saved: dict[tuple[str, str, str], dict[str, Any]] = {}
+
     async def close(self) -> None:
         await self.sender.close()
+
+    async def _remember(self, tenant: str, kind: str, key: str, reference: dict[str, Any]) -> None:
+        """Keep the address of a user or channel for proactive sends (once per change)."""
+        if self._saved.get((tenant, kind, key)) == reference:
+            return
+        await self.store.save_reference(tenant, "slack", kind, key, reference)
+        if len(self._saved) >= SAVED_REFERENCES:
+            self._saved.clear()
+        self._saved[(tenant, kind, key)] = reference
 
     async def handle(self, row: InboxItem, worker: str) -> None:
         started = time.monotonic()
@@ -547,14 +560,19 @@ class SlackTurns:
             if turn is None:
                 return None
             reply = await self.router.handle(turn)  # first, so the tenant row exists
-            await remember_user(self.runtime, turn, team)
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
             return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
         if kind == "app_mention":
             turn = mention_turn(event, team, bot_user)
             if turn is None:
                 return None
             reply = await self.router.handle(turn)
-            await remember_channel(self.runtime, turn.tenant_id, turn.channel_id, team)
+            await self._remember(
+                turn.tenant_id,
+                "channel",
+                turn.channel_id,
+                _channel_reference(turn.channel_id, team),
+            )
             return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
         tenant = _tenant(team)
         if kind == "app_home_opened":
@@ -567,7 +585,7 @@ class SlackTurns:
             channel = _str(event, "channel") or await self.sender.open_dm(tenant, user)
             turn = Turn("slack", tenant, user, channel, is_direct=True)
             reply = await self.router.handle(turn)
-            await remember_user(self.runtime, turn, team)
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
             return _plan("post", render_reply(reply), channel=channel, thread_ts="")
         if kind == "member_joined_channel":
             channel = _str(event, "channel")
@@ -578,7 +596,7 @@ class SlackTurns:
             ):
                 return None
             await self.store.ensure_tenant(tenant, "slack", team or "")
-            await remember_channel(self.runtime, tenant, channel, team)
+            await self._remember(tenant, "channel", channel, _channel_reference(channel, team))
             # The welcome belongs to the channel, not a person: it runs as the bot's own user so
             # nobody's first-contact welcome or dialog state is used up by it.
             turn = Turn("slack", tenant, bot_user, channel, is_direct=False)
@@ -591,7 +609,7 @@ class SlackTurns:
     ) -> dict[str, Any]:
         reply = await self.router.handle(turn)
         if turn.is_direct:
-            await remember_user(self.runtime, turn, team)
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
         messages = render_reply(reply)
         response_url = _str(body, "response_url")
         if clicked.ephemeral and response_url:
@@ -679,17 +697,13 @@ async def _respond(url: str, messages: list[SlackMessage], replace_first: bool) 
             raise Rejected(f"response-url-{response.status_code}")
 
 
-async def remember_user(runtime: Runtime, turn: Turn, team_id: str | None) -> None:
-    """Keep the DM address of a user for proactive sends (reminders, surveys)."""
-    reference = {"channel": turn.channel_id, "team_id": team_id, "user_id": turn.user_id}
-    await runtime.store.save_reference(turn.tenant_id, "slack", "user", turn.user_id, reference)
+def _user_reference(turn: Turn, team_id: str | None) -> dict[str, Any]:
+    """The DM address of a user for proactive sends (reminders, surveys)."""
+    return {"channel": turn.channel_id, "team_id": team_id, "user_id": turn.user_id}
 
 
-async def remember_channel(
-    runtime: Runtime, tenant: str, channel: str, team_id: str | None
-) -> None:
-    reference = {"channel": channel, "team_id": team_id}
-    await runtime.store.save_reference(tenant, "slack", "channel", channel, reference)
+def _channel_reference(channel: str, team_id: str | None) -> dict[str, Any]:
+    return {"channel": channel, "team_id": team_id}
 
 
 # wiring -----------------------------------------------------------------------------------------

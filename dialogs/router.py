@@ -138,9 +138,10 @@ class Router:
         """Answer one turn, keeping the user's dialog state consistent."""
         await self._ensure_tenant(turn)
         async with self._locks.hold((turn.tenant_id, turn.user_id)):
-            info = await self.store.touch_user(turn.tenant_id, turn.platform, turn.user_id)
-            for _attempt in range(3):
-                state = await self.store.load_state(turn.tenant_id, turn.user_id)
+            info, state = await self.store.open_turn(turn.tenant_id, turn.platform, turn.user_id)
+            for attempt in range(3):
+                if attempt:  # another process saved first: run again on its state
+                    state = await self.store.load_state(turn.tenant_id, turn.user_id)
                 before = (state.dialog, state.step, repr(state.data))
                 ctx = TurnContext(
                     turn=turn,

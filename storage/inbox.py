@@ -122,7 +122,7 @@ async def plan_reply(
 ) -> bool:
     """The turn is handled: keep what to send, erase the request body. False if the claim is lost."""
     now = now or utcnow()
-    async with store.sessions.begin() as session:
+    async with store.engine.begin() as session:
         result = await session.execute(
             update(InboxItem)
             .where(
@@ -139,7 +139,7 @@ async def finish(store: Store, item_id: int, worker: str, status: str, error: st
     """Close a row (``done`` or ``failed``): body and reply are erased, the key stays."""
     if status not in (DONE, FAILED):
         raise ValueError(f"not a final status: {status}")
-    async with store.sessions.begin() as session:
+    async with store.engine.begin() as session:
         result = await session.execute(
             update(InboxItem)
             .where(InboxItem.id == item_id, InboxItem.claimed_by == worker)
@@ -150,7 +150,7 @@ async def finish(store: Store, item_id: int, worker: str, status: str, error: st
 
 async def retry_later(store: Store, item_id: int, worker: str, at: datetime, error: str) -> bool:
     """Give a claimed row back for another try at ``at`` (keeps its status and reply)."""
-    async with store.sessions.begin() as session:
+    async with store.engine.begin() as session:
         result = await session.execute(
             update(InboxItem)
             .where(InboxItem.id == item_id, InboxItem.claimed_by == worker)
@@ -168,7 +168,7 @@ async def retry_later(store: Store, item_id: int, worker: str, at: datetime, err
 async def release(store: Store, worker: str, now: datetime | None = None) -> int:
     """At shutdown: hand every row this worker still holds to the next worker at once."""
     now = now or utcnow()
-    async with store.sessions.begin() as session:
+    async with store.engine.begin() as session:
         claimed = await session.execute(
             update(InboxItem)
             .where(InboxItem.claimed_by == worker, InboxItem.status == CLAIMED)
@@ -184,7 +184,7 @@ async def release(store: Store, worker: str, now: datetime | None = None) -> int
 
 async def purge(store: Store, now: datetime | None = None) -> int:
     """Forget the keys of finished rows past their keep time."""
-    async with store.sessions.begin() as session:
+    async with store.engine.begin() as session:
         result = await session.execute(
             delete(InboxItem).where(
                 InboxItem.status.in_((DONE, FAILED)), InboxItem.expires_at < (now or utcnow())

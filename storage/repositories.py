@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import session_factory
 from storage.models import (
@@ -91,8 +91,23 @@ class Store:
 
     async def touch_user(self, tenant_id: str, platform: str, platform_user_id: str) -> UserInfo:
         """Record that the user was seen; tell whether this is our first contact with them."""
+        async with self.engine.begin() as connection:
+            return await self._touch(connection, tenant_id, platform, platform_user_id)
+
+    async def _touch(
+        self, connection: AsyncConnection, tenant_id: str, platform: str, platform_user_id: str
+    ) -> UserInfo:
+        # Core statements on a plain connection: this runs on every turn, and the ORM session's
+        # bookkeeping cost more than the SQL. Known users (the common case) take one UPDATE.
         now = utcnow()
-        stmt = (
+        where = (User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
+        seen = await connection.execute(
+            update(User).where(*where).values(last_seen_at=now).returning(User.language)
+        )
+        found = seen.first()
+        if found is not None:
+            return UserInfo(language=found[0], first_contact=False)
+        inserted = await connection.execute(
             self._insert(User)
             .values(
                 tenant_id=tenant_id,
@@ -103,20 +118,20 @@ class Store:
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
         )
-        async with self.sessions.begin() as session:
-            inserted = _rowcount(await session.execute(stmt)) == 1
-            if not inserted:
-                await session.execute(
-                    update(User)
-                    .where(User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
-                    .values(last_seen_at=now)
-                )
-            language = await session.scalar(
-                select(User.language).where(
-                    User.tenant_id == tenant_id, User.platform_user_id == platform_user_id
-                )
-            )
-        return UserInfo(language=language, first_contact=inserted)
+        if _rowcount(inserted) == 1:
+            return UserInfo(language=None, first_contact=True)
+        # Another process inserted the same user between our two statements.
+        language = await connection.scalar(select(User.language).where(*where))
+        return UserInfo(language=language, first_contact=False)
+
+    async def open_turn(
+        self, tenant_id: str, platform: str, platform_user_id: str
+    ) -> tuple[UserInfo, DialogState]:
+        """``touch_user`` and ``load_state`` in one transaction, as every turn starts with both."""
+        async with self.engine.begin() as connection:
+            info = await self._touch(connection, tenant_id, platform, platform_user_id)
+            row = (await connection.execute(self._state_query(tenant_id, platform_user_id))).first()
+        return info, self._state(tenant_id, platform_user_id, row)
 
     async def set_user_language(self, tenant_id: str, platform_user_id: str, language: str) -> None:
         async with self.sessions.begin() as session:
@@ -128,19 +143,34 @@ class Store:
 
     # conversation state ------------------------------------------------------------------------
 
-    async def load_state(self, tenant_id: str, platform_user_id: str) -> DialogState:
-        async with self.sessions() as session:
-            row = await session.get(ConversationState, (tenant_id, platform_user_id))
+    @staticmethod
+    def _state_query(tenant_id: str, platform_user_id: str) -> Any:
+        return select(
+            ConversationState.dialog,
+            ConversationState.step,
+            ConversationState.data,
+            ConversationState.version,
+        ).where(
+            ConversationState.tenant_id == tenant_id,
+            ConversationState.platform_user_id == platform_user_id,
+        )
+
+    @staticmethod
+    def _state(tenant_id: str, platform_user_id: str, row: Any) -> DialogState:
         if row is None:
             return DialogState(tenant_id, platform_user_id)
-        return DialogState(
-            tenant_id, platform_user_id, row.dialog, row.step, dict(row.data or {}), row.version
-        )
+        dialog, step, data, version = row
+        return DialogState(tenant_id, platform_user_id, dialog, step, dict(data or {}), version)
+
+    async def load_state(self, tenant_id: str, platform_user_id: str) -> DialogState:
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(self._state_query(tenant_id, platform_user_id))).first()
+        return self._state(tenant_id, platform_user_id, row)
 
     async def save_state(self, state: DialogState) -> bool:
         """Compare-and-swap on ``version``: False when another process saved first."""
         now = utcnow()
-        async with self.sessions.begin() as session:
+        async with self.engine.begin() as session:
             if state.version == 0:
                 stmt = (
                     self._insert(ConversationState)
@@ -195,7 +225,7 @@ class Store:
             index_elements=["tenant_id", "platform", "kind", "key"],
             set_={"reference": stmt.excluded.reference, "updated_at": stmt.excluded.updated_at},
         )
-        async with self.sessions.begin() as session:
+        async with self.engine.begin() as session:
             await session.execute(stmt)
 
     async def get_reference(
