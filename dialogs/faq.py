@@ -21,7 +21,6 @@ from functools import cache
 from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import select
 
 from dialogs import contacts
 from dialogs import help as help_dialog
@@ -38,7 +37,6 @@ from dialogs.messages import Message, Reply
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from storage.feedback_models import KIND_TOPIC
-from storage.models import User
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +228,7 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
         kinds.extend(k for k in found if k not in kinds)
     if not kinds:
         return None
-    await _answer_in_question_language(ctx)
+    _answer_in_question_language(ctx)
     names = [ctx.content.text(ctx.lang, f"faq.pii_kinds.{kind}") for kind in kinds]
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " / " + names[-1]
     log.info(
@@ -241,20 +239,8 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
     return ctx.reply(message, replace=False, topic=PII_TOPIC)
 
 
-async def _chosen_language(ctx: TurnContext) -> str | None:
-    """The language this user picked explicitly, if any (read-only)."""
-    async with ctx.store.sessions() as session:
-        value = await session.scalar(
-            select(User.language).where(
-                User.tenant_id == ctx.turn.tenant_id,
-                User.platform_user_id == ctx.turn.user_id,
-            )
-        )
-    return str(value) if value else None
-
-
-async def _answer_in_question_language(ctx: TurnContext) -> None:
-    if ctx.turn.text and not await _chosen_language(ctx):
+def _answer_in_question_language(ctx: TurnContext) -> None:
+    if ctx.turn.text and not ctx.chosen_lang:
         guessed = guess_language(ctx.turn.text)
         if guessed in ctx.content.by_lang:
             ctx.lang = guessed
@@ -297,7 +283,7 @@ async def answer_free_text(ctx: TurnContext) -> Reply:
     refused = await pii_guard(ctx)
     if refused is not None:
         return refused
-    await _answer_in_question_language(ctx)
+    _answer_in_question_language(ctx)
     classifier = classifier_for(ctx.content)
     result = await _off_the_loop(
         lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S), ctx.turn.text or ""

@@ -43,6 +43,8 @@ class TurnContext:
     store: Store
     content: Content
     first_contact: bool = False
+    #: The language the user picked explicitly (as the turn began), None when never picked.
+    chosen_lang: str | None = None
 
     def message(self, key: str, topic: str = "", **values: str) -> Message:
         return self.content.message(self.lang, key, topic=topic, **values)
@@ -153,6 +155,7 @@ class Router:
                     store=self.store,
                     content=self.content,
                     first_contact=info.first_contact,
+                    chosen_lang=info.language,
                 )
                 reply = await self._dispatch(ctx)
                 if (state.dialog, state.step, repr(state.data)) == before:
