@@ -6,29 +6,37 @@ stored or logged. Otherwise the question is classified into one of the stable to
 with the topic's text and buttons from ``content/<lang>/faq.yaml``; acute questions always get the
 acute answer, and a low confidence gives an honest "ukjent". The language of the answer follows the
 question (bokmål or nynorsk) unless the user has chosen one. Nothing here stores or logs the text.
+
+Long texts are checked and classified in a worker thread, so one huge message cannot hold up the
+other users' turns, and the topical pass of a turn has a time budget (the acute pass has none).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from sqlalchemy import select
 
 from dialogs import contacts
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
-from dialogs.faq_engine import UNKNOWN, Classification, FaqClassifier, TopicSource
+from dialogs.faq_engine import (
+    TOPICAL_MAX_CHARS,
+    UNKNOWN,
+    Classification,
+    FaqClassifier,
+    TopicSource,
+)
 from dialogs.feedback import with_feedback
 from dialogs.messages import Message, Reply
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from storage.feedback_models import KIND_TOPIC
-from storage.models import User
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,21 @@ FEEDBACK_TOPICS = frozenset(TOPICS) - {UNKNOWN, "hjelp", "akutt"}
 #: Topic of the reply when the text was refused for holding personal data.
 PII_TOPIC = "personopplysninger"
 TOPIC_ACTION = "faq:topic"
+#: Texts longer than this are checked and classified in a worker thread; shorter ones cost less
+#: than the hand-over (a fraction of a millisecond).
+OFFLOAD_CHARS = 2_000
+#: Seconds the topical pass of one turn may take before it answers "ukjent" (a question takes
+#: about a millisecond); the acute pass always runs to the end.
+TOPICAL_BUDGET_S = 0.5
+
+_T = TypeVar("_T")
+
+
+async def _off_the_loop(func: Callable[[str], _T], text: str) -> _T:
+    """``func(text)``, in a worker thread when the text is long."""
+    if len(text) <= OFFLOAD_CHARS:
+        return func(text)
+    return await asyncio.to_thread(func, text)
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -87,7 +110,7 @@ _BOKMAL = word_set(
 
 def guess_language(text: str) -> str | None:
     """ "nn" or "nb" when the question shows which written standard it uses, else None."""
-    tokens = [t.strip(".,:;!?()«»\"'") for t in text.lower().split()]
+    tokens = [t.strip(".,:;!?()«»\"'") for t in text[:TOPICAL_MAX_CHARS].lower().split()]
     nynorsk = sum(t in _NYNORSK for t in tokens)
     bokmal = sum(t in _BOKMAL for t in tokens)
     if nynorsk > bokmal:
@@ -201,10 +224,11 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
     """
     kinds: list[str] = []
     for text in _free_texts(ctx):
-        kinds.extend(k for k in find_personal_data(text) if k not in kinds)
+        found = await _off_the_loop(find_personal_data, text)
+        kinds.extend(k for k in found if k not in kinds)
     if not kinds:
         return None
-    await _answer_in_question_language(ctx)
+    _answer_in_question_language(ctx)
     names = [ctx.content.text(ctx.lang, f"faq.pii_kinds.{kind}") for kind in kinds]
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " / " + names[-1]
     log.info(
@@ -215,20 +239,8 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
     return ctx.reply(message, replace=False, topic=PII_TOPIC)
 
 
-async def _chosen_language(ctx: TurnContext) -> str | None:
-    """The language this user picked explicitly, if any (read-only)."""
-    async with ctx.store.sessions() as session:
-        value = await session.scalar(
-            select(User.language).where(
-                User.tenant_id == ctx.turn.tenant_id,
-                User.platform_user_id == ctx.turn.user_id,
-            )
-        )
-    return str(value) if value else None
-
-
-async def _answer_in_question_language(ctx: TurnContext) -> None:
-    if ctx.turn.text and not await _chosen_language(ctx):
+def _answer_in_question_language(ctx: TurnContext) -> None:
+    if ctx.turn.text and not ctx.chosen_lang:
         guessed = guess_language(ctx.turn.text)
         if guessed in ctx.content.by_lang:
             ctx.lang = guessed
@@ -271,8 +283,11 @@ async def answer_free_text(ctx: TurnContext) -> Reply:
     refused = await pii_guard(ctx)
     if refused is not None:
         return refused
-    await _answer_in_question_language(ctx)
-    result = classifier_for(ctx.content).classify(ctx.turn.text or "")
+    _answer_in_question_language(ctx)
+    classifier = classifier_for(ctx.content)
+    result = await _off_the_loop(
+        lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S), ctx.turn.text or ""
+    )
     log.info(
         "free text answered",
         extra={

@@ -10,6 +10,11 @@ Norwegian stemmer, spelling-corrected against the vocabulary of the topics with 
 against each topic's example questions and keywords from both nb and nn content. A low score gives
 ``ukjent``. Everything is local data: no remote service, no model download.
 
+Cost is linear in the text: the acute pass reads up to ``ACUTE_MAX_CHARS`` (more than any platform
+lets through) through an index built once per classifier, with typo tolerance only for words up to
+``MAX_WORD`` letters; the topical pass reads the first ``TOPICAL_MAX_CHARS`` and may be given a time
+budget, after which it answers ``ukjent`` (the acute pass never has one).
+
 This module is pure: it never stores or logs the text it classifies.
 """
 
@@ -17,10 +22,13 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+import time
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import snowballstemmer  # type: ignore[import-untyped]
@@ -34,6 +42,13 @@ THRESHOLD = 0.3
 #: Words allowed between the parts of a multi-word acute trigger ("gruer [seg til å gå] hjem").
 MAX_GAP = 4
 BONUS = 0.25
+#: The acute pass reads this much of a question: more than Slack, Teams or the web chat let through.
+ACUTE_MAX_CHARS = 100_000
+#: The topical pass reads this much: a question, not a letter; the rest cannot change the topic.
+TOPICAL_MAX_CHARS = 1_000
+#: Longer than any Norwegian word. A longer token cannot be (part of) a vocabulary term or a
+#: one-letter typo of a trigger, so it gets no typo correction, compound splitting or fuzzy search.
+MAX_WORD = 64
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "é": "e", "è": "e", "ü": "u", "ä": "a"})
 _TOKEN = re.compile(r"[a-z]+|\d+")
@@ -86,12 +101,19 @@ def words(text: str) -> list[str]:
     return out
 
 
-@cache
+_local = threading.local()
+
+
 def _stemmer() -> Any:
-    return snowballstemmer.stemmer("norwegian")
+    # A Snowball stemmer keeps its working state in the instance: one per thread, because
+    # classification may run in worker threads (off the event loop).
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("norwegian")
+    return stemmer
 
 
-@cache
+@lru_cache(maxsize=16_384)  # bounded: every distinct typed word would otherwise stay forever
 def stem(word: str) -> str:
     """Snowball Norwegian stem of one folded word."""
     return str(_stemmer().stemWord(word))
@@ -120,7 +142,7 @@ class _Alternative:
         t = self.text
         if self.kind == "range":
             low, _, high = t.partition("-")
-            return word.isdigit() and int(low) <= int(word) <= int(high)
+            return _in_range(word, int(low), int(high))
         if self.kind == "exact":
             return _close(word, t)
         if self.kind == "prefix":
@@ -139,6 +161,14 @@ class _Alternative:
             for n in (len(t) - 1, len(t), len(t) + 1)
             for i in range(0, max(1, len(word) - n + 1))
         )
+
+
+def _in_range(word: str, low: int, high: int) -> bool:
+    """``word`` is a number from ``low`` to ``high``; thousands of digits are not (nor parsed)."""
+    if not word.isdigit():
+        return False
+    digits = word.lstrip("0") or "0"
+    return len(digits) <= len(str(high)) and low <= int(digits) <= high
 
 
 _RANGE = re.compile(r"#(\d+)-(\d+)")
@@ -236,8 +266,147 @@ def parse_acute(raw: Iterable[str]) -> tuple[AcuteRule, ...]:
     )
 
 
-def _numbers(phrase: str) -> set[str]:
-    return {w for w in phrase.split() if any(c.isdigit() for c in w)}
+_Slots = frozenset[int]
+_NO_SLOTS: _Slots = frozenset()
+
+
+class _AcuteIndex:
+    """The acute rules compiled for speed; answers exactly as ``AcuteRule.matches`` in order.
+
+    Every distinct slot (set of alternatives) gets a number. A token is looked up once (and
+    cached) to find the slots it fills: exact words, prefixes and suffixes by dictionary, typos
+    by RapidFuzz over the few targets of a fitting length, "contains" by substring. A rule then
+    only walks the positions where its slots were hit.
+    """
+
+    def __init__(self, rules: Sequence[AcuteRule]) -> None:
+        slot_ids: dict[tuple[_Alternative, ...], int] = {}
+        self.rules: list[tuple[str, tuple[tuple[int, ...], ...]]] = []
+        for rule in rules:
+            parts = tuple(
+                tuple(slot_ids.setdefault(slot, len(slot_ids)) for slot in part.slots)
+                for part in rule.parts
+            )
+            if parts and all(parts):  # an empty rule or phrase never matches
+                self.rules.append((rule.source, parts))
+        by_alt: dict[_Alternative, set[int]] = defaultdict(set)
+        for slot, number in slot_ids.items():
+            for alt in slot:
+                by_alt[alt].add(number)
+        self._exact: dict[str, _Slots] = {}
+        self._prefix: dict[int, dict[str, _Slots]] = defaultdict(dict)
+        self._suffix: dict[int, dict[str, _Slots]] = defaultdict(dict)
+        self._contains: list[tuple[str, _Slots]] = []
+        self._ranges: list[tuple[int, int, _Slots]] = []
+        for alt, numbers in by_alt.items():
+            slots, t = frozenset(numbers), alt.text
+            if alt.kind == "exact":
+                self._exact[t] = slots
+            elif alt.kind == "prefix":
+                self._prefix[len(t)][t] = slots
+            elif alt.kind == "suffix":
+                self._suffix[len(t)][t] = slots
+            elif alt.kind == "contains":
+                self._contains.append((t, slots))
+            else:
+                low, _, high = t.partition("-")
+                self._ranges.append((int(low), int(high), slots))
+        # Typo-tolerant targets (see ``_close``): one letter off from 7 letters, two from 10.
+        self._typo_exact = [
+            (1, [t for t in self._exact if 7 <= len(t) < 10]),
+            (2, [t for t in self._exact if len(t) >= 10]),
+        ]
+        self._typo_prefix = {
+            length: (2 if length >= 10 else 1, list(targets))
+            for length, targets in self._prefix.items()
+            if length >= 7
+        }
+        self.slots_of = lru_cache(maxsize=8_192)(self._slots_of)
+
+    def _slots_of(self, word: str) -> _Slots:
+        """Every slot the token fills."""
+        found: set[int] = set()
+        hit = self._exact.get(word)
+        if hit:
+            found |= hit
+        fuzzy = len(word) <= MAX_WORD
+        if fuzzy:
+            for cutoff, long_words in self._typo_exact:
+                for target, _, _ in process.extract(
+                    word, long_words, scorer=OSA.distance, score_cutoff=cutoff, limit=None
+                ):
+                    found |= self._exact[target]
+        for length, prefixes in self._prefix.items():
+            if len(word) < length:
+                continue
+            head = word[:length]
+            if length not in self._typo_prefix:
+                found |= prefixes.get(head, _NO_SLOTS)
+                continue
+            cutoff, choices = self._typo_prefix[length]
+            for target, _, _ in process.extract(
+                head, choices, scorer=OSA.distance, score_cutoff=cutoff, limit=None
+            ):
+                found |= prefixes[target]
+        for length, suffixes in self._suffix.items():
+            hit = suffixes.get(word[-length:]) if len(word) >= length else None
+            if hit:
+                found |= hit
+        for target, slots in self._contains:
+            if not slots <= found and _contains(word, target, fuzzy):
+                found |= slots
+        for low, high, slots in self._ranges:
+            if _in_range(word, low, high):
+                found |= slots
+        return frozenset(found)
+
+    def first_match(self, tokens: Sequence[str]) -> str | None:
+        """The source of the first rule the tokens satisfy, or None."""
+        hits: dict[int, list[int]] = defaultdict(list)
+        for position, token in enumerate(tokens):
+            # Long tokens stay out of the cache: they are rare and would make it big.
+            slots = self.slots_of(token) if len(token) <= MAX_WORD else self._slots_of(token)
+            for number in slots:
+                hits[number].append(position)
+        for source, parts in self.rules:
+            if all(_in_sequence(part, hits) for part in parts):
+                return source
+        return None
+
+
+def _contains(word: str, target: str, fuzzy: bool) -> bool:
+    """``_Alternative("contains", target).matches(word)``, without trying hopeless windows."""
+    if target in word:
+        return True
+    n = len(target)
+    if not fuzzy or n < 7 or len(word) < n - 1:
+        return False
+    # One edit touches at most two neighbouring letters, so one of three pieces of the target
+    # (each at least two letters) is intact in any window that matches.
+    third = n // 3
+    pieces = (target[:third], target[third : 2 * third], target[2 * third :])
+    if not any(piece in word for piece in pieces):
+        return False
+    return _Alternative("contains", target).matches(word)
+
+
+def _in_sequence(slots: tuple[int, ...], hits: Mapping[int, list[int]]) -> bool:
+    """The slots are hit in order, each within ``MAX_GAP`` words after the one before."""
+    reached = hits.get(slots[0])
+    for number in slots[1:]:
+        if not reached:
+            return False
+        before = set(reached)
+        reached = [
+            j
+            for j in hits.get(number, ())
+            if any(j - gap in before for gap in range(1, MAX_GAP + 2))
+        ]
+    return bool(reached)
+
+
+def _numbers(phrase: str) -> frozenset[str]:
+    return frozenset(w for w in phrase.split() if any(c.isdigit() for c in w))
 
 
 _PRONOUNS = frozenset({"jeg", "eg", "du", "vi", "me", "man", "dere", "de", "dei"})
@@ -250,6 +419,9 @@ def _remove_phrases(tokens: list[str], phrases: Iterable[tuple[str, ...]]) -> li
         n = len(phrase)
         i = 0
         while i + n <= len(out):
+            if out[i] != phrase[0]:  # every window below starts with out[i]
+                i += 1
+                continue
             window = out[i : i + n]
             if n >= 2 and out[i] == phrase[0] and i + n < len(out) and out[i + 1] in _PRONOUNS:
                 window = [out[i], *out[i + 2 : i + n + 1]]
@@ -292,13 +464,20 @@ class FaqClassifier:
     ) -> None:
         self.threshold = threshold
         self.triggers = parse_acute(acute_triggers)
+        self._acute = _AcuteIndex(self.triggers)
         self.exceptions = tuple(
-            tuple(words(e)) for e in sorted(set(acute_exceptions), key=len, reverse=True)
+            phrase
+            for phrase in (
+                tuple(words(e)) for e in sorted(set(acute_exceptions), key=len, reverse=True)
+            )
+            if phrase
         )
         self.topics = sorted(t for t in topics if t not in (UNKNOWN,))
         self._examples: dict[str, list[frozenset[str]]] = {}
         self._keywords: dict[str, list[frozenset[str]]] = {}
         self._phrases: dict[str, list[str]] = {}
+        # A near-copy of an example must have the same numbers ("nivå 2" is no copy of "nivå 3").
+        self._phrases_by_numbers: dict[str, dict[frozenset[str], list[str]]] = {}
         vocab_topics: dict[str, set[str]] = {}
         for topic in self.topics:
             source = topics[topic]
@@ -306,6 +485,9 @@ class FaqClassifier:
             keywords = [frozenset(self._raw_stems(k)) for k in source.keywords]
             self._examples[topic] = [e for e in examples if e]
             self._phrases[topic] = [" ".join(words(e)) for e in source.examples]
+            by_numbers = self._phrases_by_numbers[topic] = {}
+            for phrase in self._phrases[topic]:
+                by_numbers.setdefault(_numbers(phrase), []).append(phrase)
             self._keywords[topic] = [k for k in keywords if k]
             for group in (*self._examples[topic], *self._keywords[topic]):
                 for term in group:
@@ -324,11 +506,15 @@ class FaqClassifier:
         return [stem(w) for w in words(text) if w not in STOPWORDS]
 
     def _known(self, word: str) -> str | None:
+        if len(word) > MAX_WORD:
+            return None
         term = stem(word)
         return term if term in self.idf else None
 
     def _correct(self, word: str) -> str | None:
         """The vocabulary term a misspelt word most likely means, or None."""
+        if len(word) > MAX_WORD:
+            return None
         term = stem(word)
         if term in self.idf:
             return term
@@ -340,6 +526,8 @@ class FaqClassifier:
 
     def _split_compound(self, word: str) -> list[str]:
         """Split an unknown compound into two known parts ("nettverksmotet" → nettverk + mot)."""
+        if len(word) > MAX_WORD:
+            return []
         for i in range(len(word) - 3, 2, -1):
             left, right = word[:i], word[i:]
             right_term = self._known(right)
@@ -351,12 +539,20 @@ class FaqClassifier:
                     return [left_term, right_term]
         return []
 
-    def terms(self, text: str) -> list[str | None]:
-        """Canonical vocabulary terms of a question; None stands for a word we do not know."""
-        tokens = [w for w in words(text) if w not in STOPWORDS]
+    def terms(self, text: str, deadline: float | None = None) -> list[str | None]:
+        """Canonical vocabulary terms of a question; None stands for a word we do not know.
+
+        Raises ``TimeoutError`` once ``time.monotonic()`` passes ``deadline``.
+        """
+        return self._terms(words(text), deadline)
+
+    def _terms(self, folded: list[str], deadline: float | None) -> list[str | None]:
+        tokens = [w for w in folded if w not in STOPWORDS]
         out: list[str | None] = []
         i = 0
         while i < len(tokens):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("topical pass over its time budget")
             word = tokens[i]
             # "bekymrings melding", "undrings samtale": two typed words that are one term.
             if i + 1 < len(tokens):
@@ -409,38 +605,47 @@ class FaqClassifier:
 
     def acute_trigger(self, text: str) -> str | None:
         """The acute trigger the text hits, or None."""
-        tokens = _remove_phrases(words(text), self.exceptions)
-        for trigger in self.triggers:
-            if trigger.matches(tokens):
-                return trigger.source
-        return None
+        return self._acute_trigger(words(text[:ACUTE_MAX_CHARS]))
 
-    def classify(self, text: str) -> Classification:
-        """Topic and confidence in [0, 1] for one question."""
-        if self.acute_trigger(text):
-            return Classification(ACUTE, 1.0)
-        query = self.terms(text)
-        phrase = " ".join(words(text))
+    def _acute_trigger(self, folded: list[str]) -> str | None:
+        return self._acute.first_match(_remove_phrases(folded, self.exceptions))
+
+    def classify(self, text: str, time_budget: float | None = None) -> Classification:
+        """Topic and confidence in [0, 1] for one question.
+
+        The acute pass always runs to the end. The topical pass gives up with ``ukjent`` after
+        ``time_budget`` seconds, if given.
+        """
+        deadline = None if time_budget is None else time.monotonic() + time_budget
+        if len(text) <= TOPICAL_MAX_CHARS:
+            folded = words(text)
+            if self._acute_trigger(folded):
+                return Classification(ACUTE, 1.0)
+        else:
+            if self.acute_trigger(text):
+                return Classification(ACUTE, 1.0)
+            folded = words(text[:TOPICAL_MAX_CHARS])
+        try:
+            return self._topical(folded, deadline)
+        except TimeoutError:
+            return Classification(UNKNOWN, 0.0)
+
+    def _topical(self, folded: list[str], deadline: float | None) -> Classification:
+        query = self._terms(folded, deadline)
+        phrase = " ".join(folded)
         if not any(query):
             # Only function words ("kva kan du gjere for meg"): compare whole phrases instead.
             scores = {
-                topic: max((fuzz.token_set_ratio(phrase, p) / 100 for p in phrases), default=0.0)
+                topic: _best(phrase, phrases, fuzz.token_set_ratio, 90)
                 for topic, phrases in self._phrases.items()
             }
-            scores = {topic: score if score >= 0.9 else 0.0 for topic, score in scores.items()}
         else:
             scores = self._score(query)
-            for topic, phrases in self._phrases.items():
+            numbers = _numbers(phrase)
+            for topic, by_numbers in self._phrases_by_numbers.items():
                 # A near-copy of an example question is as good as it gets.
-                close = max(
-                    (
-                        fuzz.ratio(phrase, p) / 100
-                        for p in phrases
-                        if _numbers(p) == _numbers(phrase)
-                    ),
-                    default=0.0,
-                )
-                if close >= 0.85:
+                close = _best(phrase, by_numbers.get(numbers, ()), fuzz.ratio, 85)
+                if close:
                     scores[topic] = max(scores[topic], close + 0.3)
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
         (top, top_score), second_score = ranked[0], ranked[1][1] if len(ranked) > 1 else 0.0
@@ -450,3 +655,9 @@ class FaqClassifier:
         if confidence < self.threshold:
             return Classification(UNKNOWN, confidence, scores)
         return Classification(top, confidence, scores)
+
+
+def _best(phrase: str, choices: Sequence[str], scorer: Any, cutoff: float) -> float:
+    """The best ``scorer`` score / 100 of ``phrase`` against ``choices`` if at least ``cutoff``, else 0."""
+    match = process.extractOne(phrase, choices, scorer=scorer, score_cutoff=cutoff)
+    return float(match[1]) / 100 if match else 0.0

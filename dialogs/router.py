@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 Handler = Callable[["TurnContext"], Awaitable[Reply]]
 Guard = Callable[["TurnContext"], Awaitable[Reply | None]]
 
+#: Typed text longer than this is never a command ("hjelp", "/bts uro"); it is not even
+#: normalised for the lookup, so a huge message costs the event loop nothing here.
+COMMAND_MAX_CHARS = 500
+
 
 class UnknownAction(Exception):
     """A button or form sent an action id no dialog knows (stale message or forged input)."""
@@ -39,6 +43,8 @@ class TurnContext:
     store: Store
     content: Content
     first_contact: bool = False
+    #: The language the user picked explicitly (as the turn began), None when never picked.
+    chosen_lang: str | None = None
 
     def message(self, key: str, topic: str = "", **values: str) -> Message:
         return self.content.message(self.lang, key, topic=topic, **values)
@@ -150,6 +156,7 @@ class Router:
                     store=self.store,
                     content=self.content,
                     first_contact=info.first_contact,
+                    chosen_lang=info.language,
                 )
                 reply = await self._dispatch(ctx)
                 if (state.dialog, state.step, repr(state.data)) == before:
@@ -173,8 +180,10 @@ class Router:
             if handler is None:
                 return await self.on_unknown_action(ctx)
             return await handler(ctx)
-        words = normalize(turn.text or "")
-        handler = self._commands.get(words) or self._state_text.get(ctx.state.dialog)
+        text = turn.text or ""
+        words = normalize(text) if len(text) <= COMMAND_MAX_CHARS else ""
+        handler = self._commands.get(words) if words else None
+        handler = handler or self._state_text.get(ctx.state.dialog)
         handler = handler or self.on_unknown_text
         if not ctx.first_contact:
             return await handler(ctx)
