@@ -171,6 +171,8 @@ class FeedbackDialog:
         return await self._vote(ctx, useful=False)
 
     async def _vote(self, ctx: TurnContext, useful: bool) -> Reply:
+        if not enabled(ctx.content):  # no vote was shown, and no text to refuse one with
+            return await self._stale(ctx)
         vote = Vote.parse(ctx.turn.value)
         if vote is None or not vote.signed_by(await vote_key(ctx.store), ctx.turn.tenant_id):
             return self._not_counted(ctx)
