@@ -1,11 +1,16 @@
 """ "Var dette nyttig? 👍 / 👎" under FAQ answers and on the decision screen that ends a guide level.
 
 ``with_feedback`` adds the question and two buttons to a message. Both buttons carry the same value,
-``kind|ref|lang|vote id``: what was answered (``ref``: a topic id, or the decision step of a level),
-the language it was shown in, and a random id for this one message. A click counts once per message
-(``storage.feedback.record_vote`` claims the id) and updates the message in place: the answer again,
-rendered by the feature that owns it (a *source*), with a short thanks instead of the buttons. No user
-id is stored or logged; the counters are per tenant, kind, key and language only.
+``kind|ref|lang|nonce|mac``: what was answered (``ref``: a topic id, or the decision step of a level),
+the language it was shown in, a random nonce for this one message, and an HMAC over all of that and
+the tenant with the server's vote key (``storage.feedback.signing_key``: one secret in the database,
+so every process and every restart agrees). A value the server did not issue, or issued for another
+tenant, answer or language, is refused with a friendly "could not count this vote" and counts nothing;
+so are vote buttons from before the signing (they lack the mac). A click counts once per message
+(``storage.feedback.record_vote`` claims a hash of the value, never the value) and updates the
+message in place: the answer again, rendered by the feature that owns it (a *source*), with a short
+thanks instead of the buttons. No user id is stored or logged; the counters are per tenant, kind,
+key and language only.
 
 Sources are wired in ``dialogs.app``: ``kind -> async (ctx, ref) -> (count key, message) | None``.
 This module must not import the features it counts (faq, guide, contacts) to stay free of cycles.
@@ -13,16 +18,27 @@ This module must not import the features it counts (faq, guide, contacts) to sta
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import logging
 import secrets
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialogs.content import Content
 from dialogs.messages import MAX_VALUE_LEN, Button, Message, Reply
 from dialogs.router import Router, TurnContext
-from storage.feedback import record_vote
+from storage.db import create_engine
+from storage.feedback import record_vote, signing_key
 from storage.feedback_models import KINDS
+from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +46,10 @@ A_UP = "feedback:up"
 A_DOWN = "feedback:down"
 SEPARATOR = "|"
 PROMPT_KEY = "feedback.prompt"
+NOT_COUNTED_TOPIC = "ukjent"
+MAC_VERSION = "v1"
+MAC_BYTES = 16
+NONCE_BYTES = 12
 
 #: Renders what a vote was about again (without the vote buttons): ``(count key, message)``, or
 #: None when ``ref`` names nothing this feature knows (content changed, forged value).
@@ -38,19 +58,73 @@ Source = Callable[[TurnContext, str], Awaitable[tuple[str, Message] | None]]
 
 @dataclass(frozen=True)
 class Vote:
-    """A decoded vote button value."""
+    """A decoded vote button value (not yet verified: see ``signed_by``)."""
 
     kind: str
     ref: str
     lang: str
-    vote_id: str
+    nonce: str
+    mac: str
 
     @classmethod
     def parse(cls, value: str) -> Vote | None:
         parts = value.split(SEPARATOR)
-        if len(parts) != 4 or not all(parts) or parts[0] not in KINDS:
+        if len(parts) != 5 or not all(parts) or parts[0] not in KINDS:
             return None
         return cls(*parts)
+
+    @classmethod
+    def issue(cls, key: bytes, tenant_id: str, kind: str, ref: str, lang: str) -> Vote:
+        nonce = secrets.token_urlsafe(NONCE_BYTES)
+        return cls(kind, ref, lang, nonce, _mac(key, tenant_id, kind, ref, lang, nonce))
+
+    def signed_by(self, key: bytes, tenant_id: str) -> bool:
+        """True when this server issued exactly this vote, in this tenant."""
+        expected = _mac(key, tenant_id, self.kind, self.ref, self.lang, self.nonce)
+        return hmac.compare_digest(expected, self.mac)
+
+    @property
+    def value(self) -> str:
+        return SEPARATOR.join((self.kind, self.ref, self.lang, self.nonce, self.mac))
+
+
+def _mac(key: bytes, tenant_id: str, kind: str, ref: str, lang: str, nonce: str) -> str:
+    # JSON keeps the fields apart whatever they contain (tenant ids hold ":" and more).
+    signed = json.dumps([MAC_VERSION, tenant_id, kind, ref, lang, nonce]).encode("utf-8")
+    digest = hmac.new(key, signed, hashlib.sha256).digest()[:MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+# The key never changes once created, so each engine reads it once. Rendering is synchronous
+# (``with_feedback`` is called while building messages), so a process that has not needed the key
+# yet reads it on a thread with its own loop and engine: an async engine belongs to one loop.
+_keys: weakref.WeakKeyDictionary[AsyncEngine, bytes] = weakref.WeakKeyDictionary()
+
+
+def _key_now(store: Store) -> bytes:
+    key = _keys.get(store.engine)
+    if key is None:
+        url = store.engine.url.render_as_string(hide_password=False)
+
+        async def load() -> bytes:
+            engine = create_engine(url)
+            try:
+                return await signing_key(Store(engine))
+            finally:
+                await engine.dispose()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            key = pool.submit(lambda: asyncio.run(load())).result()
+        _keys[store.engine] = key
+    return key
+
+
+async def vote_key(store: Store) -> bytes:
+    """The key vote ids are signed with (read once per engine; created on first use)."""
+    key = _keys.get(store.engine)
+    if key is None:
+        key = _keys[store.engine] = await signing_key(store)
+    return key
 
 
 def enabled(content: Content) -> bool:
@@ -65,7 +139,8 @@ def with_feedback(ctx: TurnContext, message: Message, kind: str, ref: str) -> Me
         raise ValueError(f"unknown feedback kind {kind!r}")
     if not enabled(ctx.content):
         return message
-    value = SEPARATOR.join((kind, ref, ctx.lang, secrets.token_urlsafe(12)))
+    key = _key_now(ctx.store)
+    value = Vote.issue(key, ctx.turn.tenant_id, kind, ref, ctx.lang).value
     if SEPARATOR in ref or len(value) > MAX_VALUE_LEN:
         raise ValueError(f"feedback ref {ref!r} cannot be carried by a button")
     text = ctx.content.text
@@ -96,10 +171,14 @@ class FeedbackDialog:
         return await self._vote(ctx, useful=False)
 
     async def _vote(self, ctx: TurnContext, useful: bool) -> Reply:
-        vote = Vote.parse(ctx.turn.value)
-        source = self.sources.get(vote.kind) if vote else None
-        if vote is None or source is None or vote.lang not in ctx.content.by_lang:
+        if not enabled(ctx.content):  # no vote was shown, and no text to refuse one with
             return await self._stale(ctx)
+        vote = Vote.parse(ctx.turn.value)
+        if vote is None or not vote.signed_by(await vote_key(ctx.store), ctx.turn.tenant_id):
+            return self._not_counted(ctx)
+        source = self.sources.get(vote.kind)
+        if source is None or vote.lang not in ctx.content.by_lang:
+            return await self._stale(ctx)  # ours, but for a feature or language now gone
         ctx.lang = vote.lang  # thank in the language the answer was shown in
         found = await source(ctx, vote.ref)
         if found is None:
@@ -107,7 +186,7 @@ class FeedbackDialog:
         key, message = found
         counted = await record_vote(
             ctx.store,
-            vote_id=vote.vote_id,
+            vote_id=vote.value,
             platform=ctx.turn.platform,
             tenant_id=ctx.turn.tenant_id,
             kind=vote.kind,
@@ -128,6 +207,12 @@ class FeedbackDialog:
         thanks = ctx.content.text(ctx.lang, "feedback.thanks" if counted else "feedback.already")
         answered = replace(message, text=f"{message.text}\n\n_{thanks}_")
         return ctx.reply(answered, replace=True, topic=message.topic)
+
+    def _not_counted(self, ctx: TurnContext) -> Reply:
+        """A vote this server did not issue (forged, altered, or from before votes were signed)."""
+        log.info("feedback vote refused", extra={"tenant": ctx.turn.tenant_id})
+        message = ctx.message("feedback.not_counted", topic=NOT_COUNTED_TOPIC)
+        return ctx.reply(message, replace=False, topic=NOT_COUNTED_TOPIC)
 
     async def _stale(self, ctx: TurnContext) -> Reply:
         assert self.router.on_unknown_action is not None

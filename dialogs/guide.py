@@ -440,6 +440,8 @@ class GuideDialog:
             pos.history.pop()
         previous = pos.history[-1] if pos.history else START
         pos.save(ctx, previous)
+        if previous == FOLLOWUP_KEY:  # e.g. back from the acute path opened on the form
+            return self._followup_form(ctx)
         return self._show(ctx, previous)
 
     async def levels(self, ctx: TurnContext) -> Reply:
@@ -624,6 +626,11 @@ async def start_guide(ctx: TurnContext) -> Reply:
 async def show_acute(ctx: TurnContext) -> Reply:
     """Show the acute path with the tenant's barnevern/barnevernvakt numbers."""
     return await _dialog().acute(ctx)
+
+
+async def step_back(ctx: TurnContext) -> Reply:
+    """One guide step back (for "tilbake" typed while the guide is open)."""
+    return await _dialog().back(ctx)
 
 
 async def level_feedback_source(ctx: TurnContext, ref: str) -> tuple[str, Message] | None:

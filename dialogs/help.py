@@ -1,8 +1,9 @@
 """Welcome, help menu, "what is BTI/BTS", language choice and "not understood".
 
 The menu only lists what the bot can really do; every text comes from ``content/<lang>/help.yaml``.
-"Tilbake" walks back through the screens this user saw, using the stored conversation state, so it
-works after a restart and on another server process.
+"Tilbake" walks back through the help screens this user saw, using the stored conversation state, so
+it works after a restart and on another server process. Typed inside the guide it goes back one guide
+step instead (the guide's own back); anywhere else, or with no earlier help screen, it shows the menu.
 """
 
 from __future__ import annotations
@@ -15,17 +16,28 @@ DIALOG = "help"
 HISTORY_LIMIT = 10
 
 
+_TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts"}
+
+
+def _history(ctx: TurnContext) -> list[str]:
+    """The help screens this user saw, oldest first.
+
+    Other dialogs (the guide) keep their own ``history`` in the same state; it names their nodes,
+    not help screens, so it must never be read as ours.
+    """
+    if ctx.state.dialog != DIALOG:
+        return []
+    return [s for s in ctx.state.data.get("history", []) if s in _TOPICS]
+
+
 def _show(ctx: TurnContext, screen: str, topic: str) -> Reply:
     """Show one help screen and remember it as the user's position."""
-    history = [s for s in ctx.state.data.get("history", []) if isinstance(s, str)]
+    history = _history(ctx)
     if not history or history[-1] != screen:
         history.append(screen)
     ctx.state.dialog, ctx.state.step = DIALOG, screen
     ctx.state.data = {"history": history[-HISTORY_LIMIT:]}
     return ctx.reply(ctx.message(f"help.{screen}", topic=topic))
-
-
-_TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts"}
 
 
 async def welcome(ctx: TurnContext) -> Reply:
@@ -48,13 +60,18 @@ async def acute(ctx: TurnContext) -> Reply:
 
 
 async def back(ctx: TurnContext) -> Reply:
-    """Return to the screen before the current one (or the menu when there is none)."""
-    history = list(ctx.state.data.get("history", []))
+    """Return to the screen before the current one: a guide step inside the guide, else the help
+    screen before this one (or the menu when there is none)."""
+    from dialogs import guide  # the guide registers after help
+
+    if ctx.state.dialog == guide.DIALOG:
+        return await guide.step_back(ctx)
+    history = _history(ctx)
     if history:
         history.pop()
     previous = history.pop() if history else "menu"
-    ctx.state.data = {"history": history}
-    return _show(ctx, previous, _TOPICS.get(previous, "hjelp"))
+    ctx.state.dialog, ctx.state.data = DIALOG, {"history": history}
+    return _show(ctx, previous, _TOPICS[previous])
 
 
 async def set_language(ctx: TurnContext) -> Reply:

@@ -1,9 +1,10 @@
-"""Table of the "Var dette nyttig? 👍 / 👎" counters: per tenant, kind, key and language.
+"""Tables of the "Var dette nyttig? 👍 / 👎" votes: the counters and the key that signs vote ids.
 
-A row is a pair of counters and nothing else: no user id, no message text, no time of a single vote
-(only when the row last changed). ``kind`` is ``topic`` (an FAQ answer) or ``level`` (the decision
-screen that ends a guide level). Migration: ``0006_contacts_feedback``; Alembic's env imports this
-module next to ``storage.models``.
+A counter row is a pair of counters and nothing else: no user id, no message text, no time of a
+single vote (only when the row last changed). ``kind`` is ``topic`` (an FAQ answer) or ``level`` (the
+decision screen that ends a guide level). The signing key is one random secret per purpose, shared by
+every server process on the database and kept across restarts. Migrations: ``0006_contacts_feedback``
+(counters) and ``0008_vote_key`` (keys); Alembic's env imports this module next to ``storage.models``.
 """
 
 from __future__ import annotations
@@ -35,3 +36,13 @@ class FeedbackCount(Base):
     up: Mapped[int] = mapped_column(Integer, default=0)
     down: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class SigningKey(Base):
+    """A server-side secret (hex), created once by whichever process needs it first."""
+
+    __tablename__ = "signing_keys"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
