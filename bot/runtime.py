@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from dialogs.app import build_router
+from dialogs.feedback import vote_key
 from dialogs.router import Router
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -33,6 +34,8 @@ class Runtime:
             await upgrade(url)
         engine = create_engine(url)
         store = Store(engine)
+        # Vote buttons are signed while a reply is rendered (synchronously): read the key now.
+        await vote_key(store)
         router = build_router(
             store, default_lang=settings.bot_language, kommune_dir=settings.kommune_dir
         )

@@ -13,7 +13,7 @@ from alembic import op
 revision = "0008"
 # TEMPORARY: "0007" (the inbox) is written in parallel on another branch; set this to "0007"
 # when both are merged.
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
