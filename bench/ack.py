@@ -182,13 +182,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bot_times: list[float] = []
             replies: list[float] = []
             cpu = 0.0
+            bare_cpu = 0.0
             total = args.concurrency * args.rounds
             for r in range(args.rounds):
                 tag = f"R{r}"
                 bodies = [dm_body(tag, n) for n in range(args.concurrency)]
+                bare_before = cpu_seconds(bare.pid)
                 bare_times += asyncio.run(
                     burst(f"http://127.0.0.1:{bare_port}/slack/events", bodies)
                 )[0]
+                bare_cpu += cpu_seconds(bare.pid) - bare_before
                 before = cpu_seconds(bot.pid)
                 times, started = asyncio.run(
                     burst(f"http://127.0.0.1:{bot_port}/slack/events", bodies)
@@ -229,6 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "reply_p99_ms": round(pct(replies, 0.99) * 1000, 1) if replies else None,
         "unanswered": unanswered,
         "cpu_ms_per_message": round(cpu * 1000 / total, 2),
+        "bare_cpu_ms_per_message": round(bare_cpu * 1000 / total, 2),
     }
 
 

@@ -25,7 +25,10 @@ from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
-RowHandler = Callable[[InboxItem, str], Awaitable[None]]  # (row, worker id)
+# (row, worker id) -> True when the row was answered and only needs closing as done: the worker
+# closes those in one statement per batch. A crash before that leaves them ``sending``, which the
+# next worker resolves by looking for the answer on the platform, so nothing is sent twice.
+RowHandler = Callable[[InboxItem, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class InboxWorker:
         )
         if not rows:
             return 0
+        answered: list[int] = []
         lanes: dict[str, list[InboxItem]] = {}
         for row in rows:
             lanes.setdefault(row.order_key, []).append(row)
@@ -107,14 +111,18 @@ class InboxWorker:
         async def lane(items: list[InboxItem]) -> None:
             async with limit:
                 for item in items:
-                    await self._one(item)
+                    if await self._one(item):
+                        answered.append(item.id)
 
-        await asyncio.gather(*(lane(items) for items in lanes.values()))
+        try:
+            await asyncio.gather(*(lane(items) for items in lanes.values()))
+        finally:
+            await inbox.finish_many(self.store, answered, self.worker_id)
         return len(rows)
 
-    async def _one(self, row: InboxItem) -> None:
+    async def _one(self, row: InboxItem) -> bool:
         try:
-            await self.handle(row, self.worker_id)
+            return await self.handle(row, self.worker_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -133,6 +141,7 @@ class InboxWorker:
                     )
             except Exception:  # the database is gone; the lease brings the row back
                 log.error("inbox row could not be rescheduled", extra={"row": row.id})
+            return False
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -513,27 +513,27 @@ class SlackTurns:
             self._saved.clear()
         self._saved[(tenant, kind, key)] = reference
 
-    async def handle(self, row: InboxItem, worker: str) -> None:
+    async def handle(self, row: InboxItem, worker: str) -> bool:
+        """Handle one row; True when it was answered and the worker may close it as done."""
         started = time.monotonic()
-        kind = "reply"
         if row.status == SENDING and row.reply is not None:
-            await self._deliver(row, worker, row.reply, recovering=True)
-            return
+            return await self._deliver(row, worker, row.reply, recovering=True)
         body = row.body or {}
         team = _str(body, "team_id") or _id_of(body, "team")
         identity = await self.authorize(enterprise_id=None, team_id=team or None)
         if identity is None:
             await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
-            return
+            return False
         kind, plan = await self._turn(body, team or None, identity.bot_user_id)
         if plan is None:
             await inbox.finish(self.store, row.id, worker, DONE)
-            return
+            return False
         if not await inbox.plan_reply(self.store, row.id, worker, plan):
-            return  # our lease ran out and another worker has the row now
-        await self._deliver(row, worker, plan, recovering=False)
+            return False  # our lease ran out and another worker has the row now
+        answered = await self._deliver(row, worker, plan, recovering=False)
         millis = int((time.monotonic() - started) * 1000)
         log.info("slack turn handled", extra=_extra(row.tenant_id, kind=kind, millis=millis))
+        return answered
 
     async def _turn(
         self, body: dict[str, Any], team: str | None, bot_user: str | None
@@ -625,7 +625,8 @@ class SlackTurns:
 
     async def _deliver(
         self, row: InboxItem, worker: str, plan: Mapping[str, Any], *, recovering: bool
-    ) -> None:
+    ) -> bool:
+        """Send the planned reply; True when it went out (the row is then closed in a batch)."""
         messages = [
             SlackMessage(blocks=list(m.get("blocks") or []), text=str(m.get("text") or ""))
             for m in plan.get("messages") or []
@@ -638,7 +639,7 @@ class SlackTurns:
                     # left out rather than possibly shown twice.
                     log.warning("slack ephemeral answer in doubt", extra=_extra(row.tenant_id))
                     await inbox.finish(self.store, row.id, worker, DONE, "in-doubt")
-                    return
+                    return False
                 await _respond(
                     str(plan.get("url") or ""), messages, bool(plan.get("replace_first"))
                 )
@@ -647,13 +648,13 @@ class SlackTurns:
         except (Unreachable, Rejected) as exc:
             log.warning("slack answer not delivered", extra=_extra(row.tenant_id, code=exc.code))
             await inbox.finish(self.store, row.id, worker, FAILED, exc.code)
-            return
+            return False
         except RetryLater as exc:
             wait = max(exc.retry_after or 0.0, 2.0 * max(row.attempts, 1))
             at = utcnow() + timedelta(seconds=wait)
             await inbox.retry_later(self.store, row.id, worker, at, exc.code)
-            return
-        await inbox.finish(self.store, row.id, worker, DONE)
+            return False
+        return True
 
     async def _post(
         self,

@@ -148,6 +148,19 @@ async def finish(store: Store, item_id: int, worker: str, status: str, error: st
     return _rowcount(result) == 1
 
 
+async def finish_many(store: Store, item_ids: Sequence[int], worker: str) -> int:
+    """Close many answered rows as ``done`` in one statement (the worker batches them)."""
+    if not item_ids:
+        return 0
+    async with store.engine.begin() as connection:
+        result = await connection.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(list(item_ids)), InboxItem.claimed_by == worker)
+            .values(status=DONE, body=None, reply=None, lease_until=None, last_error="")
+        )
+    return _rowcount(result)
+
+
 async def retry_later(store: Store, item_id: int, worker: str, at: datetime, error: str) -> bool:
     """Give a claimed row back for another try at ``at`` (keeps its status and reply)."""
     async with store.engine.begin() as session:
