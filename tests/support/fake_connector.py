@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
@@ -174,7 +175,9 @@ class FakeConnector:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = {"_raw": raw.decode(errors="replace")}
-        parts = [p for p in request.path.split("/") if p]
+        # Split the raw path: ids are percent-encoded segments and may contain "/" once decoded.
+        raw_path = request.raw_path.partition("?")[0]
+        parts = [unquote(p) for p in raw_path.split("/") if p]
         conversations = parts[:2] == ["v3", "conversations"]
         creates = conversations and request.method == "POST" and len(parts) == 2
         posts = conversations and request.method == "POST" and parts[3:4] == ["activities"]
