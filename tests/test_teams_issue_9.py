@@ -421,3 +421,25 @@ def test_the_same_activity_id_in_another_tenant_is_not_a_redelivery(
     # first contact in each tenant: "hjelp" is answered by the welcome alone, once per tenant;
     # before, the other tenant's activity counted as a redelivery and got nothing
     assert len(replies) == 2, [c.path for c in fake_connector.calls()]
+
+
+async def test_the_outbox_reports_a_refused_service_url_as_unreachable_without_retrying() -> None:
+    from bot.delivery import TeamsSender, Unreachable
+    from bot.teams import ProactiveSendError, TeamsChannel
+    from dialogs.messages import Message, Reply
+    from tests.test_delivery import item
+
+    class RefusingChannel(TeamsChannel):
+        def __init__(self) -> None:  # no runtime needed: the send is refused before any call
+            self.calls = 0
+
+        async def send_proactive(self, tenant_id: str, kind: str, key: str, reply: Reply) -> bool:
+            self.calls += 1
+            raise ProactiveSendError(None, reason="service-url-refused")
+
+    channel = RefusingChannel()
+    sender = TeamsSender(channel)
+    row = item("some-aad-id", tenant_id=f"teams:{TENANT}", platform="teams")
+    with pytest.raises(Unreachable) as refused:
+        await sender.send(row, Reply(messages=(Message(text="x"),)))
+    assert str(refused.value) == "service-url-refused" and channel.calls == 1
