@@ -494,6 +494,9 @@ class TargetResult:
     """Status codes of one target, with samples of what answered 5xx or not at all."""
 
     statuses: Counter[str] = field(default_factory=Counter)
+    # 502s for an activity whose (allowed, loopback) serviceUrl is not the fake connector: nothing
+    # listens there, and 502 is the documented answer when the Bot Connector cannot be reached.
+    dead_connector_502: int = 0
     server_errors: Counter[str] = field(default_factory=Counter)  # payload kind -> 5xx count
     samples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
@@ -504,21 +507,41 @@ class TargetResult:
 
     @property
     def five_xx(self) -> int:
-        return sum(n for status, n in self.statuses.items() if not status.startswith(("2", "4")))
+        """5xx answers and requests without an answer, less the explained dead-connector 502s."""
+        failed = sum(n for status, n in self.statuses.items() if not status.startswith(("2", "4")))
+        return failed - self.dead_connector_502
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "payloads": self.count,
             "statuses": dict(sorted(self.statuses.items())),
             "5xx_or_no_answer": self.five_xx,
+            "502_dead_connector": self.dead_connector_502,
             "5xx_by_kind": dict(self.server_errors.most_common()),
             "samples": self.samples[:10],
             "seconds": round(self.seconds, 1),
         }
 
 
+def names_dead_connector(case: Case, service_url: str) -> bool:
+    """Whether a Teams case's serviceUrl is a loopback URL other than the fake connector's."""
+    if not case.target.startswith("teams"):
+        return False
+    try:
+        named = json.loads(case.body).get("serviceUrl")
+        host = urllib.parse.urlsplit(named).hostname if isinstance(named, str) else None
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return named != service_url and host in ("127.0.0.1", "localhost", "::1")
+
+
 async def send_all(
-    base_url: str, method: str, path: str, cases: list[Case], concurrency: int = 6
+    base_url: str,
+    method: str,
+    path: str,
+    cases: list[Case],
+    concurrency: int = 6,
+    service_url: str = "",
 ) -> TargetResult:
     """Send every case (``concurrency`` at a time) and count the answers."""
     result = TargetResult()
@@ -543,7 +566,9 @@ async def send_all(
                 except (TimeoutError, aiohttp.ClientError) as exc:
                     status = f"no answer ({type(exc).__name__})"
             result.statuses[status] += 1
-            if not status.startswith(("2", "4")):
+            if status == "502" and names_dead_connector(case, service_url):
+                result.dead_connector_502 += 1
+            elif not status.startswith(("2", "4")):
                 result.server_errors[case.kind] += 1
                 if len(result.samples) < 50:
                     result.samples.append(
@@ -606,7 +631,9 @@ def run_fuzz(
         server_kind, method, path = TARGETS[target]
         cases = list(generate(target, count, seed, ctx))
         results[target] = asyncio.run(
-            send_all(servers[server_kind].base_url, method, path, cases, concurrency)
+            send_all(
+                servers[server_kind].base_url, method, path, cases, concurrency, ctx.service_url
+            )
         )
     return results
 

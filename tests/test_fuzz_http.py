@@ -28,11 +28,11 @@ SEED = int(os.environ.get("BTS_FUZZ_SEED", "1"))
 SLACK_XFAIL = pytest.mark.xfail(
     strict=False,
     reason=(
-        "bot/slack.py (being rewritten by the lead) answers 500 to: an unparseable "
-        "X-Slack-Request-Timestamp ('abc', '1e9', '', '1796158118.5', '0x10') with a forged "
-        "signature; bodies nested 5,000+ deep (JSON and form payload=); a UTF-8 BOM; JSON "
-        "'null'/arrays/non-objects; team.id / user / channel as objects or lists; unknown "
-        "charsets; mutated block_actions/command payloads. Remove this xfail once it passes."
+        "bot/slack.py (being rewritten by the lead) answers 500 to: an X-Slack-Request-Timestamp "
+        "that is not an integer ('abc', '1e9', '', '1796158118.5', '0x10'), signed or not; JSON "
+        "or a form payload= nested 5,000+ deep; team_id / team.id as an object or list; a "
+        "response_url that is not a URL (block_actions, /bts); an unknown charset. Remove this "
+        "xfail once the Slack targets pass."
     ),
 )
 
