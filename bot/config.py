@@ -6,6 +6,7 @@ never end up in a log line or a repr.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -16,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dialogs.timezones import known_timezone
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST_PATTERN = re.compile(rf"^(?:\*\.)?{_LABEL}(?:\.{_LABEL})*$|^::1$")
 
 
 class ConfigError(Exception):
@@ -36,6 +39,11 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str = ""
     microsoft_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+    # Hosts an activity's serviceUrl may name (comma-separated, "*.example.com" for subdomains);
+    # empty: the documented Teams / Bot Framework hosts with auth, loopback only without.
+    teams_service_url_hosts: str = ""
+    # Every call to the Bot Connector (replies, card updates, proactive sends) gives up after this.
+    teams_connector_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
 
     data_dir: Path = Path("data")
     kommune_dir: Path = Path("kommuner")
@@ -80,6 +88,21 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("teams_service_url_hosts")
+    @classmethod
+    def _host_patterns(cls, value: str) -> str:
+        for pattern in (p.strip() for p in value.split(",")):
+            if pattern and not _HOST_PATTERN.match(pattern):
+                raise ValueError(f"{pattern!r} is not a host name or *.domain pattern")
+        return value
+
+    @property
+    def teams_service_hosts(self) -> tuple[str, ...]:
+        """The configured serviceUrl host patterns, lower case (empty: use the defaults)."""
+        return tuple(
+            p.strip().lower() for p in self.teams_service_url_hosts.split(",") if p.strip()
+        )
 
     @property
     def timezone(self) -> ZoneInfo:

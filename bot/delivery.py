@@ -475,6 +475,8 @@ class TeamsSender:
                     item.tenant_id, item.target_kind, item.target_id, reply
                 )
             except ProactiveSendError as exc:
+                if exc.reason:  # we refused to call (e.g. a stored serviceUrl off the allow-list)
+                    raise Unreachable(exc.reason) from None
                 if exc.status == 429:
                     retry_after = (
                         exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER

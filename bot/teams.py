@@ -1,14 +1,19 @@
 """Microsoft Teams adapter: Bot Framework activities on ``POST /api/messages``, replies as Adaptive Cards.
 
-It checks and parses the request itself (415 / 400 / 413 with a JSON explanation), authenticates it
-with botbuilder's ``CloudAdapter`` (401 for a missing or bad token, never a 5xx), turns messages and
-``Action.Submit`` clicks into ``Turn``s for the router and sends each ``Reply`` back as cards
-(``bot.teams_render``): a click's answer replaces the clicked card in place. Installs get the welcome
-once per conversation. Every user (personal chat) and conversation the bot sees is remembered as a
-``ConversationReference``, so later code can write first with ``send_proactive``. Activity ids are
-claimed in the database, so a redelivered activity does nothing twice (at most once: an activity
-whose handling crashes after the claim is not retried). This module and ``bot.teams_render`` are the
-only ones importing botbuilder; it must not hold dialog logic or log message text.
+It checks and parses the request itself (415 / 400 / 413 with a JSON explanation, through
+``bot.http_input``), authenticates it with botbuilder's ``CloudAdapter`` (401 for a missing or bad
+token, never a 5xx), checks every id it will store or send out (length, printable ASCII) and the
+``serviceUrl`` against an allow-list (loopback without auth, the documented Teams / Bot Framework
+hosts with auth: the server POSTs there, so an unchecked one is a request forgery), turns messages
+and ``Action.Submit`` clicks into ``Turn``s for the router and sends each ``Reply`` back as cards
+(``bot.teams_render``): a click's answer replaces the clicked card in place. Every connector call has
+a timeout. Installs get the welcome once per conversation. Every user (personal chat) and
+conversation the bot sees is remembered as a minimal ``ConversationReference`` (ids and the service
+URL, no names), so later code can write first with ``send_proactive``. Activity ids are claimed in
+the database per tenant and conversation, so a redelivered activity does nothing twice (at most
+once: an activity whose handling crashes after the claim is not retried). This module and
+``bot.teams_render`` are the only ones importing botbuilder; it must not hold dialog logic or log
+message text or request bodies.
 """
 
 from __future__ import annotations
@@ -39,15 +44,19 @@ from botbuilder.schema import (
     Attachment,
     ConversationReference,
 )
+from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AppCredentials,
     AuthenticateRequestResult,
+    ClaimsIdentity,
+    ConnectorFactory,
     ServiceClientCredentialsFactory,
 )
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 from requests import RequestException
 
 from bot.config import ConfigError, Settings
+from bot.http_input import BadInput, loads_bytes
 from bot.runtime import Runtime
 from bot.teams_render import CARD_CONTENT_TYPE, render_card, summary, turn_from_activity_value
 from dialogs.messages import Message, Reply, Turn
@@ -61,9 +70,27 @@ WELCOME_TTL = timedelta(days=365)
 NO_ACTION = "teams:no-action"  # a card submit without our action id: answered as a stale button
 MAX_CONVERSATION_ID = 300  # conversation_refs.key
 MAX_USER_ID = 200  # users.platform_user_id
+MAX_ACTIVITY_ID = 200  # real ones are ~13 digits or "f:<guid>"; they go into connector URLs
+MAX_CHANNEL_ID = 64
+MAX_SERVICE_URL = 1000
+
+# Where the Bot Connector of each cloud lives: Teams' (regions are path prefixes such as /emea/,
+# /amer/, /teams/ of smba.trafficmanager.net; US government clouds have their own hosts) and the
+# Bot Framework channels' (*.botframework.com, *.botframework.azure.us).
+DEFAULT_SERVICE_HOSTS: Final = (
+    "smba.trafficmanager.net",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
+    "*.botframework.com",
+    "*.botframework.azure.us",
+)
+LOOPBACK_HOSTS: Final = ("127.0.0.1", "localhost", "::1")  # the Bot Framework Emulator's
 
 _HANDLED = (ActivityTypes.message, ActivityTypes.conversation_update, "installationUpdate")
 _TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_PRINTABLE_ID = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: ids go into URLs
+_NETLOC = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 _AT_TAG = re.compile(r"<at(?:\s[^>]*)?>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _LEADING_AT = re.compile(r"^\s*<at(?:\s[^>]*)?>.*?</at>", re.IGNORECASE | re.DOTALL)
 
@@ -76,9 +103,23 @@ def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message, "status": status}, status=status)
 
 
+def _refused(status: int, reason: str, tenant: str = "") -> web.Response:
+    """A 4xx with a short JSON reason, logged with the reason only (never the body)."""
+    facts: dict[str, object] = {"platform": PLATFORM, "status": status, "reason": reason}
+    if tenant:
+        facts["tenant"] = tenant
+    log.warning("teams request refused", extra=facts)
+    return _json_error(status, reason)
+
+
 def _digest(*parts: str) -> str:
     """A fixed-length key part: Teams ids can be long, and message ids repeat across chats."""
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:40]
+
+
+def activity_key(tenant_id: str, conversation_id: str, activity_id: str) -> str:
+    """The dedupe key of one activity: its id is only unique within a tenant's conversation."""
+    return f"{PLATFORM}:activity:{_digest(tenant_id, conversation_id, activity_id)}"
 
 
 # configuration -----------------------------------------------------------------------------------
@@ -161,10 +202,128 @@ def credentials_factory(config: AdapterConfig) -> CachedCredentialsFactory:
     return CachedCredentialsFactory(ConfigurationServiceClientCredentialFactory(config))
 
 
+# where the server may send -------------------------------------------------------------------
+
+
+class ServiceUrlRefused(Exception):
+    """A ``serviceUrl`` outside the allow-list: ``status`` 400 (malformed) or 403 (not allowed)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _host_matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+@dataclass(frozen=True)
+class ServiceUrlPolicy:
+    """Which Bot Connector URLs the server may call (an activity's ``serviceUrl``)."""
+
+    hosts: tuple[str, ...]
+
+    def check(self, service_url: object) -> None:
+        """Raise ``ServiceUrlRefused`` unless ``service_url`` is allowed.
+
+        Only plain ``scheme://host[:port]/path`` URLs: no user info, no query, no backslashes or
+        other characters that URL parsers disagree about. ``http`` and other ports than 443 only
+        for loopback hosts.
+        """
+        if not isinstance(service_url, str) or not service_url:
+            raise ServiceUrlRefused(400, "serviceUrl must be an http(s) URL")
+        if len(service_url) > MAX_SERVICE_URL or not _PRINTABLE_ID.match(service_url):
+            raise ServiceUrlRefused(400, "serviceUrl is malformed")
+        parts = urlsplit(service_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ServiceUrlRefused(400, "serviceUrl must be an http(s) URL")
+        if not _NETLOC.match(parts.netloc) or parts.query or parts.fragment or "\\" in service_url:
+            raise ServiceUrlRefused(400, "serviceUrl is malformed")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ServiceUrlRefused(400, "serviceUrl is malformed") from None
+        host = (parts.hostname or "").lower()
+        if not any(_host_matches(host, pattern) for pattern in self.hosts):
+            raise ServiceUrlRefused(403, "serviceUrl is not an allowed Bot Connector host")
+        if host not in LOOPBACK_HOSTS and (parts.scheme != "https" or port not in (None, 443)):
+            raise ServiceUrlRefused(403, "serviceUrl must be https on the default port")
+
+    def allows(self, service_url: object) -> bool:
+        try:
+            self.check(service_url)
+        except ServiceUrlRefused:
+            return False
+        return True
+
+
+def service_url_policy(settings: Settings) -> ServiceUrlPolicy:
+    """``TEAMS_SERVICE_URL_HOSTS`` when set; else the documented hosts with auth, loopback without."""
+    hosts = settings.teams_service_hosts or (
+        DEFAULT_SERVICE_HOSTS if settings.teams_auth_enabled else LOOPBACK_HOSTS
+    )
+    return ServiceUrlPolicy(tuple(hosts))
+
+
+class GuardedConnectorFactory(ConnectorFactory):
+    """botbuilder's connector factory, refusing service URLs off the allow-list and giving every
+    connector client a timeout (msrest's default is 100 s per call)."""
+
+    def __init__(self, inner: ConnectorFactory, policy: ServiceUrlPolicy, timeout: float) -> None:
+        self._inner = inner
+        self._policy = policy
+        self._timeout = timeout
+
+    async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        self._policy.check(service_url)
+        client = await self._inner.create(service_url, audience)
+        client.config.connection.timeout = self._timeout
+        return client
+
+
+class GuardedAuthentication(ConfigurationBotFrameworkAuthentication):
+    """botbuilder's authentication whose connector factories are ``GuardedConnectorFactory``s:
+    the reply path (from ``authenticate_request``) and proactive sends (``create_connector_factory``)
+    both go through it."""
+
+    def __init__(
+        self,
+        config: AdapterConfig,
+        credentials: ServiceClientCredentialsFactory,
+        policy: ServiceUrlPolicy,
+        timeout: float,
+    ) -> None:
+        super().__init__(config, credentials_factory=credentials)
+        self.policy = policy
+        self.timeout = timeout
+
+    async def authenticate_request(
+        self, activity: Activity, auth_header: str
+    ) -> AuthenticateRequestResult:
+        result: AuthenticateRequestResult = await super().authenticate_request(
+            activity, auth_header
+        )
+        if result.connector_factory is not None:
+            result.connector_factory = GuardedConnectorFactory(
+                result.connector_factory, self.policy, self.timeout
+            )
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        inner = super().create_connector_factory(claims_identity)
+        return GuardedConnectorFactory(inner, self.policy, self.timeout)
+
+
 def build_adapter(settings: Settings) -> CloudAdapter:
     config = adapter_config(settings)
-    authentication = ConfigurationBotFrameworkAuthentication(
-        config, credentials_factory=credentials_factory(config)
+    authentication = GuardedAuthentication(
+        config,
+        credentials_factory(config),
+        service_url_policy(settings),
+        settings.teams_connector_timeout_seconds,
     )
     return CloudAdapter(authentication)
 
@@ -234,23 +393,55 @@ def clean_text(body: Mapping[str, Any]) -> str:
     return html.unescape(text).replace("\xa0", " ").strip()
 
 
-def shape_problem(activity: Activity) -> str | None:
-    """Why we cannot handle this activity (answered 400), or None."""
-    service_url = activity.service_url if isinstance(activity.service_url, str) else ""
-    parts = urlsplit(service_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return "serviceUrl must be an http(s) URL"
-    if not isinstance(activity.channel_id, str) or not activity.channel_id:
-        return "channelId is required"
-    conversation_id = getattr(activity.conversation, "id", None)
-    if not isinstance(conversation_id, str) or not conversation_id:
-        return "conversation.id is required"
-    if len(conversation_id) > MAX_CONVERSATION_ID:
-        return "conversation.id is too long"
-    for name, account in (("from", activity.from_property), ("recipient", activity.recipient)):
-        account_id = getattr(account, "id", None)
-        if not isinstance(account_id, str) or not account_id:
-            return f"{name}.id is required"
+def _id_problem(node: Any, key: str, name: str, limit: int, required: bool) -> str | None:
+    value = node.get(key) if isinstance(node, Mapping) else None
+    if value is None or value == "":
+        return f"{name} is required" if required else None
+    if not isinstance(value, str):
+        return f"{name} must be a string"
+    if len(value) > limit:
+        return f"{name} is too long"
+    if not _PRINTABLE_ID.match(value):
+        return f"{name} must be printable ASCII without spaces"
+    return None
+
+
+def shape_problem(body: Mapping[str, Any]) -> str | None:
+    """Why we cannot handle this activity (answered 400), or None.
+
+    Every id we store, put into a database key or copy into a connector URL or header is checked
+    here, before any storage or outbound call: present where required, a string, not too long,
+    printable ASCII (no NUL, no control or non-ASCII characters, which end as 500s in the HTTP
+    and database layers).
+    """
+    conversation = _mapping(body, "conversation")
+    sender = _mapping(body, "from")
+    for node, key, name, limit, required in (
+        (body, "channelId", "channelId", MAX_CHANNEL_ID, True),
+        (body, "conversation", "conversation", 0, True),
+        (conversation, "id", "conversation.id", MAX_CONVERSATION_ID, True),
+        (body, "from", "from", 0, True),
+        (sender, "id", "from.id", MAX_USER_ID, True),
+        (sender, "aadObjectId", "from.aadObjectId", MAX_USER_ID, False),
+        (body, "recipient", "recipient", 0, True),
+        (_mapping(body, "recipient"), "id", "recipient.id", MAX_USER_ID, True),
+        (body, "id", "id", MAX_ACTIVITY_ID, False),
+        (body, "replyToId", "replyToId", MAX_ACTIVITY_ID, False),
+    ):
+        if limit == 0:  # an object that must be there
+            if not isinstance(node.get(key), Mapping):
+                return f"{name} must be an object"
+            continue
+        problem = _id_problem(node, key, name, limit, required)
+        if problem is not None:
+            return problem
+    for node, name in (
+        (_mapping(_mapping(body, "channelData"), "tenant"), "channelData.tenant.id"),
+        (conversation, "conversation.tenantId"),
+    ):
+        tenant = node.get("id" if name.endswith(".id") else "tenantId")
+        if tenant is not None and not (isinstance(tenant, str) and _TENANT_ID.match(tenant)):
+            return f"{name} is not a tenant id"
     return None
 
 
@@ -269,7 +460,7 @@ def describe(body: Mapping[str, Any]) -> Incoming | str:
     sender = _mapping(body, "from")
     user_id = _text(sender, "aadObjectId") or _text(sender, "id")
     if len(user_id) > MAX_USER_ID:
-        return "from.id is too long"
+        return "from.id is too long"  # shape_problem checked it; describe is also used alone
     conversation = _mapping(body, "conversation")
     base = Incoming(
         tenant_id=tenant_of(body),
@@ -349,11 +540,14 @@ class ProactiveSendError(Exception):
     ``permanent`` is true when retrying cannot help (the bot was removed, the chat is gone).
     """
 
-    def __init__(self, status: int | None, retry_after: float | None = None) -> None:
-        super().__init__(f"bot connector call failed (status {status})")
+    def __init__(
+        self, status: int | None, retry_after: float | None = None, reason: str = ""
+    ) -> None:
+        super().__init__(f"bot connector call failed (status {status}) {reason}".strip())
         self.status = status
         self.retry_after = retry_after
-        self.permanent = status in (400, 401, 403, 404)
+        self.reason = reason  # set when we refused to call at all (e.g. "service-url-refused")
+        self.permanent = bool(reason) or status in (400, 401, 403, 404)
 
 
 def _connector_failure(exc: Exception) -> ProactiveSendError:
@@ -368,6 +562,33 @@ def _connector_failure(exc: Exception) -> ProactiveSendError:
     return ProactiveSendError(status if isinstance(status, int) else None, retry_after)
 
 
+# conversation references -------------------------------------------------------------------------
+
+_REFERENCE_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "bot": ("id",),
+    "user": ("id", "aadObjectId"),
+    "conversation": ("id", "conversationType", "tenantId", "isGroup"),
+}
+
+
+def minimal_reference(reference: ConversationReference) -> dict[str, Any]:
+    """What a proactive send needs and nothing more: channel, service URL and the ids.
+
+    No display names (the user's ``from.name``, the bot's, a channel's or group chat's name, which
+    staff may well name after a case; accounts keep an empty ``name``, which the Bot Framework
+    protocol requires) and no activity id (proactive sends start new messages).
+    """
+    data: dict[str, Any] = reference.serialize()
+    kept: dict[str, Any] = {k: data[k] for k in ("channelId", "serviceUrl") if data.get(k)}
+    for part, fields in _REFERENCE_FIELDS.items():
+        node = data.get(part)
+        if isinstance(node, Mapping):
+            kept[part] = {f: node[f] for f in fields if node.get(f) not in (None, "")}
+            if part in ("bot", "user"):
+                kept[part]["name"] = ""  # the protocol requires a name on accounts; it says nothing
+    return kept
+
+
 # the channel -------------------------------------------------------------------------------------
 
 
@@ -377,6 +598,7 @@ class TeamsChannel:
     def __init__(self, runtime: Runtime, adapter: CloudAdapter | None = None) -> None:
         self.runtime = runtime
         self.adapter = adapter or build_adapter(runtime.settings)
+        self.policy = service_url_policy(runtime.settings)
         self._known_tenants: set[str] = set()
         self._saved_refs: dict[tuple[str, str, str], str] = {}
 
@@ -388,29 +610,33 @@ class TeamsChannel:
             return _json_error(415, "content type must be application/json")
         raw = await request.read()  # over the size limit: 413 from the server's middleware
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return _json_error(400, "body is not valid JSON")
+            body = loads_bytes(raw, request.charset)
+        except BadInput as exc:
+            return _refused(exc.status, exc.reason)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
-            return _json_error(400, "body must be a Bot Framework activity with a type")
+            return _refused(400, "body must be a Bot Framework activity with a type")
         try:
             activity = Activity().deserialize(body)
-        except (DeserializationError, ValueError, TypeError, AttributeError):
-            return _json_error(400, "body is not a valid Bot Framework activity")
+        except (DeserializationError, ValueError, TypeError, AttributeError, KeyError):
+            return _refused(400, "body is not a valid Bot Framework activity")
 
-        auth = await self._authenticate(activity, request.headers.get("Authorization", ""))
+        auth = await self._authenticate(request, activity)
         if isinstance(auth, web.Response):
             return auth
-        problem = shape_problem(activity)
+        problem = shape_problem(body)
         if problem is not None:
-            return _json_error(400, problem)
+            return _refused(400, problem)
+        try:
+            self.policy.check(body.get("serviceUrl"))
+        except ServiceUrlRefused as exc:
+            return _refused(exc.status, exc.reason, tenant=tenant_of(body))
         if activity.type not in _HANDLED:
             return web.json_response({}, status=200)  # typing, reactions, invokes: nothing to do
         incoming = describe(body)
         if isinstance(incoming, str):
-            return _json_error(400, incoming)
+            return _refused(400, incoming)
         if activity.id and not await self.runtime.store.claim_event(
-            f"{PLATFORM}:activity:{_digest(incoming.conversation_id, str(activity.id))}",
+            activity_key(incoming.tenant_id, incoming.conversation_id, str(activity.id)),
             PLATFORM,
             ACTIVITY_TTL,
         ):
@@ -422,13 +648,22 @@ class TeamsChannel:
         return await self._process(auth, activity, incoming)
 
     async def _authenticate(
-        self, activity: Activity, auth_header: str
+        self, request: web.Request, activity: Activity
     ) -> AuthenticateRequestResult | web.Response:
         """botbuilder's token check, its failures mapped to 401 (it raises many exception types
         for a bad token, and a malformed one would otherwise end as a 500)."""
         authentication = self.adapter.bot_framework_authentication
+        if not self.runtime.settings.teams_auth_enabled:
+            # Every such request, not only once at start: a deployment that lost its app id is
+            # open to anyone who can reach it, and each request says so in the log.
+            log.warning(
+                "teams activity without authentication (MICROSOFT_APP_ID is empty)",
+                extra={"platform": PLATFORM, "remote": request.remote or ""},
+            )
         try:
-            return await authentication.authenticate_request(activity, auth_header)
+            return await authentication.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
         except RequestException as exc:
             log.error(
                 "teams token check could not reach the Bot Framework",
@@ -452,6 +687,8 @@ class TeamsChannel:
 
         try:
             await self.adapter.process_activity(auth, activity, logic)
+        except ServiceUrlRefused as exc:  # checked before; the factory's guard is the backstop
+            return _refused(exc.status, exc.reason, tenant=incoming.tenant_id)
         except (HttpOperationError, ClientRequestError) as exc:
             failure = _connector_failure(exc)
             log.error(
@@ -518,9 +755,7 @@ class TeamsChannel:
 
     async def remember(self, activity: Activity, incoming: Incoming) -> None:
         """Store where to reach this user (personal chats only) and this conversation later."""
-        reference = TurnContext.get_conversation_reference(activity)
-        reference.activity_id = None  # proactive sends start new messages, not replies
-        data: dict[str, Any] = reference.serialize()
+        data = minimal_reference(TurnContext.get_conversation_reference(activity))
         targets = [("channel", incoming.conversation_id)]
         if incoming.is_direct and incoming.user_id:
             # Only a personal chat reaches the user alone: a channel's reference under the user's
@@ -560,6 +795,13 @@ class TeamsChannel:
         activities = reply_activities(reply)
         if not activities:
             return True
+        if not self.policy.allows(reference.service_url):
+            # Stored before the allow-list existed, or the list changed: never call it.
+            log.warning(
+                "teams proactive send refused: stored serviceUrl is not allowed",
+                extra=_extra(tenant_id, kind=kind),
+            )
+            raise ProactiveSendError(None, reason="service-url-refused")
 
         async def send(context: TurnContext) -> None:
             # Without an id on the synthetic continuation event, botbuilder posts new messages
@@ -571,6 +813,8 @@ class TeamsChannel:
             await self.adapter.continue_conversation(
                 reference, send, bot_app_id=self.runtime.settings.microsoft_app_id
             )
+        except ServiceUrlRefused:
+            raise ProactiveSendError(None, reason="service-url-refused") from None
         except (HttpOperationError, ClientRequestError) as exc:
             failure = _connector_failure(exc)
             log.warning(

@@ -6,12 +6,14 @@ replies (``POST /v3/conversations/{id}/activities/{replyToId}``), new messages (
 .../activities``), card updates (``PUT .../activities/{id}``) and conversation creation (``POST
 /v3/conversations``) here. Every call is recorded in order with its decoded path and JSON body.
 Tests wait for calls with ``wait_for`` instead of sleeping; ``fail_next`` makes the next calls
-answer e.g. 429 with Retry-After; each call records its arrival time (``Call.at``). botbuilder only fetches tokens when an app id is configured, and
+answer e.g. 429 with Retry-After; ``hold_next`` keeps the next calls waiting (a connector that does
+not answer); each call records its arrival time (``Call.at``). botbuilder only fetches tokens when an app id is configured, and
 then from Microsoft's login service (MSAL wants an https authority), so there is no token endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
@@ -51,6 +54,13 @@ class _Failure:
     where: Callable[[Call], bool] | None
 
 
+@dataclass
+class _Hold:
+    remaining: int
+    seconds: float
+    where: Callable[[Call], bool]
+
+
 Match = str | Callable[[Call], bool] | None
 
 
@@ -73,6 +83,7 @@ class FakeConnector:
     base_url: str = ""
     _calls: list[Call] = field(default_factory=list)
     _failures: list[_Failure] = field(default_factory=list)
+    _holds: list[_Hold] = field(default_factory=list)
     _cond: threading.Condition = field(
         default_factory=lambda: threading.Condition(threading.RLock())
     )
@@ -122,10 +133,26 @@ class FakeConnector:
         with self._cond:
             self._failures.append(_Failure(count, status, retry_after, _matcher(match, method)))
 
+    def hold_next(
+        self, count: int = 1, seconds: float = 30, match: Match = None, method: str | None = None
+    ) -> None:
+        """Keep the next ``count`` matching calls waiting ``seconds`` before answering."""
+        with self._cond:
+            self._holds.append(_Hold(count, seconds, _matcher(match, method)))
+
     def reset(self) -> None:
         with self._cond:
             self._calls.clear()
             self._failures.clear()
+            self._holds.clear()
+
+    def _hold_for(self, call: Call) -> float:
+        with self._cond:
+            for hold in self._holds:
+                if hold.remaining > 0 and hold.where(call):
+                    hold.remaining -= 1
+                    return hold.seconds
+            return 0.0
 
     # server side ---------------------------------------------------------------------------------
 
@@ -148,7 +175,9 @@ class FakeConnector:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = {"_raw": raw.decode(errors="replace")}
-        parts = [p for p in request.path.split("/") if p]
+        # Split the raw path: ids are percent-encoded segments and may contain "/" once decoded.
+        raw_path = request.raw_path.partition("?")[0]
+        parts = [unquote(p) for p in raw_path.split("/") if p]
         conversations = parts[:2] == ["v3", "conversations"]
         creates = conversations and request.method == "POST" and len(parts) == 2
         posts = conversations and request.method == "POST" and parts[3:4] == ["activities"]
@@ -164,6 +193,9 @@ class FakeConnector:
             request.method, request.path, body, dict(request.headers), answered_id, time.monotonic()
         )
         failure = self._record(call)
+        held = self._hold_for(call)
+        if held:
+            await asyncio.sleep(held)
         if failure is not None:
             headers = (
                 {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
