@@ -2,7 +2,8 @@
 
 A body Slack or Teams would never send must end as a 4xx with a short reason, never as a 5xx: an
 unknown charset, bytes that are not text, JSON nested deeper than any real payload (the parsers and
-the SDKs behind them recurse and would hit ``RecursionError``), NUL characters (PostgreSQL text
+the SDKs behind them recurse and would hit ``RecursionError``), ``NaN``/``Infinity`` (not JSON;
+PostgreSQL refuses them), NUL characters (PostgreSQL text
 refuses them) and lone UTF-16 surrogates (they cannot be encoded to UTF-8 for the database). Every
 check is linear in the body's length and runs in C where it can.
 """
@@ -80,9 +81,14 @@ def loads(text: str) -> Any:
     if json_depth(text) > MAX_JSON_DEPTH:
         raise BadInput(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise BadInput(400, "body is not valid JSON") from None
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are Python's extension, not JSON: PostgreSQL's json type refuses them.
+    raise ValueError(f"{name} is not JSON")
 
 
 def loads_bytes(raw: bytes, charset: str | None = None) -> Any:

@@ -199,11 +199,16 @@ class InboxWriter:
                 unique.setdefault(item.event_key, item)
             try:
                 new = await inbox.receive_many(self.store, list(unique.values()))
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
+            except Exception:
+                # One row the database refuses must not fail the others: store them one by one.
+                new = set()
+                for item in unique.values():
+                    try:
+                        new |= await inbox.receive_many(self.store, [item])
+                    except Exception as exc:
+                        for other, future in batch:
+                            if other.event_key == item.event_key and not future.done():
+                                future.set_exception(exc)
             for item, future in batch:
                 if not future.done():
                     # The first of several identical keys in one batch is the new one.
