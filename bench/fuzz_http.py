@@ -52,7 +52,7 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "webchat-turn": ("open", "POST", "/api/webchat/turn"),
     "webchat-welcome": ("open", "GET", "/api/webchat/welcome"),
 }
-SERVER_LOG_PROBLEMS = ("unhandled error", "Traceback", "teams turn failed")
+SERVER_LOG_PROBLEMS = ("unhandled error", "Traceback", "teams turn failed", "inbox row failed")
 
 
 @dataclass(frozen=True)

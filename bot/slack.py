@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -279,13 +280,6 @@ def _shape_problem(body: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A request answered at once without storing anything (an error, or nothing to do)."""
-
-    response: web.Response
-
-
 class SlackIntake:
     """Turns a checked request body into an inbox row (or an immediate answer)."""
 
@@ -360,15 +354,7 @@ class SlackIntake:
         if "response_url" in body and not self.response_url_ok(body["response_url"]):
             return _json_error(400, "response_url must be a Slack URL")
         user = _id_of(body, "user")
-        # A replay of the same signed click (within Slack's 5 minutes) has the same ids.
-        ids = f"{team}|{user}|{_str(clicked, 'action_ts')}|{_str(body, 'trigger_id')}"
-        return inbox.Incoming(
-            event_key=f"slack:action:{_digest(ids)}",
-            platform="slack",
-            tenant_id=_tenant(team),
-            order_key=_order_key(team, user),
-            body=body,
-        )
+        return _interactive("action", body, team, user, _str(clicked, "action_ts"))
 
     def _command(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
         if body.get("command") != COMMAND:
@@ -377,14 +363,7 @@ class SlackIntake:
             return _json_error(400, "response_url must be a Slack URL")
         team = _str(body, "team_id")
         user = _str(body, "user_id")
-        ids = f"{team}|{user}|{_str(body, 'trigger_id')}|{_str(body, 'text')}"
-        return inbox.Incoming(
-            event_key=f"slack:command:{_digest(ids)}",
-            platform="slack",
-            tenant_id=_tenant(team),
-            order_key=_order_key(team, user),
-            body=body,
-        )
+        return _interactive("command", body, team, user, _str(body, "text"))
 
     async def store(self, body: dict[str, Any]) -> web.Response:
         """Store the body's event once and wake the worker; the answer to give Slack."""
@@ -404,6 +383,23 @@ class SlackIntake:
         else:
             log.info("duplicate slack event dropped", extra=_extra(found.tenant_id))
         return web.Response(status=200)
+
+
+def _interactive(
+    kind: str, body: dict[str, Any], team: str, user: str, detail: str
+) -> inbox.Incoming:
+    """A click or ``/bts`` keyed on who did it and Slack's ids for this very interaction, so the
+    same signed body sent again (a replay within Slack's 5 minutes) is acted on once."""
+    ids = f"{team}|{user}|{_str(body, 'trigger_id')}|{detail}"
+    if not _str(body, "trigger_id") and not (kind == "action" and detail):
+        ids += "|" + json.dumps(body, sort_keys=True)  # not from Slack: the body itself
+    return inbox.Incoming(
+        event_key=f"slack:{kind}:{_digest(ids)}",
+        platform="slack",
+        tenant_id=_tenant(team),
+        order_key=_order_key(team, user),
+        body=body,
+    )
 
 
 def _digest(text: str) -> str:

@@ -21,6 +21,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints are run by the background workers (``checkpoint``), not by whichever commit
+    # crosses the default 1,000 pages — often an ack someone is waiting for.
+    cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
 
 
@@ -38,6 +41,15 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def checkpoint(engine: AsyncEngine) -> None:
+    """Copy SQLite's write-ahead log back into the database file (PASSIVE: never waits for
+    readers or writers); nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 async def ping(engine: AsyncEngine) -> bool:

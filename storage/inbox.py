@@ -22,7 +22,6 @@ from storage.models import utcnow
 from storage.repositories import Store, _rowcount
 
 KEEP_KEYS = timedelta(days=2)  # a redelivery later than this would be answered again
-RECEIVE_CHUNK = 50  # rows per INSERT: 12 columns each, far below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -63,17 +62,15 @@ async def receive_many(
         }
         for item in items
     ]
-    new: set[str] = set()
+    # One constant statement executed for many parameter sets: compiled once, and SQLAlchemy's
+    # "insertmanyvalues" still sends it as multi-row INSERTs (with RETURNING) on both backends.
+    stmt = (
+        store._insert(InboxItem)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(InboxItem.event_key)
+    )
     async with store.engine.begin() as connection:
-        for start in range(0, len(rows), RECEIVE_CHUNK):
-            stmt = (
-                store._insert(InboxItem)
-                .values(rows[start : start + RECEIVE_CHUNK])
-                .on_conflict_do_nothing(index_elements=["event_key"])
-                .returning(InboxItem.event_key)
-            )
-            new.update((await connection.execute(stmt)).scalars())
-    return new
+        return set((await connection.execute(stmt, rows)).scalars())
 
 
 async def claim(

@@ -9,7 +9,6 @@ the fake Slack, none missing, none twice, whatever the moment of the crash.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -21,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.fake_slack import TEAM_ID, FakeSlack, signed_headers
+from tests.support.fake_slack import FakeSlack, dm_event_body, signed_headers
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import BotServer
 
@@ -41,25 +40,7 @@ def env(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 
 def body_of(n: int, run: str) -> bytes:
-    ts = f"{time.time():.6f}"
-    event = {
-        "type": "message",
-        "channel_type": "im",
-        "channel": f"D{run}{n:04d}",
-        "user": f"U{run}{n:04d}",
-        "text": "hjelp",
-        "ts": ts,
-        "event_ts": ts,
-    }
-    envelope = {
-        "team_id": TEAM_ID,
-        "api_app_id": "A0001",
-        "type": "event_callback",
-        "event_id": f"Ev{run}{n:04d}",
-        "event_time": int(time.time()),
-        "event": event,
-    }
-    return json.dumps(envelope).encode()
+    return dm_event_body(f"D{run}{n:04d}", f"U{run}{n:04d}", "hjelp", f"Ev{run}{n:04d}")
 
 
 def deliver(server: BotServer, body: bytes, retry: int = 0) -> int:

@@ -59,6 +59,29 @@ def signed_headers(
     }
 
 
+def dm_event_body(channel: str, user: str, text: str, event_id: str) -> bytes:
+    """The Events API body of a user's DM to the bot, as Slack sends it."""
+    ts = f"{time.time():.6f}"
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+    }
+    envelope = {
+        "team_id": TEAM_ID,
+        "api_app_id": "A0001",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    return json.dumps(envelope).encode()
+
+
 @dataclass(frozen=True)
 class Call:
     """One request the fake received: Web API method (or ``response_url``), parsed body, headers."""
