@@ -721,7 +721,9 @@ class TeamsChannel:
             replace_id = clicked if reply.replace else None
             await self._deliver(context, incoming, reply, replace_id)
         elif incoming.welcome and await self.runtime.store.claim_event(
-            f"{PLATFORM}:welcome:{_digest(incoming.conversation_id)}", PLATFORM, WELCOME_TTL
+            f"{PLATFORM}:welcome:{_digest(incoming.tenant_id, incoming.conversation_id)}",
+            PLATFORM,
+            WELCOME_TTL,
         ):
             reply = await self.runtime.router.handle(_turn(incoming))  # no input: welcome event
             await self._deliver(context, incoming, reply, None)
