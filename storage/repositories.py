@@ -8,7 +8,7 @@ PostgreSQL, also when several server processes share one database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import delete, select, update
@@ -46,6 +46,14 @@ class UserInfo:
 
     language: str | None
     first_contact: bool
+
+
+SEEN_PRECISION = timedelta(hours=1)  # how exactly ``users.last_seen_at`` is kept
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives timestamps back without their zone; they are stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -127,11 +135,63 @@ class Store:
     async def open_turn(
         self, tenant_id: str, platform: str, platform_user_id: str
     ) -> tuple[UserInfo, DialogState]:
-        """``touch_user`` and ``load_state`` in one transaction, as every turn starts with both."""
-        async with self.engine.begin() as connection:
-            info = await self._touch(connection, tenant_id, platform, platform_user_id)
-            row = (await connection.execute(self._state_query(tenant_id, platform_user_id))).first()
-        return info, self._state(tenant_id, platform_user_id, row)
+        """What every turn starts with: the user (recorded as seen) and their dialog state.
+
+        A known user costs one SELECT (user and state joined); ``last_seen_at`` is only written
+        when it is older than ``SEEN_PRECISION``, so most turns start without a write.
+        """
+        state = ConversationState
+        query = (
+            select(
+                User.language,
+                User.last_seen_at,
+                state.dialog,
+                state.step,
+                state.data,
+                state.version,
+            )
+            .outerjoin(
+                state,
+                (state.tenant_id == User.tenant_id)
+                & (state.platform_user_id == User.platform_user_id),
+            )
+            .where(User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
+        )
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(query)).first()
+        if found is None:  # first contact: nobody new has a dialog state yet
+            now = utcnow()
+            async with self.engine.begin() as connection:
+                inserted = await connection.execute(
+                    self._insert(User)
+                    .values(
+                        tenant_id=tenant_id,
+                        platform=platform,
+                        platform_user_id=platform_user_id,
+                        created_at=now,
+                        last_seen_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
+                )
+            if _rowcount(inserted) == 1:
+                return UserInfo(None, first_contact=True), DialogState(tenant_id, platform_user_id)
+            # Another process inserted the same user a moment ago: read what is there now.
+            info = await self.touch_user(tenant_id, platform, platform_user_id)
+            return info, await self.load_state(tenant_id, platform_user_id)
+        language, last_seen, *state_row = found
+        now = utcnow()
+        if last_seen is None or _aware(last_seen) < now - SEEN_PRECISION:
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    update(User)
+                    .where(User.tenant_id == tenant_id, User.platform_user_id == platform_user_id)
+                    .values(last_seen_at=now)
+                )
+        has_state = state_row[3] is not None  # version is never NULL in a stored state
+        return (
+            UserInfo(language=language, first_contact=False),
+            self._state(tenant_id, platform_user_id, state_row if has_state else None),
+        )
 
     async def set_user_language(self, tenant_id: str, platform_user_id: str, language: str) -> None:
         async with self.sessions.begin() as session:
