@@ -49,6 +49,13 @@ def decode_text(raw: bytes, charset: str | None) -> str:
     return text
 
 
+def check_value(value: Any) -> None:
+    """``check_text`` over an already parsed value (e.g. a Socket Mode envelope's payload)."""
+    # ensure_ascii=False keeps lone surrogates as they are (so encoding them fails) and writes NUL
+    # as the escape that check_text looks for.
+    check_text(json.dumps(value, ensure_ascii=False, default=str))
+
+
 def check_text(text: str) -> None:
     """Refuse NUL and lone surrogates anywhere in the text (raw or as JSON escapes)."""
     if "\x00" in text or "\\u0000" in text:
@@ -78,6 +85,11 @@ def json_depth(text: str) -> int:
 def loads(text: str) -> Any:
     """``json.loads`` that refuses NUL, lone surrogates and over-deep nesting with ``BadInput``."""
     check_text(text)
+    return loads_checked(text)
+
+
+def loads_checked(text: str) -> Any:
+    """``loads`` for text that has passed ``check_text`` already (``decode_text`` does that)."""
     if json_depth(text) > MAX_JSON_DEPTH:
         raise BadInput(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
@@ -93,4 +105,4 @@ def _no_constant(name: str) -> Any:
 
 def loads_bytes(raw: bytes, charset: str | None = None) -> Any:
     """Decode then ``loads``: the one call an endpoint needs for a JSON body."""
-    return loads(decode_text(raw, charset))
+    return loads_checked(decode_text(raw, charset))

@@ -423,7 +423,7 @@ def _parse_form(text: str) -> dict[str, Any]:
     payload = form.get("payload")
     if payload is None:
         return form
-    parsed = http_input.loads(payload)
+    parsed = http_input.loads_checked(payload)  # every form value was checked above
     if not isinstance(parsed, dict):
         raise http_input.BadInput(400, "payload must be a JSON object")
     return parsed
@@ -459,7 +459,7 @@ def make_events_handler(
         try:
             text = http_input.decode_text(raw, request.charset)
             if request.content_type == "application/json":
-                body = http_input.loads(text)
+                body = http_input.loads_checked(text)  # decode_text checked it
             else:
                 body = _parse_form(text)
         except http_input.BadInput as exc:
@@ -771,7 +771,7 @@ def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
 
     async def to_inbox(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
         try:
-            http_input.check_text(str(body))
+            http_input.check_value(body)
         except http_input.BadInput as exc:
             return BoltResponse(status=exc.status, body=exc.reason)
         response = await intake.store(body)

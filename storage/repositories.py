@@ -115,6 +115,17 @@ class Store:
         found = seen.first()
         if found is not None:
             return UserInfo(language=found[0], first_contact=False)
+        if await self._insert_user(connection, tenant_id, platform, platform_user_id):
+            return UserInfo(language=None, first_contact=True)
+        # Another process inserted the same user between our two statements.
+        language = await connection.scalar(select(User.language).where(*where))
+        return UserInfo(language=language, first_contact=False)
+
+    async def _insert_user(
+        self, connection: AsyncConnection, tenant_id: str, platform: str, platform_user_id: str
+    ) -> bool:
+        """Insert the user unless known; True when this call created them (first contact)."""
+        now = utcnow()
         inserted = await connection.execute(
             self._insert(User)
             .values(
@@ -126,11 +137,7 @@ class Store:
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
         )
-        if _rowcount(inserted) == 1:
-            return UserInfo(language=None, first_contact=True)
-        # Another process inserted the same user between our two statements.
-        language = await connection.scalar(select(User.language).where(*where))
-        return UserInfo(language=language, first_contact=False)
+        return _rowcount(inserted) == 1
 
     async def open_turn(
         self, tenant_id: str, platform: str, platform_user_id: str
@@ -160,20 +167,11 @@ class Store:
         async with self.engine.connect() as connection:
             found = (await connection.execute(query)).first()
         if found is None:  # first contact: nobody new has a dialog state yet
-            now = utcnow()
             async with self.engine.begin() as connection:
-                inserted = await connection.execute(
-                    self._insert(User)
-                    .values(
-                        tenant_id=tenant_id,
-                        platform=platform,
-                        platform_user_id=platform_user_id,
-                        created_at=now,
-                        last_seen_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
+                inserted = await self._insert_user(
+                    connection, tenant_id, platform, platform_user_id
                 )
-            if _rowcount(inserted) == 1:
+            if inserted:
                 return UserInfo(None, first_contact=True), DialogState(tenant_id, platform_user_id)
             # Another process inserted the same user a moment ago: read what is there now.
             info = await self.touch_user(tenant_id, platform, platform_user_id)

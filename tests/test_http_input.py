@@ -100,3 +100,15 @@ async def test_a_row_the_database_refuses_fails_alone(store: Store) -> None:
     assert results[0] is True and results[2] is True
     assert isinstance(results[1], Exception)
     assert await inbox.status_counts(store) == {"pending": 2}
+
+
+@pytest.mark.parametrize(
+    "value", [{"event": {"text": "hei\x00"}}, {"event": {"text": "a\ud800b"}}, ["\udc00"]]
+)
+def test_parsed_values_from_socket_mode_are_checked_too(value: object) -> None:
+    with pytest.raises(BadInput):
+        http_input.check_value(value)
+
+
+def test_ordinary_parsed_values_pass() -> None:
+    http_input.check_value({"event": {"text": "hva gjør jeg ved uro? 😀", "n": 1.5, "ok": None}})

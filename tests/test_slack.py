@@ -48,6 +48,7 @@ from tests.support.fake_slack import (
     FakeSlack,
     signed_headers,
 )
+from tests.support.fake_slack import dm_event as dm
 from tests.support.server import BotServer
 
 SECRET = "test-signing-secret-0123456789"
@@ -94,20 +95,6 @@ def envelope(event: dict[str, Any], event_id: str | None = None) -> dict[str, An
         "event_id": event_id or f"Ev{next(_ids):08d}",
         "event_time": int(time.time()),
         "event": event,
-    }
-
-
-def dm(user: str, channel: str, text: str, **extra: Any) -> dict[str, Any]:
-    ts = f"{time.time():.6f}"
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": ts,
-        "event_ts": ts,
-        **extra,
     }
 
 

@@ -59,10 +59,10 @@ def signed_headers(
     }
 
 
-def dm_event_body(channel: str, user: str, text: str, event_id: str) -> bytes:
-    """The Events API body of a user's DM to the bot, as Slack sends it."""
+def dm_event(user: str, channel: str, text: str, **extra: Any) -> dict[str, Any]:
+    """A user's DM to the bot, the ``event`` of an Events API body."""
     ts = f"{time.time():.6f}"
-    event = {
+    return {
         "type": "message",
         "channel_type": "im",
         "channel": channel,
@@ -70,7 +70,13 @@ def dm_event_body(channel: str, user: str, text: str, event_id: str) -> bytes:
         "text": text,
         "ts": ts,
         "event_ts": ts,
+        **extra,
     }
+
+
+def dm_event_body(channel: str, user: str, text: str, event_id: str) -> bytes:
+    """The Events API body of a user's DM to the bot, as Slack sends it."""
+    event = dm_event(user, channel, text)
     envelope = {
         "team_id": TEAM_ID,
         "api_app_id": "A0001",
