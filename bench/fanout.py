@@ -30,11 +30,11 @@ from typing import Any
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import SendRates, SlackSender
-from bot.dispatcher import Dispatcher, DispatchSettings
+from bot.delivery.dispatcher import Dispatcher, DispatchSettings
+from bot.delivery.senders import SendRates, SlackSender
+from dialogs.arshjul.recurrence import Holder
 from dialogs.content import Content
 from dialogs.messages import Reply
-from dialogs.recurrence import Holder
 from storage import directory, outbox
 from storage.db import create_engine
 from storage.migrate import upgrade
@@ -105,7 +105,7 @@ def _renderer(per_row: bool) -> Callable[..., Awaitable[Reply]]:
     row with the buttons pointed at that row (all rows are the same reminder). Rendering reads the
     tenant's whole holder list, which at 10,000 holders would dominate the run; ``--render-per-row``
     measures that cost instead."""
-    from dialogs.notices import render_notice
+    from dialogs.arshjul.notices import render_notice
 
     content = Content.load()
     first: list[tuple[int, Reply]] = []

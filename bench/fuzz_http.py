@@ -7,7 +7,7 @@ generated requests to each target: valid-shaped payloads, the same mutated (a fi
 odd value, removed, or nested deep) and garbage (bytes, broken JSON, deep nesting, lone surrogates,
 NUL, unknown charsets, odd headers). It counts status codes per target, keeps a sample of every
 5xx (kind of payload, status, the first bytes of the body), and afterwards checks that both servers
-are alive, ``/readyz`` is healthy and their logs hold no unhandled error. ``tests/test_fuzz_http.py``
+are alive, ``/readyz`` is healthy and their logs hold no unhandled error. ``tests/http/test_fuzz_http.py``
 runs a few thousand of the same payloads in CI; this script runs ≥ 20,000 per endpoint (see
 bench/README.md). It must not fix anything or talk to anything but the local fakes and servers.
 """

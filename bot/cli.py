@@ -46,10 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--app-id", default=None, help="Teams bot app id (default MICROSOFT_APP_ID)"
     )
-    from bot.admin_arshjul import add_parsers
+    from bot.admin.arshjul import add_parsers
 
     add_parsers(sub)  # admin, roles, arshjul, reminders
-    from bot.admin_contacts import add_parsers as add_contacts_parsers
+    from bot.admin.contacts import add_parsers as add_contacts_parsers
 
     add_contacts_parsers(sub)  # contacts, stats
     return parser
@@ -67,8 +67,8 @@ async def _with_runtime(settings: Settings, body: Callable[..., Awaitable[int]])
 
 def _check_content(content_dir: Path, kommune_dir: Path | None) -> int:
     """Validate a content folder (and optionally kommune files); errors name file and line."""
-    from dialogs.guide_model import check_content_dir
-    from dialogs.kommune import check_kommune_dir
+    from dialogs.guide.kommune import check_kommune_dir
+    from dialogs.guide.model import check_content_dir
 
     errors = check_content_dir(content_dir)
     if kommune_dir is not None and not errors:
@@ -81,7 +81,7 @@ def _check_content(content_dir: Path, kommune_dir: Path | None) -> int:
     return 0
 
 
-# commands of bot.admin_arshjul (directory, årshjul, reminders preview, settings)
+# commands of bot.admin.arshjul (directory, årshjul, reminders preview, settings)
 ADMIN_COMMANDS = ("admin", "roles", "arshjul", "reminders", "settings")
 OUTBOX_COMMANDS = {("reminders", "status"), ("reminders", "run"), ("arshjul", "feed")}
 
@@ -89,7 +89,7 @@ OUTBOX_COMMANDS = {("reminders", "status"), ("reminders", "run"), ("arshjul", "f
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "eval":  # needs no settings and no database
-        from bot.faq_eval import run_eval
+        from bot.admin.faq_eval import run_eval
 
         return run_eval(args.file, args.json)
     if args.command == "content":
@@ -109,25 +109,25 @@ def run(argv: Sequence[str] | None = None) -> int:
     quiet = quiet or args.command in ("contacts", "stats")
     setup_logging("WARNING" if quiet else settings.log_level)
     if (args.command, getattr(args, "sub", "")) in OUTBOX_COMMANDS:
-        from bot import admin_outbox
+        from bot.admin import outbox as admin_outbox
 
         async def _outbox(runtime: object) -> int:
             return await admin_outbox.run(runtime, args)  # type: ignore[arg-type]
 
         return asyncio.run(_with_runtime(settings, _outbox))
     if args.command in ("contacts", "stats"):
-        from bot import admin_contacts
+        from bot.admin import contacts as admin_contacts
 
         return asyncio.run(_with_runtime(settings, partial(admin_contacts.run, args=args)))
     if args.command in ADMIN_COMMANDS:
-        from bot import admin_arshjul
+        from bot.admin import arshjul as admin_arshjul
 
         return admin_arshjul.run(
             args, settings.effective_database_url(), settings.bot_timezone, settings.bot_language
         )
 
     if args.command == "serve":
-        from bot.server import serve
+        from bot.http.server import serve
 
         try:
             asyncio.run(serve(settings))
@@ -136,11 +136,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "chat":
-        from bot import terminal
+        from bot.platforms import terminal
 
         return asyncio.run(_with_runtime(settings, terminal.chat))
     if args.command == "ask":
-        from bot import terminal
+        from bot.platforms import terminal
 
         async def _ask(runtime: object) -> int:
             return await terminal.ask(runtime, args.text, args.json)  # type: ignore[arg-type]
@@ -153,7 +153,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print("database is up to date")
         return 0
     if args.command == "manifest":
-        from bot.manifests import write_manifest
+        from bot.admin.manifests import write_manifest
 
         app_id = args.app_id if args.app_id is not None else settings.microsoft_app_id
         try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dialogs import arshjul_chat, faq
 from dialogs import contacts as contacts_dialog
 from dialogs import feedback as feedback_dialog
-from dialogs import guide as guide_dialog
 from dialogs import help as help_dialog
+from dialogs.arshjul import chat as arshjul_chat
 from dialogs.content import Content
+from dialogs.faq import dialog as faq
+from dialogs.guide import dialog as guide_dialog
 from dialogs.router import Router
 from storage.repositories import Store
 

@@ -289,7 +289,7 @@ async def answer(ctx: TurnContext, text: str | None = None) -> Message:
 
 
 async def feedback_view(ctx: TurnContext, view: str) -> Message | None:
-    """The answer a 👍 / 👎 was about, again (for ``dialogs.faq``'s feedback source)."""
+    """The answer a 👍 / 👎 was about, again (for ``dialogs.faq.dialog``'s feedback source)."""
     return await _dialog.view_message(ctx, view)
 
 

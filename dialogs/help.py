@@ -54,7 +54,7 @@ async def about(ctx: TurnContext) -> Reply:
 
 async def acute(ctx: TurnContext) -> Reply:
     """The guide's acute path, which carries the kommune's own numbers."""
-    from dialogs.guide import show_acute  # the guide registers after help
+    from dialogs.guide.dialog import show_acute  # the guide registers after help
 
     return await show_acute(ctx)
 
@@ -62,7 +62,7 @@ async def acute(ctx: TurnContext) -> Reply:
 async def back(ctx: TurnContext) -> Reply:
     """Return to the screen before the current one: a guide step inside the guide, else the help
     screen before this one (or the menu when there is none)."""
-    from dialogs import guide  # the guide registers after help
+    from dialogs.guide import dialog as guide  # the guide registers after help
 
     if ctx.state.dialog == guide.DIALOG:
         return await guide.step_back(ctx)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from dialogs.arshjul_model import COORDINATOR_ROLE
-from dialogs.recurrence import Holder
+from dialogs.arshjul.model import COORDINATOR_ROLE
+from dialogs.arshjul.recurrence import Holder
 from storage.contacts_models import ContactDetails, UserUnit
 from storage.directory_models import DirectoryRole, RoleHolder, Unit
 from storage.models import utcnow

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.arshjul_model import (
+from dialogs.arshjul.model import (
     BUILTIN_ROLES,
     COORDINATOR_ROLE,
     DEFAULT_TEMPLATE,
@@ -27,7 +27,7 @@ from dialogs.arshjul_model import (
     load_template,
     task_to_data,
 )
-from dialogs.recurrence import Holder, acting_for
+from dialogs.arshjul.recurrence import Holder, acting_for
 from storage.directory_models import (
     ArshjulTask,
     DirectoryRole,

@@ -1,7 +1,7 @@
 """Draw the two Teams app icons next to this file: ``color.png`` and ``outline.png``.
 
 Run once by hand (needs Pillow, which the bot itself does not): ``.venv/bin/python
-manifest/teams/make_icons.py``. The PNGs are committed; ``bot.manifests`` only copies them.
+manifest/teams/make_icons.py``. The PNGs are committed; ``bot.admin.manifests`` only copies them.
 
 - ``color.png``: 192×192, a rounded square in calm blue (the manifest's ``accentColor``) with a
   white speech bubble that says "BTS" in the same blue. The symbol stays inside the central

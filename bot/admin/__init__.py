@@ -1,0 +1,1 @@
+"""Admin commands behind the CLI: årshjul, contacts, outbox, FAQ evaluation, manifests."""

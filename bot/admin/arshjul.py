@@ -1,0 +1,305 @@
+"""CLI for the directory and the årshjul: ``admin``, ``roles``, ``arshjul`` and ``reminders``.
+
+Every command works on one tenant (``--tenant``, default ``local``); the first use of a tenant sets it
+up with the Hadsel template (idempotent). Whoever runs the CLI on the server is trusted as operator;
+in chat, only ``storage.directory.is_admin`` people may change things.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dialogs.arshjul.ics import ics_calendar
+from dialogs.arshjul.model import (
+    TEMPLATES,
+    ArshjulError,
+    dump_arshjul,
+    load_arshjul,
+    load_template,
+)
+from dialogs.arshjul.recurrence import Holder, planned_reminders
+from dialogs.content import Content
+from dialogs.timezones import known_timezone
+from storage import directory
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.repositories import Store
+
+CSV_COLUMNS = ("rolle", "enhet", "plattform", "bruker_id", "navn", "stedfortreder_id")
+PLATFORMS = ("slack", "teams", "web", "local")
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the four command groups to the main parser."""
+
+    def tenant(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--tenant", default="local", help="tenant id (default: local)")
+        return p
+
+    admin = sub.add_parser("admin", help="admins of a tenant").add_subparsers(
+        dest="sub", required=True
+    )
+    for name in ("add", "remove"):
+        p = tenant(admin.add_parser(name, help=f"{name} an admin"))
+        p.add_argument("platform", choices=PLATFORMS)
+        p.add_argument("user_id")
+    tenant(admin.add_parser("list", help="list admins (named, and BTS-koordinator holders)"))
+    roles = sub.add_parser("roles", help="who holds which role").add_subparsers(
+        dest="sub", required=True
+    )
+    tenant(roles.add_parser("import", help="replace role holders from CSV")).add_argument(
+        "file", type=Path
+    )
+    tenant(roles.add_parser("export", help="print role holders as CSV"))
+    arshjul = sub.add_parser("arshjul", help="the tenant's årshjul").add_subparsers(
+        dest="sub", required=True
+    )
+    tenant(arshjul.add_parser("import", help="replace the årshjul from YAML")).add_argument(
+        "file", type=Path
+    )
+    use = tenant(arshjul.add_parser("use", help="replace the årshjul with a built-in template"))
+    use.add_argument("template", choices=TEMPLATES)
+    settings = tenant(sub.add_parser("settings", help="the tenant's time zone and closed days"))
+    settings.add_argument("--timezone", help="IANA zone, e.g. Europe/Oslo")
+    for flag, what in (("--closed-days", "replace"), ("--add-closed", "add to")):
+        settings.add_argument(
+            flag,
+            metavar="DAYS",
+            help=f"{what} the tenant's own closed days: YYYY-MM-DD or FROM..TO, comma-separated",
+        )
+    export = tenant(arshjul.add_parser("export", help="print the årshjul (YAML or --ics)"))
+    export.add_argument("--ics", action="store_true", help="iCalendar of the next 12 months")
+    export.add_argument("--from", dest="start", type=date.fromisoformat, default=None)
+    export.add_argument(
+        "--lang", choices=("nb", "nn"), default=None, help="language of --ics (BOT_LANGUAGE)"
+    )
+    reminders = sub.add_parser("reminders", help="planned reminders").add_subparsers(
+        dest="sub", required=True
+    )
+    preview = tenant(reminders.add_parser("preview", help="reminders sent in a window"))
+    preview.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    preview.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    preview.add_argument("--json", action="store_true", help="print a JSON list")
+    status = tenant(reminders.add_parser("status", help="the outbox: what was sent, what failed"))
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    tenant(reminders.add_parser("run", help="plan and send what is due now, then exit"))
+    feed = tenant(arshjul.add_parser("feed", help="the calendar subscription URL"))
+    feed.add_argument("--rotate", action="store_true", help="replace the secret link")
+
+
+def run(args: argparse.Namespace, database_url: str, timezone: str, language: str = "nb") -> int:
+    args.default_lang = language
+    return asyncio.run(_run(args, database_url, timezone))
+
+
+async def _run(args: argparse.Namespace, url: str, timezone: str) -> int:
+    await upgrade(url)
+    engine = create_engine(url)
+    store = Store(engine)
+    try:
+        await directory.ensure_tenant_setup(store, args.tenant, timezone=timezone)
+        handler = {
+            "admin": _admin,
+            "roles": _roles,
+            "arshjul": _arshjul,
+            "reminders": _reminders,
+            "settings": _settings,
+        }[args.command]
+        return await handler(store, args)
+    finally:
+        await engine.dispose()
+
+
+async def _admin(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "add":
+        added = await directory.add_admin(store, args.tenant, args.platform, args.user_id)
+        print("admin added" if added else "already an admin")
+    elif args.sub == "remove":
+        removed = await directory.remove_admin(store, args.tenant, args.platform, args.user_id)
+        print("admin removed" if removed else "not an admin")
+    else:
+        for platform, user in await directory.list_admins(store, args.tenant):
+            print(f"{platform}\t{user}\tadmin")
+        for h in await directory.list_holders(store, args.tenant):
+            if h.role == "bts-koordinator":
+                print(f"{h.platform}\t{h.user_id}\tbts-koordinator")
+    return 0
+
+
+def parse_roles_csv(text: str, known_roles: set[str]) -> tuple[list[Holder], list[str]]:
+    """Holders from CSV text, and one error line per bad row (``row N: …``)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if missing := [c for c in CSV_COLUMNS if c not in header]:
+        return [], [f"header: missing column(s) {', '.join(missing)}"]
+    holders: list[Holder] = []
+    errors: list[str] = []
+    seen: set[tuple[str, str | None, str, str]] = set()
+    for number, row in enumerate(reader, start=2):
+        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        problems = []
+        role, unit = cells["rolle"], cells["enhet"] or None
+        platform, user = cells["plattform"], cells["bruker_id"]
+        if role not in known_roles:
+            problems.append(f"unknown role {role!r}")
+        if platform not in PLATFORMS:
+            problems.append(f"plattform must be one of {', '.join(PLATFORMS)}")
+        if not user:
+            problems.append("bruker_id is empty")
+        if cells["stedfortreder_id"] and cells["stedfortreder_id"] == user:
+            problems.append("stedfortreder_id is the same person")
+        key = (role, unit, platform, user)
+        if not problems and key in seen:
+            problems.append("the same person holds this role in this unit twice")
+        seen.add(key)
+        if problems:
+            errors.append(f"row {number}: " + "; ".join(problems))
+            continue
+        holders.append(
+            Holder(
+                role=role,
+                unit=unit,
+                platform=platform,
+                user_id=user,
+                display_name=cells["navn"],
+                deputy_user_id=cells["stedfortreder_id"] or None,
+            )
+        )
+    return holders, errors
+
+
+async def _roles(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "export":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for h in await directory.list_holders(store, args.tenant):
+            writer.writerow(
+                [
+                    h.role,
+                    h.unit or "",
+                    h.platform,
+                    h.user_id,
+                    h.display_name,
+                    h.deputy_user_id or "",
+                ]
+            )
+        sys.stdout.write(out.getvalue())
+        return 0
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"bts-bot: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    known = {r.key for r in await directory.list_roles(store, args.tenant)}
+    holders, errors = parse_roles_csv(text, known)
+    if errors:
+        for line in errors:
+            print(f"{args.file}: {line}", file=sys.stderr)
+        print("nothing was imported", file=sys.stderr)
+        return 1
+    await directory.replace_holders(store, args.tenant, holders)
+    print(f"imported {len(holders)} role holder(s)")
+    return 0
+
+
+def parse_days(text: str) -> list[date]:
+    """Dates from "2026-12-23, 2026-12-28..2026-12-31" (ranges inclusive); ValueError if bad."""
+    days: list[date] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        first, _, last = part.partition("..")
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if last else start
+        if end < start or (end - start).days > 366:
+            raise ValueError(f"bad range {part!r}")
+        days += [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    return days
+
+
+async def _settings(store: Store, args: argparse.Namespace) -> int:
+    current = await directory.get_settings(store, args.tenant)
+    assert current is not None
+    closed: list[date] | None = None
+    try:
+        if args.timezone is not None:
+            known_timezone(args.timezone)
+        if args.closed_days is not None:
+            closed = parse_days(args.closed_days)
+        if args.add_closed is not None:
+            closed = [*(closed if closed is not None else current.closed_days)]
+            closed += parse_days(args.add_closed)
+    except ValueError as exc:
+        print(f"bts-bot: {exc}; nothing was changed", file=sys.stderr)
+        return 2
+    if args.timezone is not None or closed is not None:
+        await directory.set_settings(store, args.tenant, timezone=args.timezone, closed_days=closed)
+        current = await directory.get_settings(store, args.tenant)
+        assert current is not None
+    print(f"timezone     {current.timezone}")
+    print(f"template     {current.template}")
+    days = ", ".join(d.isoformat() for d in current.closed_days) or "(none)"
+    print(f"closed days  {days}")
+    return 0
+
+
+async def _arshjul(store: Store, args: argparse.Namespace) -> int:
+    if args.sub == "use":
+        arshjul = load_template(args.template)
+        await directory.replace_arshjul(store, args.tenant, arshjul)
+        print(f"årshjul replaced by the {args.template} template ({len(arshjul.tasks)} task(s))")
+        return 0
+    if args.sub == "import":
+        try:
+            arshjul = load_arshjul(args.file)
+        except ArshjulError as exc:
+            for line in exc.errors:
+                print(line, file=sys.stderr)
+            print("nothing was imported", file=sys.stderr)
+            return 1
+        await directory.replace_arshjul(store, args.tenant, arshjul)
+        print(f"imported {len(arshjul.tasks)} task(s)")
+        return 0
+    arshjul = await directory.get_arshjul(store, args.tenant)
+    if not args.ics:
+        sys.stdout.write(dump_arshjul(arshjul))
+        return 0
+    settings = await directory.get_settings(store, args.tenant)
+    zone = ZoneInfo(settings.timezone if settings else "Europe/Oslo")
+    start = args.start or datetime.now(zone).date()
+    lang = args.lang or args.default_lang
+    sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant, Content.load(), lang))
+    return 0
+
+
+async def _reminders(store: Store, args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        print("bts-bot: --to is before --from", file=sys.stderr)
+        return 2
+    settings = await directory.get_settings(store, args.tenant)
+    assert settings is not None
+    planned = planned_reminders(
+        await directory.list_tasks(store, args.tenant),
+        await directory.list_holders(store, args.tenant),
+        (args.start, args.end),
+        settings.timezone,
+        settings.closed_days,
+    )
+    if args.json:
+        print(json.dumps([r.as_json() for r in planned], ensure_ascii=False))
+        return 0
+    for r in planned:
+        who = f"{r.recipient.platform}:{r.recipient.user_id}" if r.recipient else f"({r.reason})"
+        print(
+            f"{r.send_at.isoformat()}  {r.kind:<9} {r.task_key}  {r.role}  {who}  due {r.occurrence}"
+        )
+    return 0

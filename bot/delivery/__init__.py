@@ -1,0 +1,1 @@
+"""Proactive delivery: the outbox dispatcher, the Sender protocol and its outcomes, rate limits."""

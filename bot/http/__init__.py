@@ -1,0 +1,1 @@
+"""The aiohttp server: app assembly, health checks, static pages and the calendar feed."""

@@ -1,0 +1,1 @@
+"""Microsoft Teams: Bot Framework intake, Adaptive Card rendering, proactive sending."""

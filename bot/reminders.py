@@ -1,0 +1,124 @@
+"""The clock of proactive sends: APScheduler (in memory) wakes the planner and the dispatcher.
+
+APScheduler holds no state worth keeping: what must be sent lives in the outbox, so every process
+may run this service (PostgreSQL row claims keep them from sending twice) and a restart loses
+nothing. The planner runs at start and every ``PLAN_INTERVAL_SECONDS``; the dispatcher every
+``DISPATCH_INTERVAL_SECONDS`` and right after each planning run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.delivery.dispatcher import Dispatcher, DispatchSettings, DispatchStats
+from bot.delivery.senders import Sender, build_senders, close_senders
+from bot.runtime import Runtime
+from dialogs.arshjul.planner import PlanSettings, plan_all
+from dialogs.messages import Reply
+from storage.models import utcnow
+from storage.repositories import Store
+
+log = logging.getLogger(__name__)
+
+VIEW_TTL_SECONDS = 30.0
+
+
+def plan_settings(runtime: Runtime) -> PlanSettings:
+    s = runtime.settings
+    return PlanSettings(
+        grace=timedelta(hours=s.outbox_grace_hours),
+        escalate_after_days=s.escalate_after_days,
+        default_timezone=s.bot_timezone,
+    )
+
+
+def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = None) -> Dispatcher:
+    """The dispatcher of this process, rendering with the router's content."""
+    from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
+
+    content = runtime.router.content
+    # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
+    # VIEW_TTL instead of once per row (who may receive a row is checked in the database anyway).
+    views: dict[str, tuple[float, TenantView]] = {}
+
+    async def render(
+        store: Store, tenant_id: str, lang: str, item_id: int, payload: dict[str, Any], late: bool
+    ) -> Reply:
+        cached = views.get(tenant_id)
+        if cached is None or cached[0] < time.monotonic():
+            cached = (time.monotonic() + VIEW_TTL_SECONDS, await load_tenant(store, tenant_id))
+            views[tenant_id] = cached
+        return await render_notice(
+            store, content, tenant_id, lang, item_id, payload, late, view=cached[1]
+        )
+
+    s = runtime.settings
+    return Dispatcher(
+        runtime.store,
+        build_senders(runtime) if senders is None else senders,
+        render,
+        default_lang=s.bot_language,
+        settings=DispatchSettings(
+            lease=timedelta(seconds=s.outbox_lease_seconds),
+            grace=timedelta(hours=s.outbox_grace_hours),
+        ),
+    )
+
+
+class ReminderService:
+    """Planner and dispatcher on an in-memory APScheduler."""
+
+    def __init__(self, runtime: Runtime, dispatcher: Dispatcher | None = None) -> None:
+        self.runtime = runtime
+        self.dispatcher = dispatcher or build_dispatcher(runtime)
+        self.scheduler = AsyncIOScheduler(timezone=runtime.settings.timezone)
+
+    async def plan_and_dispatch(self, now: datetime | None = None) -> DispatchStats:
+        try:
+            added = await plan_all(self.runtime.store, plan_settings(self.runtime), now)
+            if added:
+                log.info("outbox planned", extra={"count": added})
+        except Exception as exc:
+            log.error("planning failed", extra={"error_type": type(exc).__name__})
+        return await self.dispatch()
+
+    async def dispatch(self) -> DispatchStats:
+        try:
+            return await self.dispatcher.run_once()
+        except Exception as exc:  # the next tick tries again; the outbox keeps every row
+            log.error("dispatch failed", extra={"error_type": type(exc).__name__})
+            return DispatchStats()
+
+    def start(self) -> None:
+        s = self.runtime.settings
+        now = utcnow()
+        common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        self.scheduler.add_job(
+            self.plan_and_dispatch,
+            "interval",
+            seconds=s.plan_interval_seconds,
+            next_run_time=now,
+            id="plan",
+            **common,
+        )
+        self.scheduler.add_job(
+            self.dispatch,
+            "interval",
+            seconds=s.dispatch_interval_seconds,
+            next_run_time=now + timedelta(seconds=s.dispatch_interval_seconds),
+            id="dispatch",
+            **common,
+        )
+        self.scheduler.start()
+        log.info("reminder service started", extra={"worker": self.dispatcher.worker_id})
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await close_senders(self.dispatcher.senders)

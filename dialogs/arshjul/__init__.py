@@ -1,0 +1,1 @@
+"""The årshjul: task model, recurrence, planning, reminder notices, chat and calendar export."""

@@ -1,0 +1,215 @@
+"""The årshjul (yearly wheel) of a tenant as validated data, and its YAML form.
+
+An årshjul is a list of tasks: title and text in nb and nn, the roles (and optionally the unit) that
+own it, a recurrence, lead times in days, a local send time, a link and what "done" means. Built-in
+templates made from the seeds live in ``content/arshjul_templates/<name>.yaml`` (not under
+``content/nb`` or ``content/nn``: one file carries both languages). Loading reports every problem as
+``file:line: message`` using the YAML node marks. This module only reads and writes text: no
+database, no platform.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dialogs.guide.model import GuideError, Problem, read_yaml
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "content" / "arshjul_templates"
+TEMPLATES = ("hadsel", "strand", "sirdal", "salangen")
+DEFAULT_TEMPLATE = "hadsel"
+KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
+_KEY = re.compile(KEY_PATTERN)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Built-in roles (key -> nb name, nn name); a tenant's årshjul may add more.
+BUILTIN_ROLES: dict[str, tuple[str, str]] = {
+    "bts-koordinator": ("BTS-koordinator", "BTS-koordinator"),
+    "arbeidsgruppe": ("Arbeidsgruppe", "Arbeidsgruppe"),
+    "styringsgruppe": ("Styringsgruppe", "Styringsgruppe"),
+    "driftsstyre": ("Driftsstyre", "Driftsstyre"),
+    "ledergruppe": ("Ledergruppe", "Leiargruppe"),
+    "oppvekstsjef": ("Oppvekstsjef", "Oppvekstsjef"),
+    "helse-og-omsorgssjef": ("Helse- og omsorgssjef", "Helse- og omsorgssjef"),
+    "virksomhetsleder": ("Virksomhetsleder", "Verksemdsleiar"),
+    "bts-kontakt": ("BTS-kontakt", "BTS-kontakt"),
+    "superbruker": ("Superbruker", "Superbrukar"),
+    "stafettholder": ("Stafettholder", "Stafetthaldar"),
+    "alle-ansatte": ("Alle ansatte", "Alle tilsette"),
+}
+COORDINATOR_ROLE = "bts-koordinator"
+
+
+class ArshjulError(GuideError):
+    """An årshjul file cannot be used; ``errors`` are ``file:line: message`` lines."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Text(_Strict):
+    """A text in both written standards."""
+
+    nb: str = Field(min_length=1)
+    nn: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        return self.nn if language == "nn" else self.nb
+
+
+class Recurrence(_Strict):
+    """When a task falls due.
+
+    * ``yearly``: ``month`` + ``day`` (31 in a short month means its last day);
+    * ``monthly``: ``day`` N, or the ``nth`` (1–4, or -1 for the last) ``weekday`` of every month;
+    * ``half-yearly``: ``month`` (1–6) + ``day``, and the same day six months later;
+    * ``once``: ``date``.
+    """
+
+    every: Literal["yearly", "monthly", "half-yearly", "once"]
+    month: int | None = Field(default=None, ge=1, le=12)
+    day: int | None = Field(default=None, ge=1, le=31)
+    nth: int | None = Field(default=None, ge=-1, le=4)
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None
+    date: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_the_kind(self) -> Recurrence:
+        given = {
+            name
+            for name in ("month", "day", "nth", "weekday", "date")
+            if getattr(self, name) is not None
+        }
+        if self.every == "monthly" and self.day is None:
+            allowed, required = {"nth", "weekday"}, {"nth", "weekday"}
+        else:
+            allowed, required = {
+                "yearly": ({"month", "day"}, {"month", "day"}),
+                "monthly": ({"day"}, {"day"}),
+                "half-yearly": ({"month", "day"}, {"month", "day"}),
+                "once": ({"date"}, {"date"}),
+            }[self.every]
+        if missing := sorted(required - given):
+            raise ValueError(f"'{self.every}' needs {', '.join(missing)}")
+        if extra := sorted(given - allowed):
+            raise ValueError(f"'{self.every}' does not take {', '.join(extra)}")
+        if self.nth == 0:
+            raise ValueError("nth must be 1–4 or -1 (last)")
+        if self.every == "half-yearly" and self.month is not None and self.month > 6:
+            raise ValueError("half-yearly: month is the first of the two (1–6)")
+        return self
+
+
+class Task(_Strict):
+    """One item of the årshjul."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    title: Text
+    text: Text
+    roles: list[str] = Field(min_length=1)
+    unit: str | None = Field(default=None, min_length=1, max_length=200)
+    recurrence: Recurrence
+    lead_days: list[int] = Field(default_factory=lambda: [14, 3, 0])
+    send_time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    link: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    done: Literal["click", "survey", "report"] = "click"
+    done_link: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+    @model_validator(mode="after")
+    def _check(self) -> Task:
+        for role in self.roles:
+            if not _KEY.match(role):
+                raise ValueError(f"role {role!r} is not a key like 'bts-koordinator'")
+        if len(set(self.roles)) != len(self.roles):
+            raise ValueError("a role is listed twice")
+        if any(d < 0 or d > 90 for d in self.lead_days) or not self.lead_days:
+            raise ValueError("lead_days must be 1+ numbers of days 0–90")
+        if len(set(self.lead_days)) != len(self.lead_days):
+            raise ValueError("a lead time is listed twice")
+        if self.done in ("survey", "report") and self.done_link is None and self.link is None:
+            raise ValueError(f"done '{self.done}' needs done_link (or link)")
+        return self
+
+    @property
+    def send_hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.send_time.split(":")
+        return int(hour), int(minute)
+
+
+class Arshjul(_Strict):
+    """A whole årshjul: the template it came from and its tasks."""
+
+    template: str = Field(default="", max_length=40)
+    name: Text
+    tasks: list[Task]
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> Arshjul:
+        seen: set[str] = set()
+        for task in self.tasks:
+            if task.key in seen:
+                raise ValueError(f"task key {task.key!r} appears twice")
+            seen.add(task.key)
+        return self
+
+    def roles(self) -> list[str]:
+        """Every role the tasks name, in first-use order."""
+        out: list[str] = []
+        for task in self.tasks:
+            out += [r for r in task.roles if r not in out]
+        return out
+
+
+def _problems(exc: ValidationError) -> list[Problem]:
+    return [Problem(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
+
+
+def parse_arshjul(text: str, name: str = "<arshjul>") -> Arshjul:
+    """Parse and validate YAML text; raise ArshjulError with ``file:line: message`` lines."""
+    try:
+        source = read_yaml(Path(name), text)
+    except GuideError as exc:
+        raise ArshjulError(exc.errors) from None
+    if not isinstance(source.data, dict):
+        raise ArshjulError([f"{name}:1: an årshjul file is a mapping with name and tasks"])
+    try:
+        return Arshjul.model_validate(source.data)
+    except ValidationError as exc:
+        raise ArshjulError(source.format(_problems(exc))) from None
+
+
+def load_arshjul(path: Path) -> Arshjul:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ArshjulError([f"{path}: cannot read file: {exc.strerror or exc}"]) from exc
+    return parse_arshjul(text, str(path))
+
+
+def load_template(name: str) -> Arshjul:
+    if name not in TEMPLATES:
+        raise ArshjulError([f"unknown template {name!r} (known: {', '.join(TEMPLATES)})"])
+    return load_arshjul(TEMPLATES_DIR / f"{name}.yaml")
+
+
+def task_to_data(task: Task) -> dict[str, Any]:
+    """A task as plain JSON-able data (no None fields, as in the YAML files)."""
+    data: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
+    data["recurrence"] = task.recurrence.model_dump(mode="json", exclude_none=True)
+    return data
+
+
+def dump_arshjul(arshjul: Arshjul) -> str:
+    """YAML text that ``parse_arshjul`` reads back to an equal Arshjul."""
+    data: dict[str, Any] = {
+        "template": arshjul.template,
+        "name": arshjul.name.model_dump(),
+        "tasks": [task_to_data(t) for t in arshjul.tasks],
+    }
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)

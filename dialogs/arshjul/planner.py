@@ -1,0 +1,278 @@
+"""Turns every tenant's årshjul, role holders, follow-ups and digest choice into outbox rows.
+
+Runs at start and every few minutes (APScheduler); planning the same thing twice changes nothing
+because each row has a unique key (task, occurrence, recipient, kind). Rows are planned a week ahead,
+so downtime of up to a week still finds them in the outbox and the dispatcher reports the ones older
+than its grace window; rows already older than the grace window when planned (a fresh install, a
+task added for last week) are not planned at all.
+
+* reminders and lead-time reminders to each holder (the deputy while a holder is absent);
+* a report to the coordinators when a reminder has nobody to go to;
+* one escalation per overdue occurrence and unit (N days after the due date, reminded and still
+  open) to the unit's virksomhetsleder, or the coordinators when there is none;
+* the users' personal follow-ups from the guide;
+* the weekly status digest to the channel the coordinator chose (Monday, or the first working
+  day of the week, at 08:00 local).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from dialogs.arshjul.model import Task
+from dialogs.arshjul.recurrence import Holder, acting_for, next_working_day, planned_reminders
+from storage import directory
+from storage.followups import due_personal_followups
+from storage.models import utcnow
+from storage.outbox import NewItem, enqueue
+from storage.outbox_models import DONE, NOT_RELEVANT, SENT, OutboxItem
+from storage.progress import ProgressIndex, get_digest_target, list_progress
+from storage.reports import report_problem
+from storage.repositories import Store
+
+log = logging.getLogger(__name__)
+
+LEADER_ROLE = "virksomhetsleder"
+REMINDER_TYPES = ("reminder", "postponed")
+DIGEST_TIME = time(8, 0)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    lookahead: timedelta = timedelta(days=7)
+    grace: timedelta = timedelta(hours=12)
+    escalate_after_days: int = 7
+    escalation_scan_days: int = 120
+    default_timezone: str = "Europe/Oslo"
+
+
+@dataclass(frozen=True)
+class _Tenant:
+    """What planning one tenant reads once: its tasks, holders, zone and closed days."""
+
+    id: str
+    tasks: Sequence[Task]
+    holders: Sequence[Holder]
+    zone: ZoneInfo
+    closed: frozenset[date]
+
+
+async def plan_all(store: Store, settings: PlanSettings, now: datetime | None = None) -> int:
+    """Plan every tenant; returns how many rows were added."""
+    now = now or utcnow()
+    added = await _plan_followups(store, now, settings)
+    for tenant in await store.list_tenants():
+        try:
+            added += await plan_tenant(store, tenant.id, settings, now, platform=tenant.platform)
+        except Exception as exc:  # one broken tenant must not stop the others
+            log.error(
+                "planning failed", extra={"tenant": tenant.id, "error_type": type(exc).__name__}
+            )
+    return added
+
+
+async def plan_tenant(
+    store: Store, tenant_id: str, settings: PlanSettings, now: datetime, platform: str = "local"
+) -> int:
+    await directory.ensure_tenant_setup(
+        store, tenant_id, timezone=settings.default_timezone, platform=platform
+    )
+    config = await directory.get_settings(store, tenant_id)
+    assert config is not None
+    tenant = _Tenant(
+        tenant_id,
+        await directory.list_tasks(store, tenant_id),
+        await directory.list_holders(store, tenant_id),
+        ZoneInfo(config.timezone),
+        frozenset(config.closed_days),
+    )
+    added = await _plan_reminders(store, tenant, now, settings)
+    added += await _plan_escalations(store, tenant, now, settings)
+    added += await _plan_digest(store, tenant, now, now - settings.grace)
+    return added
+
+
+async def _plan_reminders(
+    store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
+) -> int:
+    tenant_id, zone = tenant.id, tenant.zone
+    earliest = now - settings.grace
+    window = (earliest.astimezone(zone).date(), (now + settings.lookahead).astimezone(zone).date())
+    items: list[NewItem] = []
+    added = 0
+    for r in planned_reminders(tenant.tasks, tenant.holders, window, zone, tenant.closed):
+        if r.send_at < earliest:
+            continue
+        if r.recipient is None:
+            about = {
+                "task": r.task_key,
+                "occurrence": r.occurrence.isoformat(),
+                "role": r.role,
+                "unit": r.unit,
+                "who": None,
+            }
+            key = f"{r.task_key}:{r.occurrence.isoformat()}:{r.role}:{r.unit or ''}"
+            added += await report_problem(store, tenant_id, r.reason, key, about, r.send_at)
+            continue
+        items.append(
+            NewItem(
+                tenant_id=tenant_id,
+                dedupe_key=(
+                    f"{r.kind}:{r.task_key}:{r.occurrence.isoformat()}:"
+                    f"{r.recipient.platform}:{r.recipient.user_id}"
+                ),
+                kind=r.kind,
+                platform=r.recipient.platform,
+                target_kind="user",
+                target_id=r.recipient.user_id,
+                send_at=r.send_at,
+                payload={
+                    "type": "reminder",
+                    "task": r.task_key,
+                    "occurrence": r.occurrence.isoformat(),
+                    "lead_days": r.lead_days,
+                    "role": r.role,
+                    "unit": r.unit,
+                    "deputy": r.deputy,
+                },
+            )
+        )
+    return added + await enqueue(store, items)
+
+
+async def _reminded_occurrences(
+    store: Store, tenant_id: str, since: datetime
+) -> set[tuple[str, date, str | None]]:
+    """(task, occurrence, unit) of reminders actually sent since ``since``."""
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxItem.payload).where(
+                OutboxItem.tenant_id == tenant_id,
+                OutboxItem.status == SENT,
+                OutboxItem.send_at >= since,
+            )
+        )
+        found: set[tuple[str, date, str | None]] = set()
+        for payload in rows.all():
+            if payload.get("type") in REMINDER_TYPES:
+                found.add(
+                    (payload["task"], date.fromisoformat(payload["occurrence"]), payload["unit"])
+                )
+        return found
+
+
+async def _plan_escalations(
+    store: Store, tenant: _Tenant, now: datetime, settings: PlanSettings
+) -> int:
+    tenant_id, zone, holders = tenant.id, tenant.zone, tenant.holders
+    by_key = {t.key: t for t in tenant.tasks}
+    today = now.astimezone(zone).date()
+    since = now - timedelta(days=settings.escalation_scan_days)
+    progress = ProgressIndex(await list_progress(store, tenant_id, start=since.date()))
+    coordinators = await directory.coordinator_recipients(store, tenant_id)
+    items: list[NewItem] = []
+    for task_key, occurrence, unit in sorted(
+        await _reminded_occurrences(store, tenant_id, since), key=lambda k: (k[1], k[0], k[2] or "")
+    ):
+        task = by_key.get(task_key)
+        if task is None:
+            continue
+        state = progress.get(task_key, occurrence, unit)
+        if state is not None and state.status in (DONE, NOT_RELEVANT):
+            continue
+        start = occurrence
+        if state is not None and state.postponed_until is not None:
+            start = max(start, state.postponed_until)
+        day = next_working_day(start + timedelta(days=settings.escalate_after_days), tenant.closed)
+        if day > today:
+            continue
+        hour, minute = task.send_hour_minute
+        at = max(datetime.combine(day, time(hour, minute), tzinfo=zone), now)
+        leaders = [h for h in holders if h.role == LEADER_ROLE and unit and h.unit == unit]
+        targets = acting_for(leaders) or coordinators
+        names = sorted(
+            {
+                h.display_name or h.user_id
+                for h in holders
+                if h.role in task.roles and (unit is None or h.unit == unit)
+            }
+        )
+        for platform, user in targets:
+            items.append(
+                NewItem(
+                    tenant_id=tenant_id,
+                    dedupe_key=(
+                        f"escalation:{task_key}:{occurrence.isoformat()}:{unit or ''}:"
+                        f"{platform}:{user}"
+                    )[:400],
+                    kind="escalation",
+                    platform=platform,
+                    target_kind="user",
+                    target_id=user,
+                    send_at=at,
+                    payload={
+                        "type": "escalation",
+                        "task": task_key,
+                        "occurrence": occurrence.isoformat(),
+                        "unit": unit,
+                        "days_overdue": (today - occurrence).days,
+                        "holders": names,
+                    },
+                )
+            )
+    return await enqueue(store, items)
+
+
+async def _plan_followups(store: Store, now: datetime, settings: PlanSettings) -> int:
+    due = await due_personal_followups(store, now + settings.lookahead, limit=1000)
+    items = [
+        NewItem(
+            tenant_id=f.tenant_id,
+            dedupe_key=f"followup:{f.id}",
+            kind="followup",
+            platform=f.platform,
+            target_kind="user",
+            target_id=f.platform_user_id,
+            send_at=f.due_at,
+            payload={"type": "followup", "followup_id": f.id, "label": f.label},
+        )
+        for f in due
+    ]
+    return await enqueue(store, items)
+
+
+async def _plan_digest(store: Store, tenant: _Tenant, now: datetime, earliest: datetime) -> int:
+    tenant_id, zone = tenant.id, tenant.zone
+    target = await get_digest_target(store, tenant_id)
+    if target is None:
+        return 0
+    platform, channel = target
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    day = next_working_day(monday, tenant.closed)
+    at = datetime.combine(day, DIGEST_TIME, tzinfo=zone)
+    if at < earliest or day - monday > timedelta(days=4):
+        return 0
+    year, week, _ = monday.isocalendar()
+    label = f"{year}-W{week:02d}"
+    return await enqueue(
+        store,
+        [
+            NewItem(
+                tenant_id=tenant_id,
+                dedupe_key=f"digest:{label}:{platform}:{channel}"[:400],
+                kind="digest",
+                platform=platform,
+                target_kind="channel",
+                target_id=channel,
+                send_at=at,
+                payload={"type": "digest", "week": label},
+            )
+        ],
+    )

@@ -1,0 +1,275 @@
+"""When årshjul tasks fall due and when their reminders are sent.
+
+* ``occurrences``: the due dates of a recurrence in a window (31st in a short month → its last day;
+  Nth or last weekday; half-yearly; once).
+* ``send_at``: a reminder ``lead`` days before a due date, moved back to the previous working day
+  (weekends, Norwegian public holidays from the ``holidays`` library, a tenant's own closed days),
+  at the task's local send time in the tenant's zone, so 09:00 stays 09:00 on both sides of a DST
+  change.
+* ``planned_reminders``: every reminder of a tenant's tasks to the holders of the owning roles whose
+  send time falls in a window; the outbox stores them under (task, occurrence, recipient, kind).
+
+Pure functions: no database, no platform.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from dialogs.arshjul.model import WEEKDAYS, Recurrence, Task
+
+MAX_SHIFT_DAYS = 120  # how far back a send may be moved (long closed periods such as summer)
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    """``day`` of the month, or the month's last day when it is shorter."""
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def nth_weekday(year: int, month: int, nth: int, weekday: int) -> date | None:
+    """The ``nth`` (1–5, or -1 for last) ``weekday`` (0 = Monday) of a month; None if none."""
+    days = [
+        date(year, month, d)
+        for d in range(1, calendar.monthrange(year, month)[1] + 1)
+        if date(year, month, d).weekday() == weekday
+    ]
+    if nth == -1:
+        return days[-1]
+    return days[nth - 1] if 1 <= nth <= len(days) else None
+
+
+def _months(start: date, end: date) -> Iterable[tuple[int, int]]:
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def occurrences(rec: Recurrence, start: date, end: date) -> list[date]:
+    """Due dates of ``rec`` from ``start`` to ``end`` (both included), in order."""
+    found: list[date] = []
+    if rec.every == "once":
+        assert rec.date is not None
+        found = [rec.date]
+    elif rec.every == "yearly":
+        assert rec.month is not None and rec.day is not None
+        found = [_clamped(y, rec.month, rec.day) for y in range(start.year, end.year + 1)]
+    elif rec.every == "half-yearly":
+        assert rec.month is not None and rec.day is not None
+        for year in range(start.year, end.year + 1):
+            found += [_clamped(year, rec.month, rec.day), _clamped(year, rec.month + 6, rec.day)]
+    else:  # monthly
+        for year, month in _months(start, end):
+            if rec.day is not None:
+                found.append(_clamped(year, month, rec.day))
+            else:
+                assert rec.nth is not None and rec.weekday is not None
+                hit = nth_weekday(year, month, rec.nth, WEEKDAYS.index(rec.weekday))
+                if hit is not None:
+                    found.append(hit)
+    return sorted(d for d in found if start <= d <= end)
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("NO", years=year).keys())
+
+
+def is_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> bool:
+    """Not a weekend, not a Norwegian public holiday, not one of the tenant's closed days."""
+    return day.weekday() < 5 and day not in _public_holidays(day.year) and day not in closed_days
+
+
+def previous_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> date:
+    """``day`` itself when it is a working day, else the closest working day before it."""
+    for back in range(MAX_SHIFT_DAYS + 1):
+        candidate = day - timedelta(days=back)
+        if is_working_day(candidate, closed_days):
+            return candidate
+    raise ValueError(f"no working day within {MAX_SHIFT_DAYS} days before {day}")
+
+
+def next_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> date:
+    """``day`` itself when it is a working day, else the closest working day after it."""
+    while not is_working_day(day, closed_days):
+        day += timedelta(days=1)
+    return day
+
+
+def send_at(
+    due: date,
+    lead_days: int,
+    send_time: tuple[int, int],
+    zone: ZoneInfo,
+    closed_days: frozenset[date] = frozenset(),
+) -> datetime:
+    """When the reminder ``lead_days`` before ``due`` goes out: an aware datetime in ``zone``."""
+    day = previous_working_day(due - timedelta(days=lead_days), closed_days)
+    local = datetime.combine(day, time(send_time[0], send_time[1]), tzinfo=zone)
+    # A wall time that does not exist (inside a spring-forward gap) is normalised via UTC.
+    return local.astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def kind_of(lead_days: int) -> str:
+    """``reminder`` for the due-day send, ``lead-14`` for fourteen days before, and so on."""
+    return "reminder" if lead_days == 0 else f"lead-{lead_days}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a role (in a unit, or tenant-wide when ``unit`` is None)."""
+
+    role: str
+    unit: str | None
+    platform: str
+    user_id: str
+    display_name: str = ""
+    deputy_user_id: str | None = None
+    absent: bool = False
+
+
+@dataclass(frozen=True)
+class Recipient:
+    platform: str
+    user_id: str
+
+
+def acting_for(holders: Iterable[Holder]) -> list[tuple[str, str]]:
+    """Who acts for each holder, as unique (platform, user id): the holder, or their deputy while
+    they are marked absent (nobody when there is no deputy)."""
+    found = []
+    for h in holders:
+        user = h.deputy_user_id if h.absent else h.user_id
+        if user:
+            found.append((h.platform, user))
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    """One reminder to send. ``recipient`` is None when nobody can get it (``reason`` says why:
+    ``no-holder`` or ``absent-no-deputy``); ``deputy`` is True when it goes to a stedfortreder."""
+
+    task_key: str
+    occurrence: date
+    role: str
+    unit: str | None
+    recipient: Recipient | None
+    kind: str
+    lead_days: int
+    send_at: datetime
+    title_nb: str
+    title_nn: str
+    deputy: bool = False
+    reason: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "task": self.task_key,
+            "title": self.title_nb,
+            "role": self.role,
+            "unit": self.unit,
+            "due": self.occurrence.isoformat(),
+            "kind": self.kind,
+            "lead_days": self.lead_days,
+            "send_at": self.send_at.isoformat(),
+            "recipient": (
+                None
+                if self.recipient is None
+                else {"platform": self.recipient.platform, "user_id": self.recipient.user_id}
+            ),
+            "deputy": self.deputy,
+            "reason": self.reason,
+        }
+
+
+def _recipients(
+    task: Task, role: str, holders: Sequence[Holder]
+) -> list[tuple[str | None, Recipient | None, bool, str]]:
+    """(unit, recipient, via deputy, reason) for each holder of ``role`` the task concerns."""
+    matching = [h for h in holders if h.role == role and (task.unit is None or h.unit == task.unit)]
+    if not matching:
+        return [(task.unit, None, False, "no-holder")]
+    out: list[tuple[str | None, Recipient | None, bool, str]] = []
+    for h in matching:
+        if not h.absent:
+            out.append((h.unit, Recipient(h.platform, h.user_id), False, ""))
+        elif h.deputy_user_id:
+            out.append((h.unit, Recipient(h.platform, h.deputy_user_id), True, ""))
+        else:
+            out.append((h.unit, None, False, "absent-no-deputy"))
+    return out
+
+
+def task_sends(
+    task: Task, window: tuple[date, date], zone: ZoneInfo, closed_days: frozenset[date]
+) -> list[tuple[date, int, datetime]]:
+    """(due date, lead days, send time) of a task's sends whose local send date is in ``window``.
+
+    When two lead times of one occurrence land on the same day after shifting, only the one
+    closest to the due date is kept (nobody needs two reminders of one thing on one day)."""
+    start, end = window
+    horizon = end + timedelta(days=max(task.lead_days) + MAX_SHIFT_DAYS)
+    out: list[tuple[date, int, datetime]] = []
+    for due in occurrences(task.recurrence, start, horizon):
+        days_used: set[date] = set()
+        for lead in sorted(task.lead_days):
+            at = send_at(due, lead, task.send_hour_minute, zone, closed_days)
+            if at.date() in days_used:
+                continue
+            days_used.add(at.date())
+            if start <= at.date() <= end:
+                out.append((due, lead, at))
+    return out
+
+
+def planned_reminders(
+    tasks: Sequence[Task],
+    holders: Sequence[Holder],
+    window: tuple[date, date],
+    zone: ZoneInfo | str = "Europe/Oslo",
+    closed_days: Iterable[date] = (),
+) -> list[PlannedReminder]:
+    """Every reminder whose local send date lies in ``window`` (both ends included), in send order.
+
+    One reminder per task occurrence, lead time, owning role and holder; a task without a unit
+    goes to the role's holders in every unit. Absent holders are replaced by their deputy. A person
+    who holds two owning roles gets one send (listed under the first role)."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    closed = frozenset(closed_days)
+    out: list[PlannedReminder] = []
+    seen: set[tuple[str, date, Recipient, str]] = set()
+    for task in tasks:
+        for due, lead, at in task_sends(task, window, tz, closed):
+            for role in task.roles:
+                for unit, recipient, deputy, reason in _recipients(task, role, holders):
+                    if recipient is not None:  # one person with two owning roles: one send
+                        key = (task.key, due, recipient, kind_of(lead))
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    out.append(
+                        PlannedReminder(
+                            task_key=task.key,
+                            occurrence=due,
+                            role=role,
+                            unit=unit,
+                            recipient=recipient,
+                            kind=kind_of(lead),
+                            lead_days=lead,
+                            send_at=at,
+                            title_nb=task.title.nb,
+                            title_nn=task.title.nn,
+                            deputy=deputy,
+                            reason=reason,
+                        )
+                    )
+    out.sort(key=lambda r: (r.send_at, r.task_key, r.occurrence, r.role, r.unit or ""))
+    return out

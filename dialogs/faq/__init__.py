@@ -1,0 +1,1 @@
+"""Free-text questions: the classifier (engine) and the FAQ dialog."""

@@ -1,0 +1,313 @@
+"""Free-text questions: the PII guard first, then the FAQ classifier, then the topic's short answer.
+
+Every free-text turn that is not an exact command comes here (``router.on_unknown_text``). Text with
+personal data (fødselsnummer, phone, e-mail, a full name) is refused kindly without being echoed,
+stored or logged. Otherwise the question is classified into one of the stable topic ids and answered
+with the topic's text and buttons from ``content/<lang>/faq.yaml``; acute questions always get the
+acute answer, and a low confidence gives an honest "ukjent". The language of the answer follows the
+question (bokmål or nynorsk) unless the user has chosen one. Nothing here stores or logs the text.
+
+Long texts are checked and classified in a worker thread, so one huge message cannot hold up the
+other users' turns, and the topical pass of a turn has a time budget (the acute pass has none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import fields, replace
+from functools import cache
+from typing import Any, TypeVar
+
+import yaml
+
+from dialogs import contacts
+from dialogs import help as help_dialog
+from dialogs.content import CONTENT_DIR, LANGUAGES, Content
+from dialogs.faq.engine import (
+    TOPICAL_MAX_CHARS,
+    UNKNOWN,
+    Classification,
+    FaqClassifier,
+    TopicSource,
+)
+from dialogs.feedback import with_feedback
+from dialogs.messages import Message, Reply
+from dialogs.pii import find_personal_data
+from dialogs.router import Router, TurnContext
+from storage.feedback_models import KIND_TOPIC
+
+log = logging.getLogger(__name__)
+
+#: The stable topic ids the classifier answers with (``ask --json`` and ``eval`` use them).
+TOPICS = (
+    "uro",
+    "akutt",
+    "bekymringsmelding",
+    "stafettlogg",
+    "undringssamtale",
+    "foresatte",
+    "samtykke",
+    "taushetsplikt",
+    "parorende",
+    "nivaa-1",
+    "nivaa-2",
+    "nivaa-3",
+    "bts-kontakt",
+    "arshjul",
+    "undersokelse",
+    "nettverk",
+    "hjelp",
+    "ukjent",
+)
+#: Answers that end with "Var dette nyttig? 👍 / 👎". Not the honest "ukjent" (no answer to rate),
+#: "hjelp" (a menu) or "akutt" (a safety screen must stay short and only about acting now).
+FEEDBACK_TOPICS = frozenset(TOPICS) - {UNKNOWN, "hjelp", "akutt"}
+#: Topic of the reply when the text was refused for holding personal data.
+PII_TOPIC = "personopplysninger"
+TOPIC_ACTION = "faq:topic"
+#: Texts longer than this are checked and classified in a worker thread; shorter ones cost less
+#: than the hand-over (a fraction of a millisecond).
+OFFLOAD_CHARS = 2_000
+#: Seconds the topical pass of one turn may take before it answers "ukjent" (a question takes
+#: about a millisecond); the acute pass always runs to the end.
+TOPICAL_BUDGET_S = 0.5
+
+_T = TypeVar("_T")
+
+
+async def _off_the_loop(func: Callable[[str], _T], text: str) -> _T:
+    """``func(text)``, in a worker thread when the text is long."""
+    if len(text) <= OFFLOAD_CHARS:
+        return func(text)
+    return await asyncio.to_thread(func, text)
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a text block, as a set."""
+    return frozenset(text.split())
+
+
+# Words that only one of the two written standards uses (compared in lower case, with æøå).
+_NYNORSK = word_set(
+    """
+    eg ikkje ikkj kva korleis kven kvar kvifor kor ein eit eitt ho dei dykk vere vore berre mykje
+    heim heime frå òg sjå gjer seier skule skulen tilsette føresette foreldra teieplikt teieplikta
+    rettleiar rettleiaren handlingsrettleiaren snakkar startar nokon noko nokre meir fleire fekk
+    teneste tenesta tenester uroleg bekymra treng spørje fortelje gjere dykkar sjukdom sjuk
+    """
+)
+_BOKMAL = word_set(
+    """
+    jeg ikke hva hvordan hvem hvor hvorfor hun dere være bare mye hjem hjemme nå noen noe
+    skole skolen ansatte foresatte foreldrene taushetsplikt taushetsplikten veileder veilederen
+    handlingsveilederen snakker starter mer flere fikk tjeneste tjenesten tjenester urolig
+    bekymret trenger spørre fortelle gjøre deres sykdom syk hvilken hvilke gjør sier
+    """
+)
+
+
+def guess_language(text: str) -> str | None:
+    """ "nn" or "nb" when the question shows which written standard it uses, else None."""
+    tokens = [t.strip(".,:;!?()«»\"'") for t in text[:TOPICAL_MAX_CHARS].lower().split()]
+    nynorsk = sum(t in _NYNORSK for t in tokens)
+    bokmal = sum(t in _BOKMAL for t in tokens)
+    if nynorsk > bokmal:
+        return "nn"
+    if bokmal > nynorsk:
+        return "nb"
+    return None
+
+
+FaqData = Mapping[str, Any]
+
+
+def _faq_by_lang(content: Content) -> dict[str, FaqData]:
+    data: dict[str, FaqData] = {}
+    for lang in content.by_lang:
+        node = content.get(lang, "faq")
+        if isinstance(node, Mapping):
+            data[lang] = node
+    return data
+
+
+def _topic_sources(by_lang: Mapping[str, FaqData]) -> dict[str, TopicSource]:
+    """Examples and keywords of every topic, merged over all languages."""
+    merged: dict[str, tuple[list[str], list[str]]] = {}
+    for faq in by_lang.values():
+        topics = faq.get("topics")
+        if not isinstance(topics, Mapping):
+            continue
+        for topic, node in topics.items():
+            examples, keywords = merged.setdefault(str(topic), ([], []))
+            if isinstance(node, Mapping):
+                examples.extend(str(e) for e in node.get("examples") or ())
+                keywords.extend(str(k) for k in node.get("keywords") or ())
+    return {
+        topic: TopicSource(tuple(dict.fromkeys(ex)), tuple(dict.fromkeys(kw)))
+        for topic, (ex, kw) in merged.items()
+    }
+
+
+def _all_lists(by_lang: Mapping[str, FaqData], key: str) -> list[str]:
+    values: list[str] = []
+    for faq in by_lang.values():
+        values.extend(str(v) for v in faq.get(key) or ())
+    return list(dict.fromkeys(values))
+
+
+def build_classifier(by_lang: Mapping[str, FaqData]) -> FaqClassifier:
+    """A classifier from the FAQ data of every language (``faq.yaml`` per language)."""
+    return FaqClassifier(
+        _topic_sources(by_lang),
+        acute_triggers=_all_lists(by_lang, "acute_triggers"),
+        acute_exceptions=_all_lists(by_lang, "acute_exceptions"),
+    )
+
+
+@cache
+def _default_classifier() -> FaqClassifier:
+    """The classifier from the shipped ``faq.yaml`` files alone (no other content needed)."""
+    by_lang: dict[str, FaqData] = {}
+    for lang in LANGUAGES:
+        path = CONTENT_DIR / lang / "faq.yaml"
+        by_lang[lang] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return build_classifier(by_lang)
+
+
+_classifiers: dict[int, FaqClassifier] = {}
+
+
+def classifier_for(content: Content) -> FaqClassifier:
+    """The classifier for one loaded content (built once per content object)."""
+    key = id(content)
+    if key not in _classifiers:
+        _classifiers.clear()  # one content per process in practice; never grow without bound
+        _classifiers[key] = build_classifier(_faq_by_lang(content))
+    return _classifiers[key]
+
+
+def classify(text: str) -> tuple[str, float]:
+    """(topic id, confidence in [0, 1]) for a free-text question, with the shipped content."""
+    result = _default_classifier().classify(text)
+    return result.topic, result.confidence
+
+
+def explain(text: str) -> Classification:
+    """The full classification (with every topic's score), for evaluation."""
+    return _default_classifier().classify(text)
+
+
+# router side ------------------------------------------------------------------------------------
+
+
+def _with_confidence(reply: Reply, confidence: float) -> Reply:
+    """Attach the confidence when the Reply model carries one (for ``ask --json``)."""
+    if any(f.name == "confidence" for f in fields(reply)):
+        extra: dict[str, Any] = {"confidence": confidence}
+        return replace(reply, **extra)
+    return reply
+
+
+def _free_texts(ctx: TurnContext) -> list[str]:
+    turn = ctx.turn
+    texts = [turn.text] if turn.text else []
+    texts.extend(v for v in turn.form_values.values() if isinstance(v, str))
+    return texts
+
+
+async def pii_guard(ctx: TurnContext) -> Reply | None:
+    """The refusal when any free text of this turn holds personal data, else None.
+
+    Meant to run before any handler sees the text; the text is neither stored, logged nor echoed.
+    """
+    kinds: list[str] = []
+    for text in _free_texts(ctx):
+        found = await _off_the_loop(find_personal_data, text)
+        kinds.extend(k for k in found if k not in kinds)
+    if not kinds:
+        return None
+    _answer_in_question_language(ctx)
+    names = [ctx.content.text(ctx.lang, f"faq.pii_kinds.{kind}") for kind in kinds]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " / " + names[-1]
+    log.info(
+        "free text refused: personal data",
+        extra={"kinds": ",".join(kinds), "tenant": ctx.turn.tenant_id},
+    )
+    message = ctx.message("faq.pii_refused", topic=PII_TOPIC, kinds=joined)
+    return ctx.reply(message, replace=False, topic=PII_TOPIC)
+
+
+def _answer_in_question_language(ctx: TurnContext) -> None:
+    if ctx.turn.text and not ctx.chosen_lang:
+        guessed = guess_language(ctx.turn.text)
+        if guessed in ctx.content.by_lang:
+            ctx.lang = guessed
+
+
+def topic_message(ctx: TurnContext, topic: str) -> Message:
+    """The answer to one topic in the context's language."""
+    if topic == UNKNOWN:
+        unknown = ctx.message("help.unknown", topic=UNKNOWN)
+        more = ctx.message(f"faq.topics.{UNKNOWN}", topic=UNKNOWN)
+        return Message(text=f"{unknown.text}\n{more.text}", buttons=more.buttons, topic=UNKNOWN)
+    return ctx.message(f"faq.topics.{topic}", topic=topic)
+
+
+async def _answer(ctx: TurnContext, topic: str, replace_message: bool) -> Reply:
+    if topic == "hjelp":
+        return await help_dialog.menu(ctx)
+    if topic == contacts.TOPIC and contacts.enabled(ctx.content):  # the tenant's own directory
+        message = await contacts.answer(ctx, ctx.turn.text)
+        return ctx.reply(message, replace=replace_message, topic=topic)
+    message = topic_message(ctx, topic)
+    if topic in FEEDBACK_TOPICS:
+        message = with_feedback(ctx, message, KIND_TOPIC, topic)
+    return ctx.reply(message, replace=replace_message, topic=topic)
+
+
+async def feedback_source(ctx: TurnContext, ref: str) -> tuple[str, Message] | None:
+    """The answer a 👍 / 👎 on a topic was about: (topic id, message), None when unknown."""
+    topic, _, view = ref.partition(":")
+    if topic == contacts.TOPIC:
+        message = await contacts.feedback_view(ctx, view)
+        return (topic, message) if message is not None else None
+    if topic in FEEDBACK_TOPICS and not view:
+        return topic, topic_message(ctx, topic)
+    return None
+
+
+async def answer_free_text(ctx: TurnContext) -> Reply:
+    """PII guard, then classify the question and answer with the topic's text and buttons."""
+    refused = await pii_guard(ctx)
+    if refused is not None:
+        return refused
+    _answer_in_question_language(ctx)
+    classifier = classifier_for(ctx.content)
+    result = await _off_the_loop(
+        lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S), ctx.turn.text or ""
+    )
+    log.info(
+        "free text answered",
+        extra={
+            "topic": result.topic,
+            "confidence": result.confidence,
+            "tenant": ctx.turn.tenant_id,
+        },
+    )
+    reply = await _answer(ctx, result.topic, replace_message=False)
+    return _with_confidence(reply, result.confidence)
+
+
+async def show_topic(ctx: TurnContext) -> Reply:
+    """A "read more" button naming another topic; unknown values get the honest "ukjent"."""
+    topic = ctx.turn.value if ctx.turn.value in TOPICS else UNKNOWN
+    return await _answer(ctx, topic, replace_message=False)
+
+
+def register(router: Router) -> None:
+    """Send free text that is no command through the PII guard and the FAQ."""
+    router.add_action(TOPIC_ACTION, show_topic)
+    router.on_unknown_text = answer_free_text
+    router.text_guard = pii_guard

@@ -1,0 +1,1 @@
+"""The handlingsveileder guide: its content model, per-kommune overrides and the dialog."""

@@ -1,0 +1,215 @@
+"""Recurrence and send times: DST, Norwegian holidays, weekends, short months, Nth weekday, closed days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialogs.arshjul.model import Recurrence, Task, Text
+from dialogs.arshjul.recurrence import (
+    Holder,
+    Recipient,
+    occurrences,
+    planned_reminders,
+    previous_working_day,
+    send_at,
+)
+
+OSLO = ZoneInfo("Europe/Oslo")
+NINE = (9, 0)
+
+
+def rec(**kw: object) -> Recurrence:
+    return Recurrence.model_validate(kw)
+
+
+def task(key: str = "t", lead_days: list[int] | None = None, **recurrence: object) -> Task:
+    return Task(
+        key=key,
+        title=Text(nb="Tittel", nn="Tittel"),
+        text=Text(nb="Tekst", nn="Tekst"),
+        roles=["bts-koordinator"],
+        recurrence=rec(**recurrence),
+        lead_days=lead_days or [0],
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (date(2026, 3, 27), date(2026, 3, 30)),  # DST starts Sunday 29 March 2026
+        (date(2027, 3, 23), date(2027, 3, 30)),  # … Sunday 28 March 2027 (Easter too)
+    ],
+)
+def test_spring_dst_keeps_nine_local(before: date, after: date) -> None:
+    a, b = send_at(before, 0, NINE, OSLO), send_at(after, 0, NINE, OSLO)
+    assert (a.hour, b.hour) == (9, 9)
+    assert a.isoformat().endswith("+01:00") and b.isoformat().endswith("+02:00")
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (date(2026, 10, 23), date(2026, 10, 26)),  # DST ends Sunday 25 October 2026
+        (date(2027, 10, 29), date(2027, 11, 1)),  # … Sunday 31 October 2027
+    ],
+)
+def test_autumn_dst_keeps_nine_local(before: date, after: date) -> None:
+    a, b = send_at(before, 0, NINE, OSLO), send_at(after, 0, NINE, OSLO)
+    assert a.isoformat() == f"{before.isoformat()}T09:00:00+02:00"
+    assert b.isoformat() == f"{after.isoformat()}T09:00:00+01:00"
+    assert b.astimezone(UTC) - a.astimezone(UTC) == timedelta(days=(after - before).days, hours=1)
+
+
+def test_dst_sunday_itself_moves_to_friday() -> None:
+    assert send_at(date(2026, 3, 29), 0, NINE, OSLO).isoformat() == "2026-03-27T09:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("due", "sent"),
+    [
+        (date(2026, 5, 17), date(2026, 5, 15)),  # 17 May 2026 is a Sunday
+        (date(2027, 5, 17), date(2027, 5, 14)),  # Monday holiday -> Friday
+        (date(2026, 4, 2), date(2026, 4, 1)),  # Skjærtorsdag
+        (date(2026, 4, 3), date(2026, 4, 1)),  # Langfredag
+        (date(2026, 4, 6), date(2026, 4, 1)),  # 2. påskedag -> before the whole Easter
+        (date(2026, 12, 25), date(2026, 12, 24)),  # 1. juledag
+        (date(2026, 12, 26), date(2026, 12, 24)),
+        (date(2027, 12, 26), date(2027, 12, 24)),  # Christmas on a weekend
+        (date(2026, 1, 1), date(2025, 12, 31)),
+        (date(2026, 8, 22), date(2026, 8, 21)),  # Saturday
+        (date(2026, 8, 23), date(2026, 8, 21)),  # Sunday
+        (date(2026, 8, 24), date(2026, 8, 24)),  # plain Monday
+    ],
+)
+def test_weekends_and_holidays_move_to_previous_working_day(due: date, sent: date) -> None:
+    assert send_at(due, 0, NINE, OSLO).date() == sent
+
+
+def test_lead_time_counts_calendar_days_then_shifts() -> None:
+    # 14 days before Wednesday 16 Sep 2026 is Wednesday 2 Sep; 3 days before is Sunday 13 -> Fri 11
+    assert send_at(date(2026, 9, 16), 14, NINE, OSLO).date() == date(2026, 9, 2)
+    assert send_at(date(2026, 9, 16), 3, NINE, OSLO).date() == date(2026, 9, 11)
+
+
+def test_closed_days_move_sends_too() -> None:
+    closed = frozenset(date(2026, 10, d) for d in range(5, 10))  # autumn school holiday
+    assert previous_working_day(date(2026, 10, 8), closed) == date(2026, 10, 2)
+    assert send_at(date(2026, 10, 7), 0, NINE, OSLO, closed).date() == date(2026, 10, 2)
+
+
+def test_31st_in_short_months_is_the_last_day() -> None:
+    got = occurrences(rec(every="monthly", day=31), date(2027, 1, 1), date(2027, 6, 30))
+    assert got == [
+        date(2027, 1, 31),
+        date(2027, 2, 28),
+        date(2027, 3, 31),
+        date(2027, 4, 30),
+        date(2027, 5, 31),
+        date(2027, 6, 30),
+    ]
+    leap = occurrences(rec(every="yearly", month=2, day=30), date(2028, 1, 1), date(2028, 12, 31))
+    assert leap == [date(2028, 2, 29)]
+
+
+def test_nth_and_last_weekday() -> None:
+    first_mon = occurrences(
+        rec(every="monthly", nth=1, weekday="mon"), date(2026, 8, 1), date(2026, 10, 31)
+    )
+    assert first_mon == [date(2026, 8, 3), date(2026, 9, 7), date(2026, 10, 5)]
+    last_mon = occurrences(
+        rec(every="monthly", nth=-1, weekday="mon"), date(2026, 8, 1), date(2026, 9, 30)
+    )
+    assert last_mon == [date(2026, 8, 31), date(2026, 9, 28)]
+    third_thu = occurrences(
+        rec(every="monthly", nth=3, weekday="thu"), date(2026, 11, 1), date(2026, 11, 30)
+    )
+    assert third_thu == [date(2026, 11, 19)]
+
+
+def test_half_yearly_and_once() -> None:
+    half = occurrences(
+        rec(every="half-yearly", month=6, day=15), date(2026, 1, 1), date(2027, 6, 30)
+    )
+    assert half == [date(2026, 6, 15), date(2026, 12, 15), date(2027, 6, 15)]
+    once = rec(every="once", date="2027-02-01")
+    assert occurrences(once, date(2027, 1, 1), date(2027, 12, 31)) == [date(2027, 2, 1)]
+    assert occurrences(once, date(2027, 3, 1), date(2027, 12, 31)) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"every": "yearly", "month": 8},
+        {"every": "monthly"},
+        {"every": "monthly", "day": 3, "weekday": "mon"},
+        {"every": "monthly", "nth": 0, "weekday": "mon"},
+        {"every": "half-yearly", "month": 9, "day": 1},
+        {"every": "once"},
+    ],
+)
+def test_bad_recurrences_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        Recurrence.model_validate(bad)
+
+
+def test_planned_reminders_to_holders_deputies_and_gaps() -> None:
+    t = Task(
+        key="rapport",
+        title=Text(nb="Rapport", nn="Rapport"),
+        text=Text(nb="Skriv", nn="Skriv"),
+        roles=["virksomhetsleder", "bts-koordinator"],
+        recurrence=rec(every="yearly", month=12, day=15),
+        lead_days=[14, 3, 0],
+    )
+    holders = [
+        Holder("virksomhetsleder", "Skolen", "slack", "U1"),
+        Holder("virksomhetsleder", "Barnehagen", "slack", "U2", absent=True, deputy_user_id="U3"),
+        Holder("virksomhetsleder", "Helse", "teams", "T9", absent=True),
+    ]
+    planned = planned_reminders(
+        [t], holders, (date(2026, 12, 1), date(2026, 12, 31)), "Europe/Oslo"
+    )
+    kinds = sorted({(p.kind, p.send_at.date()) for p in planned})
+    assert kinds == [
+        ("lead-14", date(2026, 12, 1)),
+        ("lead-3", date(2026, 12, 11)),  # the 12th is a Saturday
+        ("reminder", date(2026, 12, 15)),
+    ]
+    reminder = [p for p in planned if p.kind == "reminder"]
+    assert {(p.role, p.unit, p.recipient, p.deputy, p.reason) for p in reminder} == {
+        ("virksomhetsleder", "Skolen", Recipient("slack", "U1"), False, ""),
+        ("virksomhetsleder", "Barnehagen", Recipient("slack", "U3"), True, ""),
+        ("virksomhetsleder", "Helse", None, False, "absent-no-deputy"),
+        ("bts-koordinator", None, None, False, "no-holder"),
+    }
+    assert all(p.send_at.utcoffset() == timedelta(hours=1) for p in planned)
+
+
+def test_window_and_same_day_leads_collapse() -> None:
+    # due Saturday 22 Aug 2026: lead 0 and lead 1 both land on Friday 21 -> only "reminder"
+    t = task(lead_days=[1, 0], every="once", date="2026-08-22")
+    planned = planned_reminders([t], [], (date(2026, 8, 1), date(2026, 8, 31)))
+    assert [(p.kind, p.send_at.date()) for p in planned] == [("reminder", date(2026, 8, 21))]
+    assert planned_reminders([t], [], (date(2026, 8, 22), date(2026, 8, 31))) == []
+
+
+def test_one_person_with_two_owning_roles_gets_one_send() -> None:
+    t = Task(
+        key="mote",
+        title=Text(nb="Møte", nn="Møte"),
+        text=Text(nb="x", nn="x"),
+        roles=["bts-koordinator", "arbeidsgruppe"],
+        recurrence=rec(every="once", date="2026-09-01"),
+        lead_days=[0],
+    )
+    holders = [
+        Holder("bts-koordinator", None, "slack", "U1"),
+        Holder("arbeidsgruppe", None, "slack", "U1"),
+    ]
+    planned = planned_reminders([t], holders, (date(2026, 9, 1), date(2026, 9, 1)))
+    assert [(p.role, p.recipient) for p in planned] == [
+        ("bts-koordinator", Recipient("slack", "U1"))
+    ]
