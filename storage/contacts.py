@@ -19,7 +19,7 @@ from dialogs.arshjul.recurrence import Holder
 from storage.contacts_models import ContactDetails, UserUnit
 from storage.directory_models import DirectoryRole, RoleHolder, Unit
 from storage.models import utcnow
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 CONTACT_ROLE = "bts-kontakt"
 
@@ -153,7 +153,7 @@ async def remembered_unit(store: Store, tenant_id: str, user_id: str) -> str | N
 
 async def remember_unit(store: Store, tenant_id: str, user_id: str, unit: str) -> bool:
     """Remember ``unit`` for this user (replacing an earlier one); False when no such unit."""
-    stmt = store._insert(UserUnit).values(
+    stmt = store.insert(UserUnit).values(
         tenant_id=tenant_id, platform_user_id=user_id, unit=unit, updated_at=utcnow()
     )
     stmt = stmt.on_conflict_do_update(
@@ -175,4 +175,4 @@ async def forget_unit(store: Store, tenant_id: str, user_id: str) -> bool:
                 UserUnit.tenant_id == tenant_id, UserUnit.platform_user_id == user_id
             )
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1

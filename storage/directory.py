@@ -38,7 +38,7 @@ from storage.directory_models import (
 )
 from storage.models import utcnow
 from storage.outbox_models import CalendarFeed
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ async def ensure_tenant_setup(
     arshjul = load_template(template)
     await store.ensure_tenant(tenant_id, platform, tenant_id)
     stmt = (
-        store._insert(TenantSettings)
+        store.insert(TenantSettings)
         .values(
             tenant_id=tenant_id,
             timezone=timezone,
@@ -75,7 +75,7 @@ async def ensure_tenant_setup(
         .on_conflict_do_nothing(index_elements=["tenant_id"])
     )
     async with store.sessions.begin() as session:
-        if _rowcount(await session.execute(stmt)) != 1:
+        if rowcount(await session.execute(stmt)) != 1:
             return False
         for key, (nb, nn) in BUILTIN_ROLES.items():
             session.add(DirectoryRole(tenant_id=tenant_id, key=key, name_nb=nb, name_nn=nn))
@@ -241,7 +241,7 @@ async def remove_holder(
         result = await session.execute(
             delete(RoleHolder).where(*_same_holder(tenant_id, role, unit, platform, user_id))
         )
-    return _rowcount(result) > 0
+    return rowcount(result) > 0
 
 
 def _same_holder(
@@ -262,12 +262,12 @@ def _same_holder(
 async def add_admin(store: Store, tenant_id: str, platform: str, user_id: str) -> bool:
     """Name an admin; False when they were one already."""
     stmt = (
-        store._insert(TenantAdmin)
+        store.insert(TenantAdmin)
         .values(tenant_id=tenant_id, platform=platform, platform_user_id=user_id, added_at=utcnow())
         .on_conflict_do_nothing(index_elements=["tenant_id", "platform", "platform_user_id"])
     )
     async with store.sessions.begin() as session:
-        return _rowcount(await session.execute(stmt)) == 1
+        return rowcount(await session.execute(stmt)) == 1
 
 
 async def remove_admin(store: Store, tenant_id: str, platform: str, user_id: str) -> bool:
@@ -280,7 +280,7 @@ async def remove_admin(store: Store, tenant_id: str, platform: str, user_id: str
                 TenantAdmin.platform_user_id == user_id,
             )
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def list_admins(store: Store, tenant_id: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from storage.feedback_models import FeedbackCount, SigningKey
 from storage.models import ProcessedEvent, utcnow
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 # How long a message's vote id is remembered; a click on an older message counts again.
 VOTE_ID_TTL = timedelta(days=400)
@@ -53,7 +53,7 @@ async def record_vote(
     """Count one 👍 (``useful``) or 👎 unless ``vote_id`` was counted already; True when counted."""
     now = utcnow()
     claim = (
-        store._insert(ProcessedEvent)
+        store.insert(ProcessedEvent)
         .values(
             event_key=vote_event_key(vote_id),
             platform=platform,
@@ -62,7 +62,7 @@ async def record_vote(
         )
         .on_conflict_do_nothing(index_elements=["event_key"])
     )
-    count = store._insert(FeedbackCount).values(
+    count = store.insert(FeedbackCount).values(
         tenant_id=tenant_id,
         kind=kind,
         key=key,
@@ -80,7 +80,7 @@ async def record_vote(
         },
     )
     async with store.sessions.begin() as session:
-        if _rowcount(await session.execute(claim)) != 1:
+        if rowcount(await session.execute(claim)) != 1:
             return False
         await session.execute(count)
     return True
@@ -95,7 +95,7 @@ async def signing_key(store: Store, name: str = VOTE_KEY_NAME) -> bytes:
     """The secret called ``name``, created at random on first use; every process gets the same one
     (the first insert wins, the others read it)."""
     create = (
-        store._insert(SigningKey)
+        store.insert(SigningKey)
         .values(name=name, secret=secrets.token_hex(KEY_BYTES), created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["name"])
     )

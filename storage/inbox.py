@@ -19,7 +19,7 @@ from sqlalchemy import case, delete, func, or_, select, update
 
 from storage.inbox_models import CLAIMED, DONE, FAILED, PENDING, SENDING, InboxItem
 from storage.models import utcnow
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 KEEP_KEYS = timedelta(days=2)  # a redelivery later than this would be answered again
 
@@ -65,7 +65,7 @@ async def receive_many(
     # One constant statement executed for many parameter sets: compiled once, and SQLAlchemy's
     # "insertmanyvalues" still sends it as multi-row INSERTs (with RETURNING) on both backends.
     stmt = (
-        store._insert(InboxItem)
+        store.insert(InboxItem)
         .on_conflict_do_nothing(index_elements=["event_key"])
         .returning(InboxItem.event_key)
     )
@@ -129,7 +129,7 @@ async def plan_reply(
             )
             .values(status=SENDING, reply=reply, body=None)
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def finish(store: Store, item_id: int, worker: str, status: str, error: str = "") -> bool:
@@ -142,7 +142,7 @@ async def finish(store: Store, item_id: int, worker: str, status: str, error: st
             .where(InboxItem.id == item_id, InboxItem.claimed_by == worker)
             .values(status=status, body=None, reply=None, lease_until=None, last_error=error[:80])
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def finish_many(store: Store, item_ids: Sequence[int], worker: str) -> int:
@@ -155,7 +155,7 @@ async def finish_many(store: Store, item_ids: Sequence[int], worker: str) -> int
             .where(InboxItem.id.in_(list(item_ids)), InboxItem.claimed_by == worker)
             .values(status=DONE, body=None, reply=None, lease_until=None, last_error="")
         )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def retry_later(store: Store, item_id: int, worker: str, at: datetime, error: str) -> bool:
@@ -172,7 +172,7 @@ async def retry_later(store: Store, item_id: int, worker: str, at: datetime, err
                 last_error=error[:80],
             )
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def release(store: Store, worker: str, now: datetime | None = None) -> int:
@@ -189,7 +189,7 @@ async def release(store: Store, worker: str, now: datetime | None = None) -> int
             .where(InboxItem.claimed_by == worker, InboxItem.status == SENDING)
             .values(claimed_by=None, lease_until=now)
         )
-    return _rowcount(claimed) + _rowcount(sending)
+    return rowcount(claimed) + rowcount(sending)
 
 
 async def purge(store: Store, now: datetime | None = None) -> int:
@@ -200,7 +200,7 @@ async def purge(store: Store, now: datetime | None = None) -> int:
                 InboxItem.status.in_((DONE, FAILED)), InboxItem.expires_at < (now or utcnow())
             )
         )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def status_counts(store: Store, platform: str | None = None) -> dict[str, int]:

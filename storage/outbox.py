@@ -27,7 +27,7 @@ from storage.outbox_models import (
     OutboxItem,
     TaskProgress,
 )
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 ENQUEUE_CHUNK = 400  # rows per INSERT (stays far below SQLite's bound-parameter limit)
 
@@ -73,12 +73,12 @@ async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
             for item in items[start : start + ENQUEUE_CHUNK]
         ]
         stmt = (
-            store._insert(OutboxItem)
+            store.insert(OutboxItem)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
         async with store.sessions.begin() as session:
-            inserted += _rowcount(await session.execute(stmt))
+            inserted += rowcount(await session.execute(stmt))
     return inserted
 
 
@@ -149,7 +149,7 @@ async def release_expired_claims(store: Store, *, now: datetime | None = None) -
             .where(OutboxItem.status == CLAIMED, OutboxItem.lease_until < now)
             .values(status=PENDING, claimed_by=None, lease_until=None)
         )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def claim_in_doubt(
@@ -198,7 +198,7 @@ async def mark_sending(
             )
             .values(status=SENDING, attempts=OutboxItem.attempts + 1, lease_until=now + lease)
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def finish(
@@ -230,7 +230,7 @@ async def finish(
             .where(OutboxItem.id == item_id, OutboxItem.claimed_by == worker)
             .values(**values)
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def retry_later(store: Store, item_id: int, worker: str, at: datetime, error: str) -> bool:
@@ -247,7 +247,7 @@ async def retry_later(store: Store, item_id: int, worker: str, at: datetime, err
                 last_error=error[:200],
             )
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def status_counts(store: Store, tenant_id: str | None = None) -> dict[str, int]:

@@ -29,7 +29,7 @@ from storage.outbox_models import (
     OutboxItem,
     TaskProgress,
 )
-from storage.repositories import Store, _rowcount
+from storage.repositories import Store, rowcount
 
 STATUSES = (OPEN, DONE, NOT_RELEVANT)
 POSTPONED_KIND = "postponed"
@@ -91,7 +91,7 @@ async def set_progress(
         "updated_by": updated_by[:200],
         "updated_at": now,
     }
-    stmt = store._insert(TaskProgress).values(**values)
+    stmt = store.insert(TaskProgress).values(**values)
     changes = {"updated_by": stmt.excluded.updated_by, "updated_at": stmt.excluded.updated_at}
     if status is not None:
         changes["status"] = stmt.excluded.status
@@ -149,7 +149,7 @@ class ProgressIndex:
 
 async def set_digest_target(store: Store, tenant_id: str, platform: str, channel_id: str) -> None:
     """Choose (or move) the channel of the tenant's weekly digest."""
-    stmt = store._insert(DigestTarget).values(
+    stmt = store.insert(DigestTarget).values(
         tenant_id=tenant_id, platform=platform, channel_id=channel_id, updated_at=utcnow()
     )
     stmt = stmt.on_conflict_do_update(
@@ -199,4 +199,4 @@ async def cancel_pending(store: Store, item_id: int) -> bool:
             .where(OutboxItem.id == item_id, OutboxItem.status == PENDING)
             .values(status=SKIPPED, last_error="cancelled-by-user")
         )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1

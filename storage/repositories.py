@@ -56,7 +56,7 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _rowcount(result: Result[Any]) -> int:
+def rowcount(result: Result[Any]) -> int:
     """Rows touched by an INSERT/UPDATE/DELETE (DML results are cursor results)."""
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
@@ -68,7 +68,7 @@ class Store:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(engine)
 
-    def _insert(self, table: Any) -> Any:
+    def insert(self, table: Any) -> Any:
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
@@ -80,7 +80,7 @@ class Store:
     ) -> None:
         """Create the tenant row if it does not exist yet."""
         stmt = (
-            self._insert(Tenant)
+            self.insert(Tenant)
             .values(
                 id=tenant_id,
                 platform=platform,
@@ -127,7 +127,7 @@ class Store:
         """Insert the user unless known; True when this call created them (first contact)."""
         now = utcnow()
         inserted = await connection.execute(
-            self._insert(User)
+            self.insert(User)
             .values(
                 tenant_id=tenant_id,
                 platform=platform,
@@ -137,7 +137,7 @@ class Store:
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
         )
-        return _rowcount(inserted) == 1
+        return rowcount(inserted) == 1
 
     async def open_turn(
         self, tenant_id: str, platform: str, platform_user_id: str
@@ -231,7 +231,7 @@ class Store:
         async with self.engine.begin() as session:
             if state.version == 0:
                 stmt = (
-                    self._insert(ConversationState)
+                    self.insert(ConversationState)
                     .values(
                         tenant_id=state.tenant_id,
                         platform_user_id=state.platform_user_id,
@@ -243,7 +243,7 @@ class Store:
                     )
                     .on_conflict_do_nothing(index_elements=["tenant_id", "platform_user_id"])
                 )
-                saved = _rowcount(await session.execute(stmt)) == 1
+                saved = rowcount(await session.execute(stmt)) == 1
             else:
                 result = await session.execute(
                     update(ConversationState)
@@ -260,7 +260,7 @@ class Store:
                         updated_at=now,
                     )
                 )
-                saved = _rowcount(result) == 1
+                saved = rowcount(result) == 1
         if saved:
             state.version += 1
         return saved
@@ -271,7 +271,7 @@ class Store:
         self, tenant_id: str, platform: str, kind: str, key: str, reference: dict[str, Any]
     ) -> None:
         """Insert or refresh the address of a user or channel for proactive sends."""
-        stmt = self._insert(ConversationRef).values(
+        stmt = self.insert(ConversationRef).values(
             tenant_id=tenant_id,
             platform=platform,
             kind=kind,
@@ -314,16 +314,16 @@ class Store:
         """True the first time ``event_key`` is seen (across restarts and processes), else False."""
         now = utcnow()
         stmt = (
-            self._insert(ProcessedEvent)
+            self.insert(ProcessedEvent)
             .values(event_key=event_key, platform=platform, received_at=now, expires_at=now + ttl)
             .on_conflict_do_nothing(index_elements=["event_key"])
         )
         async with self.sessions.begin() as session:
-            return _rowcount(await session.execute(stmt)) == 1
+            return rowcount(await session.execute(stmt)) == 1
 
     async def purge_expired_events(self, now: datetime | None = None) -> int:
         async with self.sessions.begin() as session:
             result = await session.execute(
                 delete(ProcessedEvent).where(ProcessedEvent.expires_at < (now or utcnow()))
             )
-        return _rowcount(result)
+        return rowcount(result)
