@@ -33,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
 from bot.delivery.senders import SendRates, SlackSender
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from dialogs.content import Content
 from dialogs.messages import Reply
 from storage import directory, outbox
@@ -60,14 +61,14 @@ DEFAULT_HEADROOM = 0.9
 
 async def _setup(store: Store, recipients: int) -> str:
     """Tenant with the default årshjul, every recipient a holder; returns the task to remind of."""
-    await directory.ensure_tenant_setup(store, TENANT, platform="slack")
+    await ensure_tenant_setup(store, TENANT, platform="slack")
     holders = [
         Holder(ROLE, f"Enhet {n % UNITS}", "slack", _user(n), f"Ansatt {n}")
         for n in range(recipients)
     ]
     await directory.replace_holders(store, TENANT, holders)
-    tasks = [t for t in await directory.list_tasks(store, TENANT) if ROLE in t.roles]
-    return (tasks or await directory.list_tasks(store, TENANT))[0].key
+    tasks = [t for t in await list_tasks(store, TENANT) if ROLE in t.roles]
+    return (tasks or await list_tasks(store, TENANT))[0].key
 
 
 def _user(n: int) -> str:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from dialogs.arshjul.model import COORDINATOR_ROLE
-from dialogs.arshjul.recurrence import Holder
 from storage.contacts_models import ContactDetails, UserUnit
 from storage.directory_models import DirectoryRole, RoleHolder, Unit
 from storage.models import utcnow
+from storage.records import COORDINATOR_ROLE, Holder
 from storage.repositories import Store, rowcount
 
 CONTACT_ROLE = "bts-kontakt"

@@ -3,7 +3,8 @@
 Each function opens its own short transaction like ``storage.repositories.Store``; replacing the role
 holders or the årshjul happens in one transaction, so an import is all or nothing; the chat form
 adds, changes or removes one holder at a time (``put_holder``, ``remove_holder``). A fresh tenant is
-set up with ``ensure_tenant_setup`` (idempotent, also when several processes race).
+set up with ``setup_tenant`` (idempotent, also when several processes race). The årshjul tasks are
+stored as plain ``TaskRecord`` data; ``dialogs.arshjul.tasks`` validates them and loads templates.
 """
 
 from __future__ import annotations
@@ -16,18 +17,6 @@ from datetime import date
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogs.arshjul.model import (
-    BUILTIN_ROLES,
-    COORDINATOR_ROLE,
-    DEFAULT_TEMPLATE,
-    TEMPLATES,
-    Arshjul,
-    Task,
-    Text,
-    load_template,
-    task_to_data,
-)
-from dialogs.arshjul.recurrence import Holder, acting_for
 from storage.directory_models import (
     ArshjulTask,
     DirectoryRole,
@@ -38,6 +27,7 @@ from storage.directory_models import (
 )
 from storage.models import utcnow
 from storage.outbox_models import CalendarFeed
+from storage.records import BUILTIN_ROLES, COORDINATOR_ROLE, Holder, TaskRecord, acting_for
 from storage.repositories import Store, rowcount
 
 
@@ -50,18 +40,19 @@ class Settings:
     closed_days: tuple[date, ...]
 
 
-async def ensure_tenant_setup(
+async def setup_tenant(
     store: Store,
     tenant_id: str,
     *,
-    timezone: str = "Europe/Oslo",
-    template: str = DEFAULT_TEMPLATE,
-    platform: str = "local",
+    template: str,
+    roles: Sequence[str],
+    tasks: Sequence[TaskRecord],
+    timezone: str,
+    platform: str,
 ) -> bool:
-    """Create the tenant with its settings, built-in roles and the template's årshjul, once.
+    """Create the tenant with its settings, the built-in roles plus ``roles`` and ``tasks``, once.
 
     Returns True when this call set the tenant up, False when it was set up already."""
-    arshjul = load_template(template)
     await store.ensure_tenant(tenant_id, platform, tenant_id)
     stmt = (
         store.insert(TenantSettings)
@@ -80,7 +71,7 @@ async def ensure_tenant_setup(
         for key, (nb, nn) in BUILTIN_ROLES.items():
             session.add(DirectoryRole(tenant_id=tenant_id, key=key, name_nb=nb, name_nn=nn))
         await session.flush()
-        await _put_tasks(session, tenant_id, arshjul)
+        await _put_tasks(session, tenant_id, roles, tasks)
     return True
 
 
@@ -314,7 +305,9 @@ async def is_admin(store: Store, tenant_id: str, platform: str, user_id: str) ->
 # årshjul -----------------------------------------------------------------------------------------
 
 
-async def _put_tasks(session: AsyncSession, tenant_id: str, arshjul: Arshjul) -> None:
+async def _put_tasks(
+    session: AsyncSession, tenant_id: str, roles: Sequence[str], tasks: Sequence[TaskRecord]
+) -> None:
     known = set(
         (
             await session.scalars(
@@ -322,54 +315,52 @@ async def _put_tasks(session: AsyncSession, tenant_id: str, arshjul: Arshjul) ->
             )
         ).all()
     )
-    for role in arshjul.roles():
+    for role in roles:
         if role not in known:  # an årshjul may bring its own roles
             session.add(DirectoryRole(tenant_id=tenant_id, key=role, name_nb=role, name_nn=role))
     await session.execute(delete(ArshjulTask).where(ArshjulTask.tenant_id == tenant_id))
     now = utcnow()
-    for position, task in enumerate(arshjul.tasks):
+    for position, task in enumerate(tasks):
         session.add(
             ArshjulTask(
                 tenant_id=tenant_id,
                 key=task.key,
                 position=position,
-                data=task_to_data(task),
+                data=task.data,
                 updated_at=now,
             )
         )
 
 
-async def replace_arshjul(store: Store, tenant_id: str, arshjul: Arshjul) -> None:
-    """Replace the tenant's årshjul (and record its template) in one transaction."""
+async def replace_tasks(
+    store: Store,
+    tenant_id: str,
+    *,
+    template: str,
+    roles: Sequence[str],
+    tasks: Sequence[TaskRecord],
+) -> None:
+    """Replace the tenant's årshjul tasks (adding the ``roles`` it lacks) and record ``template``
+    (an empty one keeps the recorded template), in one transaction."""
     async with store.sessions.begin() as session:
         row = await session.get(TenantSettings, tenant_id)
         if row is None:
             raise KeyError(tenant_id)
-        if arshjul.template:
-            row.template = arshjul.template
+        if template:
+            row.template = template
         row.updated_at = utcnow()
-        await _put_tasks(session, tenant_id, arshjul)
+        await _put_tasks(session, tenant_id, roles, tasks)
 
 
-async def list_tasks(store: Store, tenant_id: str) -> list[Task]:
+async def list_task_records(store: Store, tenant_id: str) -> list[TaskRecord]:
+    """The tenant's årshjul tasks in årshjul order."""
     async with store.sessions() as session:
-        rows = await session.scalars(
-            select(ArshjulTask.data)
+        rows = await session.execute(
+            select(ArshjulTask.key, ArshjulTask.data)
             .where(ArshjulTask.tenant_id == tenant_id)
             .order_by(ArshjulTask.position, ArshjulTask.key)
         )
-        return [Task.model_validate(data) for data in rows.all()]
-
-
-async def get_arshjul(store: Store, tenant_id: str) -> Arshjul:
-    """The tenant's årshjul, named after its template."""
-    settings = await get_settings(store, tenant_id)
-    template = settings.template if settings else ""
-    if template in TEMPLATES:
-        name = load_template(template).name
-    else:
-        name = Text(nb=tenant_id, nn=tenant_id)
-    return Arshjul(template=template, name=name, tasks=await list_tasks(store, tenant_id))
+        return [TaskRecord(key, data) for key, data in rows.all()]
 
 
 async def coordinator_recipients(store: Store, tenant_id: str) -> list[tuple[str, str]]:

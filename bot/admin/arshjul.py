@@ -26,6 +26,7 @@ from dialogs.arshjul.model import (
     load_template,
 )
 from dialogs.arshjul.recurrence import Holder, planned_reminders
+from dialogs.arshjul.tasks import ensure_tenant_setup, get_arshjul, list_tasks, replace_arshjul
 from dialogs.content import Content
 from dialogs.timezones import known_timezone
 from storage import directory
@@ -105,7 +106,7 @@ async def _run(args: argparse.Namespace, url: str, timezone: str) -> int:
     engine = create_engine(url)
     store = Store(engine)
     try:
-        await directory.ensure_tenant_setup(store, args.tenant, timezone=timezone)
+        await ensure_tenant_setup(store, args.tenant, timezone=timezone)
         handler = {
             "admin": _admin,
             "roles": _roles,
@@ -255,7 +256,7 @@ async def _settings(store: Store, args: argparse.Namespace) -> int:
 async def _arshjul(store: Store, args: argparse.Namespace) -> int:
     if args.sub == "use":
         arshjul = load_template(args.template)
-        await directory.replace_arshjul(store, args.tenant, arshjul)
+        await replace_arshjul(store, args.tenant, arshjul)
         print(f"årshjul replaced by the {args.template} template ({len(arshjul.tasks)} task(s))")
         return 0
     if args.sub == "import":
@@ -266,10 +267,10 @@ async def _arshjul(store: Store, args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             print("nothing was imported", file=sys.stderr)
             return 1
-        await directory.replace_arshjul(store, args.tenant, arshjul)
+        await replace_arshjul(store, args.tenant, arshjul)
         print(f"imported {len(arshjul.tasks)} task(s)")
         return 0
-    arshjul = await directory.get_arshjul(store, args.tenant)
+    arshjul = await get_arshjul(store, args.tenant)
     if not args.ics:
         sys.stdout.write(dump_arshjul(arshjul))
         return 0
@@ -288,7 +289,7 @@ async def _reminders(store: Store, args: argparse.Namespace) -> int:
     settings = await directory.get_settings(store, args.tenant)
     assert settings is not None
     planned = planned_reminders(
-        await directory.list_tasks(store, args.tenant),
+        await list_tasks(store, args.tenant),
         await directory.list_holders(store, args.tenant),
         (args.start, args.end),
         settings.timezone,

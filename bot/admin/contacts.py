@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from bot.admin.arshjul import CSV_COLUMNS as ROLE_COLUMNS
 from bot.admin.arshjul import parse_roles_csv
+from dialogs.arshjul.tasks import ensure_tenant_setup
 from storage import contacts as repo
-from storage import directory
 from storage.contacts_models import EMAIL_MAX, PHONE_MAX
 from storage.feedback import list_totals
 from storage.feedback_models import KINDS
@@ -67,7 +67,7 @@ async def run(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.command == "stats":
         return await _stats(runtime, args)
     store = runtime.store
-    await directory.ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
+    await ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
     if args.sub == "export":
         sys.stdout.write(contacts_csv(await repo.list_contacts(store, args.tenant)))
         return 0

@@ -11,6 +11,7 @@ import json
 
 from bot.http.calendar_feed import feed_url
 from bot.runtime import Runtime
+from dialogs.arshjul.tasks import ensure_tenant_setup
 from storage import directory, outbox
 from storage.outbox_models import FINAL_STATUSES, SENT
 
@@ -19,7 +20,7 @@ PROBLEMS_SHOWN = 20
 
 async def run(runtime: Runtime, args: argparse.Namespace) -> int:
     store = runtime.store
-    await directory.ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
+    await ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
     if args.command == "arshjul":
         token = await directory.feed_token(store, args.tenant, rotate=args.rotate)
         print(feed_url(runtime.settings.public_url, token))

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.runtime import Runtime
 from dialogs.arshjul.ics import ics_calendar
+from dialogs.arshjul.tasks import list_tasks
 from storage import directory
 
 FEED_PATH = "/arshjul/{token}.ics"
@@ -36,7 +37,7 @@ def setup_calendar_feed(app: web.Application, runtime: Runtime) -> None:
             return web.json_response({"error": "unknown calendar link", "status": 404}, status=404)
         settings = await directory.get_settings(runtime.store, tenant_id)
         zone = ZoneInfo(settings.timezone if settings else runtime.settings.bot_timezone)
-        tasks = await directory.list_tasks(runtime.store, tenant_id)
+        tasks = await list_tasks(runtime.store, tenant_id)
         body = ics_calendar(
             tasks,
             datetime.now(zone).date(),

@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dialogs.arshjul.model import COORDINATOR_ROLE, Task
+from dialogs.arshjul.model import Task
 from dialogs.arshjul.notices import (
     A_DONE,
     A_NOT_RELEVANT,
@@ -62,6 +62,7 @@ from storage.progress import (
     set_digest_target,
     set_progress,
 )
+from storage.records import COORDINATOR_ROLE
 
 A_ROLE_SAVE = "arshjul:role_save"
 TOPIC = "arshjul"

@@ -27,23 +27,6 @@ KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 _KEY = re.compile(KEY_PATTERN)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-# Built-in roles (key -> nb name, nn name); a tenant's årshjul may add more.
-BUILTIN_ROLES: dict[str, tuple[str, str]] = {
-    "bts-koordinator": ("BTS-koordinator", "BTS-koordinator"),
-    "arbeidsgruppe": ("Arbeidsgruppe", "Arbeidsgruppe"),
-    "styringsgruppe": ("Styringsgruppe", "Styringsgruppe"),
-    "driftsstyre": ("Driftsstyre", "Driftsstyre"),
-    "ledergruppe": ("Ledergruppe", "Leiargruppe"),
-    "oppvekstsjef": ("Oppvekstsjef", "Oppvekstsjef"),
-    "helse-og-omsorgssjef": ("Helse- og omsorgssjef", "Helse- og omsorgssjef"),
-    "virksomhetsleder": ("Virksomhetsleder", "Verksemdsleiar"),
-    "bts-kontakt": ("BTS-kontakt", "BTS-kontakt"),
-    "superbruker": ("Superbruker", "Superbrukar"),
-    "stafettholder": ("Stafettholder", "Stafetthaldar"),
-    "alle-ansatte": ("Alle ansatte", "Alle tilsette"),
-}
-COORDINATOR_ROLE = "bts-koordinator"
-
 
 class ArshjulError(GuideError):
     """An årshjul file cannot be used; ``errors`` are ``file:line: message`` lines."""

@@ -17,8 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.arshjul.model import BUILTIN_ROLES, Task
+from dialogs.arshjul.model import Task
 from dialogs.arshjul.recurrence import Holder, occurrences
+from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from dialogs.content import Content
 from dialogs.messages import Button, Link, Message, Reply
 from storage import directory
@@ -26,6 +27,7 @@ from storage.models import utcnow
 from storage.outbox import get_item
 from storage.outbox_models import DONE, NOT_RELEVANT, OPEN
 from storage.progress import Progress, ProgressIndex, list_progress
+from storage.records import BUILTIN_ROLES
 from storage.repositories import Store
 
 # Action ids of the buttons on notices (handled in dialogs.arshjul.chat).
@@ -149,9 +151,7 @@ async def load_tenant(
     settings = await directory.get_settings(store, tenant_id)
     if settings is None:
         platform = tenant_id.partition(":")[0] if ":" in tenant_id else "local"
-        await directory.ensure_tenant_setup(
-            store, tenant_id, timezone=default_zone, platform=platform
-        )
+        await ensure_tenant_setup(store, tenant_id, timezone=default_zone, platform=platform)
         settings = await directory.get_settings(store, tenant_id)
         assert settings is not None
     roles = {r.key: (r.name_nb, r.name_nn) for r in await directory.list_roles(store, tenant_id)}
@@ -159,7 +159,7 @@ async def load_tenant(
         tenant_id=tenant_id,
         zone=ZoneInfo(settings.timezone),
         closed=frozenset(settings.closed_days),
-        tasks=tuple(await directory.list_tasks(store, tenant_id)),
+        tasks=tuple(await list_tasks(store, tenant_id)),
         holders=tuple(await directory.list_holders(store, tenant_id)),
         role_names=roles,
     )

@@ -26,13 +26,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from dialogs.arshjul.model import Task
-from dialogs.arshjul.recurrence import Holder, acting_for, next_working_day, planned_reminders
+from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminders
+from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from storage import directory
 from storage.followups import due_personal_followups
 from storage.models import utcnow
 from storage.outbox import NewItem, enqueue
 from storage.outbox_models import DONE, NOT_RELEVANT, SENT, OutboxItem
 from storage.progress import ProgressIndex, get_digest_target, list_progress
+from storage.records import acting_for
 from storage.reports import report_problem
 from storage.repositories import Store
 
@@ -80,14 +82,14 @@ async def plan_all(store: Store, settings: PlanSettings, now: datetime | None = 
 async def plan_tenant(
     store: Store, tenant_id: str, settings: PlanSettings, now: datetime, platform: str = "local"
 ) -> int:
-    await directory.ensure_tenant_setup(
+    await ensure_tenant_setup(
         store, tenant_id, timezone=settings.default_timezone, platform=platform
     )
     config = await directory.get_settings(store, tenant_id)
     assert config is not None
     tenant = _Tenant(
         tenant_id,
-        await directory.list_tasks(store, tenant_id),
+        await list_tasks(store, tenant_id),
         await directory.list_holders(store, tenant_id),
         ZoneInfo(config.timezone),
         frozenset(config.closed_days),

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from dialogs.arshjul.model import WEEKDAYS, Recurrence, Task
+from storage.records import Holder
 
 MAX_SHIFT_DAYS = 120  # how far back a send may be moved (long closed periods such as summer)
 
@@ -123,33 +124,9 @@ def kind_of(lead_days: int) -> str:
 
 
 @dataclass(frozen=True)
-class Holder:
-    """Who holds a role (in a unit, or tenant-wide when ``unit`` is None)."""
-
-    role: str
-    unit: str | None
-    platform: str
-    user_id: str
-    display_name: str = ""
-    deputy_user_id: str | None = None
-    absent: bool = False
-
-
-@dataclass(frozen=True)
 class Recipient:
     platform: str
     user_id: str
-
-
-def acting_for(holders: Iterable[Holder]) -> list[tuple[str, str]]:
-    """Who acts for each holder, as unique (platform, user id): the holder, or their deputy while
-    they are marked absent (nobody when there is no deputy)."""
-    found = []
-    for h in holders:
-        user = h.deputy_user_id if h.absent else h.user_id
-        if user:
-            found.append((h.platform, user))
-    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pytest
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
 from bot.delivery.senders import Rejected, RetryLater, Unreachable
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup
 from dialogs.messages import Message, Reply
 from storage import directory, outbox
 from storage.followups import add_personal_followup, list_personal_followups
@@ -120,7 +121,7 @@ def reminder(n: int, at: datetime = T0, user: str | None = None, **payload: Any)
 @pytest.fixture
 async def tstore(store: Store) -> Store:
     await store.ensure_tenant(TENANT, "slack", "T1")
-    await directory.ensure_tenant_setup(store, TENANT, platform="slack")
+    await ensure_tenant_setup(store, TENANT, platform="slack")
     holders = [Holder("bts-kontakt", "Skolen", "slack", f"U{n}", f"Person {n}") for n in range(40)]
     holders.append(Holder("bts-koordinator", None, "slack", "UCOORD", "Kari"))
     await directory.replace_holders(store, TENANT, holders)

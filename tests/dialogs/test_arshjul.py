@@ -22,6 +22,7 @@ from dialogs.arshjul.model import (
     parse_arshjul,
 )
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup, get_arshjul, list_tasks, replace_arshjul
 from storage import directory
 from storage.repositories import Store
 from tests.support.server import BotServer, clean_env
@@ -144,11 +145,11 @@ def test_admin_add_list_remove(tmp_path: Path) -> None:
 
 
 async def test_tenant_setup_is_idempotent(store: Store) -> None:
-    assert await directory.ensure_tenant_setup(store, "local")
-    assert not await directory.ensure_tenant_setup(store, "local", template="strand")
+    assert await ensure_tenant_setup(store, "local")
+    assert not await ensure_tenant_setup(store, "local", template="strand")
     settings = await directory.get_settings(store, "local")
     assert settings == directory.Settings("Europe/Oslo", "hadsel", ())
-    assert await directory.list_tasks(store, "local") == load_template("hadsel").tasks
+    assert await list_tasks(store, "local") == load_template("hadsel").tasks
     await directory.set_settings(
         store, "local", timezone="Europe/Berlin", closed_days=[date(2026, 10, 5)]
     )
@@ -157,9 +158,9 @@ async def test_tenant_setup_is_idempotent(store: Store) -> None:
 
 
 async def test_replace_arshjul_and_holders(store: Store) -> None:
-    await directory.ensure_tenant_setup(store, "t1")
-    await directory.replace_arshjul(store, "t1", load_template("salangen"))
-    assert (await directory.get_arshjul(store, "t1")) == load_template("salangen")
+    await ensure_tenant_setup(store, "t1")
+    await replace_arshjul(store, "t1", load_template("salangen"))
+    assert (await get_arshjul(store, "t1")) == load_template("salangen")
     assert "ledergruppe" in {r.key for r in await directory.list_roles(store, "t1")}
     holders = [
         Holder("bts-koordinator", None, "slack", "U1", "Kari", "U2"),
@@ -174,7 +175,7 @@ async def test_replace_arshjul_and_holders(store: Store) -> None:
 
 
 async def test_admins_and_coordinators(store: Store) -> None:
-    await directory.ensure_tenant_setup(store, "t1")
+    await ensure_tenant_setup(store, "t1")
     await directory.replace_holders(store, "t1", [Holder("bts-koordinator", None, "slack", "U1")])
     assert await directory.add_admin(store, "t1", "slack", "U7")
     assert not await directory.add_admin(store, "t1", "slack", "U7")

@@ -25,6 +25,7 @@ from dialogs.arshjul import chat as arshjul_chat
 from dialogs.arshjul.model import parse_arshjul
 from dialogs.arshjul.notices import render_notice
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
 from dialogs.content import Content
 from dialogs.faq import dialog as faq
 from dialogs.guide import dialog as guide_dialog
@@ -106,8 +107,8 @@ class Clock:
 @pytest.fixture
 async def tenant(store: Store) -> Store:
     await store.ensure_tenant(TENANT, "slack", "T1")
-    await directory.ensure_tenant_setup(store, TENANT, platform="slack")
-    await directory.replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
+    await ensure_tenant_setup(store, TENANT, platform="slack")
+    await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)
     return store
 
@@ -811,8 +812,8 @@ async def test_slack_click_on_a_reminder_and_slash_command_through_the_real_serv
     store = Store(engine)
     slack_tenant = f"slack:{TEAM_ID}"
     await store.ensure_tenant(slack_tenant, "slack", TEAM_ID)
-    await directory.ensure_tenant_setup(store, slack_tenant, platform="slack")
-    await directory.replace_arshjul(store, slack_tenant, parse_arshjul(ARSHJUL))
+    await ensure_tenant_setup(store, slack_tenant, platform="slack")
+    await replace_arshjul(store, slack_tenant, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, slack_tenant, HOLDERS)
     key = "lead-14:rapport:2026-12-15:slack:ULEADER"
     payload = {

@@ -29,6 +29,7 @@ import pytest
 
 from dialogs.app import build_router
 from dialogs.arshjul.model import parse_arshjul
+from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
 from dialogs.content import Content
 from dialogs.faq import dialog as faq
 from dialogs.feedback import SEPARATOR
@@ -195,8 +196,8 @@ async def _router(tmp_path: Path) -> tuple[Router, Store]:
     await upgrade(url)
     store = Store(create_engine(url))
     await store.ensure_tenant(TENANT, PLATFORM, "T1")
-    await directory.ensure_tenant_setup(store, TENANT, platform=PLATFORM)
-    await directory.replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
+    await ensure_tenant_setup(store, TENANT, platform=PLATFORM)
+    await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)
     return build_router(store, kommune_dir=tmp_path), store
 

@@ -16,6 +16,7 @@ from bot.platforms.slack import render as slack_render
 from bot.platforms.teams import render as teams_render
 from dialogs.app import build_router
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup
 from dialogs.contacts import unit_token
 from dialogs.messages import Message, Reply, Turn
 from dialogs.pii import find_personal_data
@@ -44,7 +45,7 @@ def contact(unit: str | None, name: str, user: str, phone: str = "") -> repo.Con
 
 
 async def setup_tenant(store: Store, *contacts: repo.Contact, tenant: str = "local") -> None:
-    await directory.ensure_tenant_setup(store, tenant)
+    await ensure_tenant_setup(store, tenant)
     if contacts:
         await repo.replace_contacts(store, tenant, contacts)
 
@@ -53,7 +54,7 @@ async def setup_tenant(store: Store, *contacts: repo.Contact, tenant: str = "loc
 
 
 async def test_replace_contacts_swaps_only_bts_kontakter(store: Store) -> None:
-    await directory.ensure_tenant_setup(store, "local")
+    await ensure_tenant_setup(store, "local")
     leader = Holder("virksomhetsleder", "Sortland skole", "teams", "T9", "Leder")
     await directory.replace_holders(store, "local", [COORDINATOR, leader])
     await repo.replace_contacts(store, "local", [KARI, PER])

@@ -10,6 +10,7 @@ import pytest
 from dialogs.arshjul.model import parse_arshjul
 from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.arshjul.recurrence import Holder
+from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
 from storage import directory, outbox
 from storage.followups import add_personal_followup
 from storage.outbox_models import SENT, DigestTarget, TaskProgress
@@ -47,8 +48,8 @@ def oslo(*args: int) -> datetime:
 @pytest.fixture
 async def tenant(store: Store) -> Store:
     await store.ensure_tenant(TENANT, "slack", "T1")
-    await directory.ensure_tenant_setup(store, TENANT, platform="slack")
-    await directory.replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
+    await ensure_tenant_setup(store, TENANT, platform="slack")
+    await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)
     return store
 

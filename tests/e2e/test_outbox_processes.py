@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.delivery.senders import outbox_key
-from storage import directory, outbox
+from dialogs.arshjul.tasks import ensure_tenant_setup
+from storage import outbox
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import utcnow
@@ -59,7 +60,7 @@ def plan_rows(url: str, count: int) -> list[str]:
 
     async def work(store: Store) -> None:
         await store.ensure_tenant(TENANT, "slack", TEAM_ID)
-        await directory.ensure_tenant_setup(store, TENANT, platform="slack")
+        await ensure_tenant_setup(store, TENANT, platform="slack")
         now = utcnow() - timedelta(seconds=5)
         await outbox.enqueue(
             store,
