@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
 from bot.delivery.senders import SendRates, SlackSender
+from dialogs.arshjul.planner import after_sent, obsolete
 from dialogs.arshjul.recurrence import Holder
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from dialogs.content import Content
@@ -39,7 +40,7 @@ from dialogs.messages import Reply
 from storage import directory, outbox
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.outbox import NewItem
+from storage.outbox import NewItem, Notice
 from storage.outbox_models import SENT
 from storage.repositories import Store
 from tests.support.fake_slack import TEAM_ID, FakeSlack
@@ -88,7 +89,6 @@ def _reminders(task: str, recipients: int, at: datetime) -> list[NewItem]:
             target_id=_user(n),
             send_at=at,
             payload={
-                "type": "reminder",
                 "task": task,
                 "occurrence": occurrence,
                 "lead_days": 14,
@@ -101,7 +101,7 @@ def _reminders(task: str, recipients: int, at: datetime) -> list[NewItem]:
     ]
 
 
-def _renderer(per_row: bool) -> Callable[..., Awaitable[Reply]]:
+def _renderer(store: Store, per_row: bool) -> Callable[[Notice], Awaitable[Reply]]:
     """The real ``render_notice``; unless ``per_row``, the first row's reply is reused for every
     row with the buttons pointed at that row (all rows are the same reminder). Rendering reads the
     tenant's whole holder list, which at 10,000 holders would dominate the run; ``--render-per-row``
@@ -111,16 +111,14 @@ def _renderer(per_row: bool) -> Callable[..., Awaitable[Reply]]:
     content = Content.load()
     first: list[tuple[int, Reply]] = []
 
-    async def render(
-        store: Store, tenant_id: str, lang: str, item_id: int, payload: dict[str, Any], late: bool
-    ) -> Reply:
+    async def render(notice: Notice) -> Reply:
         if per_row or not first:
-            reply = await render_notice(store, content, tenant_id, lang, item_id, payload, late)
+            reply = await render_notice(store, content, notice)
             if per_row:
                 return reply
-            first.append((item_id, reply))
+            first.append((notice.item_id, reply))
         first_id, reply = first[0]
-        return _point_buttons(reply, str(first_id), str(item_id))
+        return _point_buttons(reply, str(first_id), str(notice.item_id))
 
     return render
 
@@ -171,7 +169,9 @@ async def fanout(
         dispatcher = Dispatcher(
             store,
             {"slack": sender},
-            _renderer(render_per_row),
+            _renderer(store, render_per_row),
+            obsolete=obsolete,
+            after_sent=after_sent,
             settings=settings,
         )
         started = time.monotonic()

@@ -7,6 +7,7 @@ never end up in a log line or a repr.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.timezones import known_timezone
+from storage.outbox_models import DEFAULT_GRACE
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(default=20.0, gt=0, le=3600)
     plan_interval_seconds: float = Field(default=300.0, gt=0, le=86400)
     outbox_lease_seconds: float = Field(default=300.0, ge=1, le=86400)
-    outbox_grace_hours: float = Field(default=12.0, gt=0, le=24 * 14)
+    outbox_grace_hours: float = Field(default=DEFAULT_GRACE / timedelta(hours=1), gt=0, le=24 * 14)
     escalate_after_days: int = Field(default=7, ge=1, le=90)
 
     # incoming events: how long a worker may hold one before another process takes it over

@@ -19,10 +19,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings, DispatchStats
 from bot.delivery.senders import Sender, build_senders, close_senders
 from bot.runtime import Runtime
-from dialogs.arshjul.planner import PlanSettings, plan_all
+from dialogs.arshjul.planner import PlanSettings, after_sent, obsolete, plan_all
 from dialogs.messages import Reply
 from storage.models import utcnow
-from storage.repositories import Store
+from storage.outbox import Notice
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +39,29 @@ def plan_settings(runtime: Runtime) -> PlanSettings:
 
 
 def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = None) -> Dispatcher:
-    """The dispatcher of this process, rendering with the router's content."""
+    """The dispatcher of this process, rendering with the router's content and asking the årshjul
+    planner whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
 
-    content = runtime.router.content
+    store, content = runtime.store, runtime.router.content
     # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
     # VIEW_TTL instead of once per row (who may receive a row is checked in the database anyway).
     views: dict[str, tuple[float, TenantView]] = {}
 
-    async def render(
-        store: Store, tenant_id: str, lang: str, item_id: int, payload: dict[str, Any], late: bool
-    ) -> Reply:
-        cached = views.get(tenant_id)
+    async def render(notice: Notice) -> Reply:
+        cached = views.get(notice.tenant_id)
         if cached is None or cached[0] < time.monotonic():
-            cached = (time.monotonic() + VIEW_TTL_SECONDS, await load_tenant(store, tenant_id))
-            views[tenant_id] = cached
-        return await render_notice(
-            store, content, tenant_id, lang, item_id, payload, late, view=cached[1]
-        )
+            view = await load_tenant(store, notice.tenant_id)
+            cached = views[notice.tenant_id] = (time.monotonic() + VIEW_TTL_SECONDS, view)
+        return await render_notice(store, content, notice, view=cached[1])
 
     s = runtime.settings
     return Dispatcher(
-        runtime.store,
+        store,
         build_senders(runtime) if senders is None else senders,
         render,
+        obsolete=obsolete,
+        after_sent=after_sent,
         default_lang=s.bot_language,
         settings=DispatchSettings(
             lease=timedelta(seconds=s.outbox_lease_seconds),

@@ -6,35 +6,68 @@ dies leaves ``claimed`` rows (never attempted: released when the lease runs out)
 (maybe sent: the dispatcher asks the platform before sending again). Claims are one UPDATE … RETURNING
 over rows picked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two processes never claim the same
 row; SQLite serialises writers, which gives the same guarantee within one database file.
+
+A row goes in as a ``NewItem`` and comes out to its renderer as a ``Notice``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from storage.models import User, utcnow
 from storage.outbox_models import (
     CLAIMED,
     DONE,
+    LEAD_PREFIX,
     NOT_RELEVANT,
     PENDING,
+    REMINDER_KINDS,
     SENDING,
+    SENT,
     OutboxItem,
+    OutboxKind,
     TaskProgress,
+    row_kind,
 )
 from storage.repositories import Store, rowcount
 
 ENQUEUE_CHUNK = 400  # rows per INSERT (stays far below SQLite's bound-parameter limit)
 
 
+class UnknownKind(LookupError):
+    """A row of a kind this release does not know: there is nothing to render it with."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One outbox row as its renderer sees it: what to say, in which language, and whether it goes
+    out noticeably after its time (``late``)."""
+
+    item_id: int
+    tenant_id: str
+    kind: OutboxKind
+    payload: Mapping[str, Any]
+    lang: str
+    late: bool = False
+
+    @classmethod
+    def of(cls, row: OutboxItem, lang: str, late: bool = False) -> Notice:
+        kind = row_kind(row.kind)
+        if kind is None:
+            raise UnknownKind(f"unknown outbox kind {row.kind!r}")
+        return cls(row.id, row.tenant_id, kind, row.payload, lang, late)
+
+
 @dataclass(frozen=True)
 class NewItem:
-    """A send to plan; ``dedupe_key`` makes planning it twice harmless."""
+    """A send to plan; ``dedupe_key`` makes planning it twice harmless.
+
+    ``kind``: an ``OutboxKind``, or ``lead-<days>`` for a reminder ahead of the due date."""
 
     tenant_id: str
     dedupe_key: str
@@ -50,6 +83,9 @@ async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
     """Insert rows whose key is new; returns how many were inserted."""
     if any(item.send_at.tzinfo is None for item in items):
         raise ValueError("send_at must be timezone-aware")
+    kinds = [row_kind(item.kind) for item in items]
+    if None in kinds:
+        raise ValueError("unknown outbox kind")
     inserted = 0
     now = utcnow()
     for start in range(0, len(items), ENQUEUE_CHUNK):
@@ -61,7 +97,9 @@ async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
                 "platform": item.platform,
                 "target_kind": item.target_kind,
                 "target_id": item.target_id,
-                "payload": item.payload,
+                # The type repeats the kind for the dispatchers of earlier releases, which read it
+                # there (during a rolling upgrade both run on one database).
+                "payload": {**item.payload, "type": str(kind)},
                 "send_at": item.send_at,
                 "status": PENDING,
                 "attempts": 0,
@@ -70,7 +108,11 @@ async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
                 "last_error": "",
                 "created_at": now,
             }
-            for item in items[start : start + ENQUEUE_CHUNK]
+            for item, kind in zip(
+                items[start : start + ENQUEUE_CHUNK],
+                kinds[start : start + ENQUEUE_CHUNK],
+                strict=True,
+            )
         ]
         stmt = (
             store.insert(OutboxItem)
@@ -296,6 +338,25 @@ async def occurrence_closed(
             )
         )
     return bool(found)
+
+
+async def reminded_occurrences(
+    store: Store, tenant_id: str, since: datetime
+) -> set[tuple[str, date, str | None]]:
+    """(task, occurrence, unit) of the reminders actually sent since ``since``."""
+    reminder = or_(
+        OutboxItem.kind.in_(sorted(REMINDER_KINDS)), OutboxItem.kind.like(f"{LEAD_PREFIX}%")
+    )
+    async with store.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxItem.payload).where(
+                OutboxItem.tenant_id == tenant_id,
+                OutboxItem.status == SENT,
+                OutboxItem.send_at >= since,
+                reminder,
+            )
+        )
+        return {(p["task"], date.fromisoformat(p["occurrence"]), p["unit"]) for p in rows.all()}
 
 
 async def user_language(store: Store, tenant_id: str, platform_user_id: str) -> str | None:

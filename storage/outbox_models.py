@@ -3,12 +3,15 @@
 The outbox is the truth of every proactive send (reminder, escalation, follow-up, report, digest):
 one row per (task, occurrence, recipient, kind) under a unique ``dedupe_key``. Rows hold what to
 render (task keys, dates, role and unit names, a follow-up label), never message text about a child.
+What a row is comes from its ``kind`` column (``OutboxKind``; ``row_kind`` reads it); the
+``payload["type"]`` of earlier releases repeats it and is not read.
 Migration: ``0005_outbox``. Alembic's env imports this module next to ``storage.models``.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String
@@ -29,6 +32,37 @@ SKIPPED = "skipped"  # no longer needed (task marked done, follow-up cancelled)
 UNREACHABLE = "unreachable"  # nobody to send to (no Teams reference, user left): reported
 IN_DOUBT = "in-doubt"  # crashed mid-send and the platform cannot tell us: reported, not resent
 FINAL_STATUSES = (SENT, FAILED, EXPIRED, SKIPPED, UNREACHABLE, IN_DOUBT)
+
+# How late a row may still go out (after downtime); older ones are reported instead. The planner
+# does not plan what is already this old. ``OUTBOX_GRACE_HOURS`` overrides it.
+DEFAULT_GRACE = timedelta(hours=12)
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row is, as its ``kind`` column says."""
+
+    REMINDER = "reminder"  # also ``lead-<days>``: the reminder that many days before the due date
+    POSTPONED = "postponed"  # the re-send a week after "Utsett 1 uke"
+    ESCALATION = "escalation"
+    FOLLOWUP = "followup"
+    REPORT = "report"
+    DIGEST = "digest"
+
+
+LEAD_PREFIX = "lead-"
+REMINDER_KINDS = frozenset({OutboxKind.REMINDER, OutboxKind.POSTPONED})
+
+
+def row_kind(column: str) -> OutboxKind | None:
+    """The kind of a row from its ``kind`` column; None for one this release does not know (a newer
+    release planned it)."""
+    if column.startswith(LEAD_PREFIX):
+        return OutboxKind.REMINDER
+    try:
+        return OutboxKind(column)
+    except ValueError:
+        return None
+
 
 # Task progress statuses.
 OPEN = "open"

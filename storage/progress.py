@@ -27,12 +27,13 @@ from storage.outbox_models import (
     SKIPPED,
     DigestTarget,
     OutboxItem,
+    OutboxKind,
     TaskProgress,
 )
 from storage.repositories import Store, rowcount
 
 STATUSES = (OPEN, DONE, NOT_RELEVANT)
-POSTPONED_KIND = "postponed"
+POSTPONED_KIND = OutboxKind.POSTPONED
 
 
 class _Keep:

@@ -12,9 +12,9 @@ from typing import Any
 
 from storage.directory import coordinator_recipients
 from storage.outbox import NewItem, enqueue
+from storage.outbox_models import OutboxKind
 from storage.repositories import Store
 
-REPORT_KIND = "report"
 ABOUT_KEYS = ("task", "occurrence", "role", "unit", "who", "count")
 
 
@@ -30,13 +30,13 @@ async def report_problem(
 
     Nobody to report to (no coordinator or admin named yet) → nothing is planned; the CLI's
     ``reminders status`` still shows the problem rows."""
-    payload: dict[str, Any] = {"type": REPORT_KIND, "problem": problem}
+    payload: dict[str, Any] = {"problem": problem}
     payload.update({k: about.get(k) for k in ABOUT_KEYS if k in about or k != "count"})
     items = [
         NewItem(
             tenant_id=tenant_id,
             dedupe_key=f"report:{problem}:{key}:{platform}:{user}"[:400],
-            kind=REPORT_KIND,
+            kind=OutboxKind.REPORT,
             platform=platform,
             target_kind="user",
             target_id=user,

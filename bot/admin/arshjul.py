@@ -1,4 +1,5 @@
-"""CLI for the directory and the årshjul: ``admin``, ``roles``, ``arshjul`` and ``reminders``.
+"""CLI for the directory and the årshjul: ``admin``, ``roles``, ``arshjul``, ``settings`` and
+``reminders preview`` (the commands that send are in ``bot.admin.outbox``).
 
 Every command works on one tenant (``--tenant``, default ``local``); the first use of a tenant sets it
 up with the Hadsel template (idempotent). Whoever runs the CLI on the server is trusted as operator;
@@ -8,15 +9,18 @@ in chat, only ``storage.directory.is_admin`` people may change things.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import json
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.admin import outbox
+from bot.admin.command import tenant_option as tenant
+from bot.admin.command import with_runtime
 from dialogs.arshjul.ics import ics_calendar
 from dialogs.arshjul.model import (
     TEMPLATES,
@@ -26,25 +30,20 @@ from dialogs.arshjul.model import (
     load_template,
 )
 from dialogs.arshjul.recurrence import Holder, planned_reminders
-from dialogs.arshjul.tasks import ensure_tenant_setup, get_arshjul, list_tasks, replace_arshjul
+from dialogs.arshjul.tasks import get_arshjul, list_tasks, replace_arshjul
 from dialogs.content import Content
 from dialogs.timezones import known_timezone
 from storage import directory
-from storage.db import create_engine
-from storage.migrate import upgrade
-from storage.repositories import Store
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 CSV_COLUMNS = ("rolle", "enhet", "plattform", "bruker_id", "navn", "stedfortreder_id")
 PLATFORMS = ("slack", "teams", "web", "local")
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the four command groups to the main parser."""
-
-    def tenant(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--tenant", default="local", help="tenant id (default: local)")
-        return p
-
+    """Add ``admin``, ``roles``, ``arshjul``, ``settings`` and ``reminders`` to the main parser."""
     admin = sub.add_parser("admin", help="admins of a tenant").add_subparsers(
         dest="sub", required=True
     )
@@ -52,20 +51,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p = tenant(admin.add_parser(name, help=f"{name} an admin"))
         p.add_argument("platform", choices=PLATFORMS)
         p.add_argument("user_id")
-    tenant(admin.add_parser("list", help="list admins (named, and BTS-koordinator holders)"))
+        p.set_defaults(func=with_runtime(_admin))
+    listed = tenant(
+        admin.add_parser("list", help="list admins (named, and BTS-koordinator holders)")
+    )
+    listed.set_defaults(func=with_runtime(_admin))
     roles = sub.add_parser("roles", help="who holds which role").add_subparsers(
         dest="sub", required=True
     )
-    tenant(roles.add_parser("import", help="replace role holders from CSV")).add_argument(
-        "file", type=Path
-    )
-    tenant(roles.add_parser("export", help="print role holders as CSV"))
+    imported = tenant(roles.add_parser("import", help="replace role holders from CSV"))
+    imported.add_argument("file", type=Path)
+    exported = tenant(roles.add_parser("export", help="print role holders as CSV"))
+    for p in (imported, exported):
+        p.set_defaults(func=with_runtime(_roles))
     arshjul = sub.add_parser("arshjul", help="the tenant's årshjul").add_subparsers(
         dest="sub", required=True
     )
-    tenant(arshjul.add_parser("import", help="replace the årshjul from YAML")).add_argument(
-        "file", type=Path
-    )
+    imported = tenant(arshjul.add_parser("import", help="replace the årshjul from YAML"))
+    imported.add_argument("file", type=Path)
     use = tenant(arshjul.add_parser("use", help="replace the årshjul with a built-in template"))
     use.add_argument("template", choices=TEMPLATES)
     settings = tenant(sub.add_parser("settings", help="the tenant's time zone and closed days"))
@@ -76,12 +79,15 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
             metavar="DAYS",
             help=f"{what} the tenant's own closed days: YYYY-MM-DD or FROM..TO, comma-separated",
         )
+    settings.set_defaults(func=with_runtime(_settings))
     export = tenant(arshjul.add_parser("export", help="print the årshjul (YAML or --ics)"))
     export.add_argument("--ics", action="store_true", help="iCalendar of the next 12 months")
     export.add_argument("--from", dest="start", type=date.fromisoformat, default=None)
     export.add_argument(
         "--lang", choices=("nb", "nn"), default=None, help="language of --ics (BOT_LANGUAGE)"
     )
+    for p in (imported, use, export):
+        p.set_defaults(func=with_runtime(_arshjul))
     reminders = sub.add_parser("reminders", help="planned reminders").add_subparsers(
         dest="sub", required=True
     )
@@ -89,37 +95,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     preview.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     preview.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     preview.add_argument("--json", action="store_true", help="print a JSON list")
-    status = tenant(reminders.add_parser("status", help="the outbox: what was sent, what failed"))
-    status.add_argument("--json", action="store_true", help="print one JSON object")
-    tenant(reminders.add_parser("run", help="plan and send what is due now, then exit"))
-    feed = tenant(arshjul.add_parser("feed", help="the calendar subscription URL"))
-    feed.add_argument("--rotate", action="store_true", help="replace the secret link")
+    preview.set_defaults(func=with_runtime(_reminders))
+    outbox.add_parsers(reminders, arshjul)  # reminders status|run, arshjul feed
 
 
-def run(args: argparse.Namespace, database_url: str, timezone: str, language: str = "nb") -> int:
-    args.default_lang = language
-    return asyncio.run(_run(args, database_url, timezone))
-
-
-async def _run(args: argparse.Namespace, url: str, timezone: str) -> int:
-    await upgrade(url)
-    engine = create_engine(url)
-    store = Store(engine)
-    try:
-        await ensure_tenant_setup(store, args.tenant, timezone=timezone)
-        handler = {
-            "admin": _admin,
-            "roles": _roles,
-            "arshjul": _arshjul,
-            "reminders": _reminders,
-            "settings": _settings,
-        }[args.command]
-        return await handler(store, args)
-    finally:
-        await engine.dispose()
-
-
-async def _admin(store: Store, args: argparse.Namespace) -> int:
+async def _admin(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.store
     if args.sub == "add":
         added = await directory.add_admin(store, args.tenant, args.platform, args.user_id)
         print("admin added" if added else "already an admin")
@@ -177,7 +158,8 @@ def parse_roles_csv(text: str, known_roles: set[str]) -> tuple[list[Holder], lis
     return holders, errors
 
 
-async def _roles(store: Store, args: argparse.Namespace) -> int:
+async def _roles(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.store
     if args.sub == "export":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -227,7 +209,8 @@ def parse_days(text: str) -> list[date]:
     return days
 
 
-async def _settings(store: Store, args: argparse.Namespace) -> int:
+async def _settings(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.store
     current = await directory.get_settings(store, args.tenant)
     assert current is not None
     closed: list[date] | None = None
@@ -253,7 +236,8 @@ async def _settings(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _arshjul(store: Store, args: argparse.Namespace) -> int:
+async def _arshjul(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.store
     if args.sub == "use":
         arshjul = load_template(args.template)
         await replace_arshjul(store, args.tenant, arshjul)
@@ -277,12 +261,13 @@ async def _arshjul(store: Store, args: argparse.Namespace) -> int:
     settings = await directory.get_settings(store, args.tenant)
     zone = ZoneInfo(settings.timezone if settings else "Europe/Oslo")
     start = args.start or datetime.now(zone).date()
-    lang = args.lang or args.default_lang
+    lang = args.lang or runtime.settings.bot_language
     sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant, Content.load(), lang))
     return 0
 
 
-async def _reminders(store: Store, args: argparse.Namespace) -> int:
+async def _reminders(runtime: Runtime, args: argparse.Namespace) -> int:
+    store = runtime.store
     if args.end < args.start:
         print("bts-bot: --to is before --from", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from bot.admin.arshjul import CSV_COLUMNS as ROLE_COLUMNS
 from bot.admin.arshjul import parse_roles_csv
-from dialogs.arshjul.tasks import ensure_tenant_setup
+from bot.admin.command import tenant_option, with_runtime
 from storage import contacts as repo
 from storage.contacts_models import EMAIL_MAX, PHONE_MAX
 from storage.feedback import list_totals
@@ -31,7 +31,6 @@ from storage.feedback_models import KINDS
 if TYPE_CHECKING:  # the parser is built on every command; the runtime only when one runs
     from bot.runtime import Runtime
 
-COMMANDS = ("contacts", "stats")
 CONTACT_COLUMNS = (
     "enhet",
     "navn",
@@ -55,22 +54,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     imported = contacts.add_parser("import", help="replace the BTS-kontakter from CSV")
     imported.add_argument("file", type=CsvFile.read, help="CSV file (UTF-8, header row)")
+    tenant_option(imported).set_defaults(func=with_runtime(_import))
     exported = contacts.add_parser("export", help="print the BTS-kontakter as CSV")
-    for parser in (imported, exported):
-        parser.add_argument("--tenant", default="local", help="tenant id (default: local)")
+    tenant_option(exported).set_defaults(func=with_runtime(_export))
     stats = sub.add_parser("stats", help='"Var dette nyttig?" votes per topic and guide level')
     stats.add_argument("--tenant", default=None, help="one tenant (default: all tenants)")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.set_defaults(func=with_runtime(_stats, tenant=False))
 
 
-async def run(runtime: Runtime, args: argparse.Namespace) -> int:
-    if args.command == "stats":
-        return await _stats(runtime, args)
+async def _export(runtime: Runtime, args: argparse.Namespace) -> int:
+    sys.stdout.write(contacts_csv(await repo.list_contacts(runtime.store, args.tenant)))
+    return 0
+
+
+async def _import(runtime: Runtime, args: argparse.Namespace) -> int:
     store = runtime.store
-    await ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
-    if args.sub == "export":
-        sys.stdout.write(contacts_csv(await repo.list_contacts(store, args.tenant)))
-        return 0
     found, errors = parse_contacts_csv(args.file.text)
     if errors:
         print("\n".join(f"{args.file.path}: {line}" for line in errors), file=sys.stderr)

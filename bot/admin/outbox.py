@@ -1,41 +1,59 @@
 """CLI commands on the outbox and the calendar link: ``reminders status|run``, ``arshjul feed``.
 
-They need the whole runtime (content to render with, platform senders), unlike the directory
-commands in ``bot.admin.arshjul``.
+They use what serving uses (content to render with, platform senders, the public URL); the directory
+commands around them are in ``bot.admin.arshjul``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from bot.http.calendar_feed import feed_url
-from bot.runtime import Runtime
-from dialogs.arshjul.tasks import ensure_tenant_setup
+from bot.admin.command import tenant_option as tenant
+from bot.admin.command import with_runtime
 from storage import directory, outbox
 from storage.outbox_models import FINAL_STATUSES, SENT
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 PROBLEMS_SHOWN = 20
 
 
-async def run(runtime: Runtime, args: argparse.Namespace) -> int:
-    store = runtime.store
-    await ensure_tenant_setup(store, args.tenant, timezone=runtime.settings.bot_timezone)
-    if args.command == "arshjul":
-        token = await directory.feed_token(store, args.tenant, rotate=args.rotate)
-        print(feed_url(runtime.settings.public_url, token))
-        return 0
-    if args.sub == "run":
-        from bot.reminders import ReminderService
+def add_parsers(
+    reminders: argparse._SubParsersAction[argparse.ArgumentParser],
+    arshjul: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add ``status`` and ``run`` to ``reminders``, ``feed`` to ``arshjul``."""
+    status = tenant(reminders.add_parser("status", help="the outbox: what was sent, what failed"))
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(func=with_runtime(_status))
+    run = tenant(reminders.add_parser("run", help="plan and send what is due now, then exit"))
+    run.set_defaults(func=with_runtime(_run))
+    feed = tenant(arshjul.add_parser("feed", help="the calendar subscription URL"))
+    feed.add_argument("--rotate", action="store_true", help="replace the secret link")
+    feed.set_defaults(func=with_runtime(_feed))
 
-        service = ReminderService(runtime)
-        try:
-            stats = await service.plan_and_dispatch()
-        finally:
-            await service.stop()
-        print(json.dumps(stats.counts, sort_keys=True))
-        return 0
-    return await _status(runtime, args)
+
+async def _feed(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.http.calendar_feed import feed_url
+
+    token = await directory.feed_token(runtime.store, args.tenant, rotate=args.rotate)
+    print(feed_url(runtime.settings.public_url, token))
+    return 0
+
+
+async def _run(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.reminders import ReminderService
+
+    service = ReminderService(runtime)
+    try:
+        stats = await service.plan_and_dispatch()
+    finally:
+        await service.stop()
+    print(json.dumps(stats.counts, sort_keys=True))
+    return 0
 
 
 async def _status(runtime: Runtime, args: argparse.Namespace) -> int:

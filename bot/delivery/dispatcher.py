@@ -7,8 +7,9 @@ the platform (Slack: our message metadata in the channel history) before anythin
 platform that cannot tell (Teams) gets the row reported to the coordinator instead of sent twice.
 
 Rows older than the grace window when we reach them (the bot was down) are reported, not sent; rows
-sent noticeably after their time are marked late and say so. Reminders whose task occurrence was
-marked done or not relevant meanwhile are skipped.
+sent noticeably after their time are marked late and say so. Whether a row is still wanted (its task
+marked done meanwhile, say) is the business of the feature that planned it: its ``obsolete`` hook
+says, and its ``after_sent`` hook hears what went out.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from bot.delivery.senders import Rejected, RetryLater, Sender, Unreachable
 from dialogs.messages import Reply
-from storage import directory, outbox
-from storage.followup_models import FOLLOWUP_QUEUED, FOLLOWUP_SENT
-from storage.followups import get_personal_followup, set_personal_followup_status
+from storage import outbox
 from storage.models import utcnow
+from storage.outbox import Notice
 from storage.outbox_models import (
+    DEFAULT_GRACE,
     EXPIRED,
     FAILED,
     IN_DOUBT,
@@ -35,17 +35,19 @@ from storage.outbox_models import (
     SKIPPED,
     UNREACHABLE,
     OutboxItem,
+    OutboxKind,
+    row_kind,
 )
-from storage.reports import REPORT_KIND, report_problem
+from storage.reports import report_problem
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
-# (store, tenant id, language, outbox row id, payload, late) -> the message to send
-Render = Callable[[Store, str, str, int, dict[str, Any], bool], Awaitable[Reply]]
-TASK_KINDS = ("reminder", "postponed", "escalation")
+Render = Callable[[Notice], Awaitable[Reply]]
+Obsolete = Callable[[Store, OutboxItem], Awaitable[bool]]  # True: skip the row, it is not wanted
+AfterSent = Callable[[Store, OutboxItem], Awaitable[None]]
 # A failing report is logged, not reported again; a follow-up is the user's own business.
-UNREPORTED_KINDS = (REPORT_KIND, "digest", "followup")
+UNREPORTED_KINDS = frozenset({OutboxKind.REPORT, OutboxKind.DIGEST, OutboxKind.FOLLOWUP})
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class DispatchSettings:
     batch: int = 50
     concurrency: int = 16
     lease: timedelta = timedelta(minutes=5)
-    grace: timedelta = timedelta(hours=12)
+    grace: timedelta = DEFAULT_GRACE
     late_after: timedelta = timedelta(minutes=15)
     max_attempts: int = 6
     backoff: timedelta = timedelta(seconds=30)
@@ -84,6 +86,8 @@ class Dispatcher:
         senders: Mapping[str, Sender],
         render: Render,
         *,
+        obsolete: Obsolete,
+        after_sent: AfterSent,
         default_lang: str = "nb",
         settings: DispatchSettings | None = None,
         worker_id: str | None = None,
@@ -92,6 +96,8 @@ class Dispatcher:
         self.store = store
         self.senders = senders
         self.render = render
+        self.obsolete = obsolete
+        self.after_sent = after_sent
         self.default_lang = default_lang
         self.settings = settings or DispatchSettings()
         self.worker_id = worker_id or f"w-{uuid.uuid4().hex[:12]}"
@@ -150,7 +156,7 @@ class Dispatcher:
             await outbox.finish(
                 self.store, row.id, self.worker_id, SENT, error="confirmed", now=self.clock()
             )
-            await self._after_sent(row)
+            await self.after_sent(self.store, row)
             return "confirmed"
         if known is False:
             return await self._deliver(row)
@@ -170,7 +176,7 @@ class Dispatcher:
             ):
                 self._expired[row.tenant_id] = self._expired.get(row.tenant_id, 0) + 1
             return EXPIRED
-        if await self._obsolete(row):
+        if await self.obsolete(self.store, row):
             await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="obsolete")
             return SKIPPED
         sender = self.senders.get(row.platform)
@@ -179,10 +185,10 @@ class Dispatcher:
             return UNREACHABLE
         late = overdue > self.settings.late_after
         try:
-            reply = await self.render(
-                self.store, row.tenant_id, await self._lang(row), row.id, row.payload, late
-            )
-        except LookupError:  # the task or follow-up it names is gone (årshjul edited)
+            reply = await self.render(Notice.of(row, await self._lang(row), late))
+        except LookupError:
+            # The task or follow-up it names is gone (årshjul edited), or a newer release planned
+            # a kind this one cannot render.
             await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="gone")
             return SKIPPED
         except Exception as exc:  # a content or code bug: retrying will not help, reporting will
@@ -215,7 +221,7 @@ class Dispatcher:
             late=late,
             now=self.clock(),
         )
-        await self._after_sent(row)
+        await self.after_sent(self.store, row)
         return "late" if late else SENT
 
     async def _report_expired(self) -> None:
@@ -251,7 +257,7 @@ class Dispatcher:
             "outbox row not delivered",
             extra={"tenant": row.tenant_id, "kind": row.kind, "status": status, "code": code},
         )
-        if row.kind in UNREPORTED_KINDS:
+        if row_kind(row.kind) in UNREPORTED_KINDS:
             return
         about = {k: row.payload.get(k) for k in ("task", "occurrence", "role", "unit")}
         about["who"] = row.payload.get("who") or row.target_id
@@ -263,46 +269,8 @@ class Dispatcher:
         )
         await report_problem(self.store, row.tenant_id, status, key, about, self.clock())
 
-    async def _obsolete(self, row: OutboxItem) -> bool:
-        payload = row.payload
-        if row.kind in TASK_KINDS or payload.get("type") in TASK_KINDS:
-            try:
-                occurrence = date.fromisoformat(str(payload["occurrence"]))
-                task = str(payload["task"])
-            except (KeyError, ValueError):
-                return False
-            if await outbox.occurrence_closed(
-                self.store, row.tenant_id, task, occurrence, payload.get("unit")
-            ):
-                return True
-            if payload.get("type") in ("reminder", "postponed") and payload.get("role"):
-                # Planned up to a week ahead: the role may have changed hands since.
-                return not await directory.holds_role(
-                    self.store,
-                    row.tenant_id,
-                    str(payload["role"]),
-                    payload.get("unit"),
-                    row.platform,
-                    row.target_id,
-                )
-            return False
-        if payload.get("type") == "followup":
-            return not await _followup_queued(self.store, int(payload.get("followup_id", 0)))
-        return False
-
-    async def _after_sent(self, row: OutboxItem) -> None:
-        if row.payload.get("type") == "followup":
-            await set_personal_followup_status(
-                self.store, int(row.payload.get("followup_id", 0)), FOLLOWUP_SENT
-            )
-
     async def _lang(self, row: OutboxItem) -> str:
         if row.target_kind != "user":
             return self.default_lang
         chosen = await outbox.user_language(self.store, row.tenant_id, row.target_id)
         return chosen or self.default_lang
-
-
-async def _followup_queued(store: Store, followup_id: int) -> bool:
-    row = await get_personal_followup(store, followup_id)
-    return row is not None and row.status == FOLLOWUP_QUEUED

@@ -34,7 +34,6 @@ from dialogs.arshjul.notices import (
     A_ROLE_FORM,
     A_UNDO,
     LATE,
-    REMINDER_TYPES,
     TenantView,
     Texts,
     absent_holder_name,
@@ -50,8 +49,16 @@ from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from storage import directory
 from storage.models import utcnow
-from storage.outbox import NewItem, enqueue, get_item
-from storage.outbox_models import DONE, FINAL_STATUSES, NOT_RELEVANT, OPEN, OutboxItem
+from storage.outbox import NewItem, Notice, enqueue, get_item
+from storage.outbox_models import (
+    DONE,
+    FINAL_STATUSES,
+    NOT_RELEVANT,
+    OPEN,
+    REMINDER_KINDS,
+    OutboxItem,
+    row_kind,
+)
 from storage.progress import (
     POSTPONED_KIND,
     ProgressIndex,
@@ -129,7 +136,7 @@ class ArshjulChat:
         if (
             row is None
             or row.tenant_id != turn.tenant_id
-            or row.payload.get("type") not in REMINDER_TYPES
+            or row_kind(row.kind) not in REMINDER_KINDS
         ):
             return self._refuse(ctx, "not_reminder")
         if (row.platform, row.target_kind, row.target_id) != (turn.platform, "user", turn.user_id):
@@ -234,7 +241,7 @@ class ArshjulChat:
             key: row.payload.get(key)
             for key in ("task", "occurrence", "lead_days", "role", "unit", "deputy")
         }
-        payload.update(type=POSTPONED_KIND, postponed_from_item=row.id)
+        payload["postponed_from_item"] = row.id
         item = NewItem(
             tenant_id=row.tenant_id,
             dedupe_key=postponed_key(row.id, len(planned) + 1),
@@ -268,7 +275,7 @@ class ArshjulChat:
         texts = self.texts(ctx)
         deputy_for = await absent_holder_name(ctx.store, view, row.id, row.payload)
         today = view.today(self.clock())
-        reminder = reminder_message(texts, view, row.id, row.payload, False, today, deputy_for)
+        reminder = reminder_message(texts, view, Notice.of(row, texts.lang), today, deputy_for)
         message = replace(
             reminder, text=f"{texts('confirm.undone')}\n\n{reminder.text}", topic=f"{TOPIC}:undone"
         )

@@ -1,17 +1,17 @@
 """Renders outbox rows as chat messages: årshjul reminders, escalations, personal follow-ups, problem
 reports to the coordinator and the weekly status digest.
 
-``render_notice`` is what the dispatcher calls for every row it sends; it reads the payload (task keys,
-dates, role and unit names — never message text) and the tenant's årshjul, role holders and task
-progress at render time, so a message reflects the state when it goes out. Every sentence comes from
-``content/<lang>/arshjul.yaml``. A payload naming a task that is no longer in the årshjul raises
-``LookupError`` (the dispatcher skips such rows). The date and status helpers here are shared with
-``dialogs.arshjul.chat``. No platform imports, nothing stored.
+``render_notice`` is what the dispatcher calls for every row it sends; it reads the row's kind and
+payload (task keys, dates, role and unit names — never message text) and the tenant's årshjul, role
+holders and task progress at render time, so a message reflects the state when it goes out. Every
+sentence comes from ``content/<lang>/arshjul.yaml``. A payload naming a task that is no longer in
+the årshjul raises ``LookupError`` (the dispatcher skips such rows). The date and status helpers here
+are shared with ``dialogs.arshjul.chat``. No platform imports, nothing stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,8 +24,8 @@ from dialogs.content import Content
 from dialogs.messages import Button, Link, Message, Reply
 from storage import directory
 from storage.models import utcnow
-from storage.outbox import get_item
-from storage.outbox_models import DONE, NOT_RELEVANT, OPEN
+from storage.outbox import Notice, get_item
+from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, REMINDER_KINDS, OutboxKind
 from storage.progress import Progress, ProgressIndex, list_progress
 from storage.records import BUILTIN_ROLES
 from storage.repositories import Store
@@ -39,7 +39,6 @@ A_OVERVIEW = "arshjul:overview"
 A_ROLE_FORM = "arshjul:role_form"
 A_GUIDE = "guide:start"
 
-REMINDER_TYPES = ("reminder", "postponed")
 POSTPONED = "postponed"
 LATE = "late"
 DIGEST_WEEKS_BACK = 4
@@ -48,7 +47,7 @@ DIGEST_LATE_LISTED = 5
 
 
 class UnknownNotice(LookupError):
-    """A payload this module cannot render (unknown type, or a task gone from the årshjul)."""
+    """A payload this module cannot render (a task gone from the årshjul, a bad date)."""
 
 
 @dataclass(frozen=True)
@@ -195,38 +194,32 @@ def status_text(texts: Texts, state: str, progress: Progress | None) -> str:
 async def render_notice(
     store: Store,
     content: Content,
-    tenant_id: str,
-    lang: str,
-    item_id: int,
-    payload: dict[str, Any],
-    late: bool,
+    notice: Notice,
     *,
     now: datetime | None = None,
     view: TenantView | None = None,
 ) -> Reply:
-    """The message for one outbox row (``late``: it goes out noticeably after its time).
+    """The message for one outbox row (``notice.late``: it goes out noticeably after its time).
 
     ``view``: the tenant as ``load_tenant`` gives it, when the caller keeps one for many rows."""
-    texts = Texts(content, lang if lang in content.by_lang else "nb")
-    view = view or await load_tenant(store, tenant_id)
+    texts = Texts(content, notice.lang if notice.lang in content.by_lang else "nb")
+    view = view or await load_tenant(store, notice.tenant_id)
     moment = now or utcnow()
-    kind = payload.get("type")
-    if kind in REMINDER_TYPES:
-        message = await _reminder(store, texts, view, item_id, payload, late, moment)
-    elif kind == "escalation":
+    kind, payload = notice.kind, notice.payload
+    if kind in REMINDER_KINDS:
+        message = await _reminder(store, texts, view, notice, moment)
+    elif kind is OutboxKind.ESCALATION:
         message = _escalation(texts, view, payload, moment)
-    elif kind == "followup":
+    elif kind is OutboxKind.FOLLOWUP:
         message = _followup(texts, payload)
-    elif kind == "report":
+    elif kind is OutboxKind.REPORT:
         message = _report(texts, view, payload, moment)
-    elif kind == "digest":
+    else:  # OutboxKind.DIGEST
         message = await _digest(store, texts, view, payload, moment)
-    else:
-        raise UnknownNotice(f"unknown notice type {kind!r}")
     return Reply(messages=(message,), lang=texts.lang, topic=message.topic)
 
 
-def _occurrence(payload: dict[str, Any]) -> date:
+def _occurrence(payload: Mapping[str, Any]) -> date:
     try:
         return date.fromisoformat(str(payload["occurrence"]))
     except (KeyError, ValueError) as exc:
@@ -234,15 +227,10 @@ def _occurrence(payload: dict[str, Any]) -> date:
 
 
 def reminder_message(
-    texts: Texts,
-    view: TenantView,
-    item_id: int,
-    payload: dict[str, Any],
-    late: bool,
-    today: date,
-    deputy_for: str | None = None,
+    texts: Texts, view: TenantView, notice: Notice, today: date, deputy_for: str | None = None
 ) -> Message:
     """A reminder (or postponed reminder) with its Ferdig / Utsett 1 uke / Ikke relevant buttons."""
+    payload, late = notice.payload, notice.late
     task = view.task(str(payload.get("task")))
     occurrence = _occurrence(payload)
     unit = payload.get("unit")
@@ -268,13 +256,13 @@ def reminder_message(
             parts.append(texts("reminder.deputy_unknown", role=role_name, unit=texts.unit(unit)))
     elif role_name:
         parts.append(texts("reminder.role", role=role_name, unit=texts.unit(unit)))
-    if payload.get("type") == POSTPONED:
+    if notice.kind is OutboxKind.POSTPONED:
         parts.append(texts("reminder.postponed"))
     parts.append(task.text.get(texts.lang))
     parts.append(texts(f"reminder.done_{task.done}"))
     if late:
         parts.append(texts("reminder.late_note"))
-    value = str(item_id)
+    value = str(notice.item_id)
     buttons = (
         Button(texts("labels.done"), A_DONE, value, "primary"),
         Button(texts("labels.postpone"), A_POSTPONE, value),
@@ -296,22 +284,16 @@ def reminder_message(
 
 
 async def _reminder(
-    store: Store,
-    texts: Texts,
-    view: TenantView,
-    item_id: int,
-    payload: dict[str, Any],
-    late: bool,
-    now: datetime,
+    store: Store, texts: Texts, view: TenantView, notice: Notice, now: datetime
 ) -> Message:
     deputy_for = None
-    if payload.get("deputy"):
-        deputy_for = await absent_holder_name(store, view, item_id, payload)
-    return reminder_message(texts, view, item_id, payload, late, view.today(now), deputy_for)
+    if notice.payload.get("deputy"):
+        deputy_for = await absent_holder_name(store, view, notice.item_id, notice.payload)
+    return reminder_message(texts, view, notice, view.today(now), deputy_for)
 
 
 async def absent_holder_name(
-    store: Store, view: TenantView, item_id: int, payload: dict[str, Any]
+    store: Store, view: TenantView, item_id: int, payload: Mapping[str, Any]
 ) -> str | None:
     """Whom the deputy stands in for: the absent holder of the role in the unit whose deputy the
     row goes to (None when that is no longer so)."""
@@ -334,7 +316,9 @@ def _overview_button(texts: Texts) -> Button:
     return Button(texts("labels.overview"), A_OVERVIEW)
 
 
-def _escalation(texts: Texts, view: TenantView, payload: dict[str, Any], now: datetime) -> Message:
+def _escalation(
+    texts: Texts, view: TenantView, payload: Mapping[str, Any], now: datetime
+) -> Message:
     task = view.task(str(payload.get("task")))
     occurrence = _occurrence(payload)
     today = view.today(now)
@@ -357,7 +341,7 @@ def _escalation(texts: Texts, view: TenantView, payload: dict[str, Any], now: da
     )
 
 
-def _followup(texts: Texts, payload: dict[str, Any]) -> Message:
+def _followup(texts: Texts, payload: Mapping[str, Any]) -> Message:
     label = str(payload.get("label") or "").strip()
     if not label:
         raise UnknownNotice("follow-up without a label")
@@ -369,7 +353,7 @@ def _followup(texts: Texts, payload: dict[str, Any]) -> Message:
     )
 
 
-def _report(texts: Texts, view: TenantView, payload: dict[str, Any], now: datetime) -> Message:
+def _report(texts: Texts, view: TenantView, payload: Mapping[str, Any], now: datetime) -> Message:
     problem = str(payload.get("problem") or "")
     known = texts.content.get(texts.lang, "arshjul.report.problems")
     key = problem if isinstance(known, dict) and problem in known else "other"
@@ -434,7 +418,7 @@ class _UnitStatus:
 
 
 async def _digest(
-    store: Store, texts: Texts, view: TenantView, payload: dict[str, Any], now: datetime
+    store: Store, texts: Texts, view: TenantView, payload: Mapping[str, Any], now: datetime
 ) -> Message:
     label = str(payload.get("week") or "")
     monday = _week_monday(label)

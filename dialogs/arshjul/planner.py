@@ -13,6 +13,9 @@ task added for last week) are not planned at all.
 * the users' personal follow-ups from the guide;
 * the weekly status digest to the channel the coordinator chose (Monday, or the first working
   day of the week, at 08:00 local).
+
+At send time the dispatcher asks ``obsolete`` whether a row planned here is still wanted and tells
+``after_sent`` what went out.
 """
 
 from __future__ import annotations
@@ -23,16 +26,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from dialogs.arshjul.model import Task
 from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminders
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from storage import directory
-from storage.followups import due_personal_followups
+from storage.followup_models import FOLLOWUP_QUEUED, FOLLOWUP_SENT
+from storage.followups import (
+    due_personal_followups,
+    get_personal_followup,
+    set_personal_followup_status,
+)
 from storage.models import utcnow
-from storage.outbox import NewItem, enqueue
-from storage.outbox_models import DONE, NOT_RELEVANT, SENT, OutboxItem
+from storage.outbox import NewItem, enqueue, occurrence_closed, reminded_occurrences
+from storage.outbox_models import (
+    DEFAULT_GRACE,
+    DONE,
+    NOT_RELEVANT,
+    REMINDER_KINDS,
+    OutboxItem,
+    OutboxKind,
+    row_kind,
+)
 from storage.progress import ProgressIndex, get_digest_target, list_progress
 from storage.records import acting_for
 from storage.reports import report_problem
@@ -41,14 +55,14 @@ from storage.repositories import Store
 log = logging.getLogger(__name__)
 
 LEADER_ROLE = "virksomhetsleder"
-REMINDER_TYPES = ("reminder", "postponed")
 DIGEST_TIME = time(8, 0)
+TASK_KINDS = REMINDER_KINDS | {OutboxKind.ESCALATION}
 
 
 @dataclass(frozen=True)
 class PlanSettings:
     lookahead: timedelta = timedelta(days=7)
-    grace: timedelta = timedelta(hours=12)
+    grace: timedelta = DEFAULT_GRACE
     escalate_after_days: int = 7
     escalation_scan_days: int = 120
     default_timezone: str = "Europe/Oslo"
@@ -135,7 +149,6 @@ async def _plan_reminders(
                 target_id=r.recipient.user_id,
                 send_at=r.send_at,
                 payload={
-                    "type": "reminder",
                     "task": r.task_key,
                     "occurrence": r.occurrence.isoformat(),
                     "lead_days": r.lead_days,
@@ -146,27 +159,6 @@ async def _plan_reminders(
             )
         )
     return added + await enqueue(store, items)
-
-
-async def _reminded_occurrences(
-    store: Store, tenant_id: str, since: datetime
-) -> set[tuple[str, date, str | None]]:
-    """(task, occurrence, unit) of reminders actually sent since ``since``."""
-    async with store.sessions() as session:
-        rows = await session.scalars(
-            select(OutboxItem.payload).where(
-                OutboxItem.tenant_id == tenant_id,
-                OutboxItem.status == SENT,
-                OutboxItem.send_at >= since,
-            )
-        )
-        found: set[tuple[str, date, str | None]] = set()
-        for payload in rows.all():
-            if payload.get("type") in REMINDER_TYPES:
-                found.add(
-                    (payload["task"], date.fromisoformat(payload["occurrence"]), payload["unit"])
-                )
-        return found
 
 
 async def _plan_escalations(
@@ -180,7 +172,7 @@ async def _plan_escalations(
     coordinators = await directory.coordinator_recipients(store, tenant_id)
     items: list[NewItem] = []
     for task_key, occurrence, unit in sorted(
-        await _reminded_occurrences(store, tenant_id, since), key=lambda k: (k[1], k[0], k[2] or "")
+        await reminded_occurrences(store, tenant_id, since), key=lambda k: (k[1], k[0], k[2] or "")
     ):
         task = by_key.get(task_key)
         if task is None:
@@ -213,13 +205,12 @@ async def _plan_escalations(
                         f"escalation:{task_key}:{occurrence.isoformat()}:{unit or ''}:"
                         f"{platform}:{user}"
                     )[:400],
-                    kind="escalation",
+                    kind=OutboxKind.ESCALATION,
                     platform=platform,
                     target_kind="user",
                     target_id=user,
                     send_at=at,
                     payload={
-                        "type": "escalation",
                         "task": task_key,
                         "occurrence": occurrence.isoformat(),
                         "unit": unit,
@@ -237,12 +228,12 @@ async def _plan_followups(store: Store, now: datetime, settings: PlanSettings) -
         NewItem(
             tenant_id=f.tenant_id,
             dedupe_key=f"followup:{f.id}",
-            kind="followup",
+            kind=OutboxKind.FOLLOWUP,
             platform=f.platform,
             target_kind="user",
             target_id=f.platform_user_id,
             send_at=f.due_at,
-            payload={"type": "followup", "followup_id": f.id, "label": f.label},
+            payload={"followup_id": f.id, "label": f.label},
         )
         for f in due
     ]
@@ -269,12 +260,52 @@ async def _plan_digest(store: Store, tenant: _Tenant, now: datetime, earliest: d
             NewItem(
                 tenant_id=tenant_id,
                 dedupe_key=f"digest:{label}:{platform}:{channel}"[:400],
-                kind="digest",
+                kind=OutboxKind.DIGEST,
                 platform=platform,
                 target_kind="channel",
                 target_id=channel,
                 send_at=at,
-                payload={"type": "digest", "week": label},
+                payload={"week": label},
             )
         ],
     )
+
+
+# at send time -----------------------------------------------------------------------------------
+
+
+async def obsolete(store: Store, row: OutboxItem) -> bool:
+    """True when a planned row is no longer wanted: its task occurrence was marked done or not
+    relevant, the reminder's role changed hands, or the follow-up was cancelled."""
+    kind, payload = row_kind(row.kind), row.payload
+    if kind in TASK_KINDS:
+        try:
+            occurrence = date.fromisoformat(str(payload["occurrence"]))
+            task = str(payload["task"])
+        except (KeyError, ValueError):
+            return False
+        if await occurrence_closed(store, row.tenant_id, task, occurrence, payload.get("unit")):
+            return True
+        if kind in REMINDER_KINDS and payload.get("role"):
+            # Planned up to a week ahead: the role may have changed hands since.
+            return not await directory.holds_role(
+                store,
+                row.tenant_id,
+                str(payload["role"]),
+                payload.get("unit"),
+                row.platform,
+                row.target_id,
+            )
+        return False
+    if kind is OutboxKind.FOLLOWUP:
+        followup = await get_personal_followup(store, int(payload.get("followup_id", 0)))
+        return followup is None or followup.status != FOLLOWUP_QUEUED
+    return False
+
+
+async def after_sent(store: Store, row: OutboxItem) -> None:
+    """A follow-up that went out is not planned again."""
+    if row_kind(row.kind) is OutboxKind.FOLLOWUP:
+        await set_personal_followup_status(
+            store, int(row.payload.get("followup_id", 0)), FOLLOWUP_SENT
+        )

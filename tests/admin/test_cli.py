@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sqlite3
 import subprocess
@@ -110,3 +111,21 @@ def test_serve_with_teams_app_id_but_no_password_is_one_line(tmp_path: Path) -> 
     assert result.returncode == 2
     assert result.stderr.strip().startswith("bts-bot: configuration error")
     assert "Traceback" not in result.stderr
+
+
+def test_every_command_names_the_function_that_runs_it() -> None:
+    from bot.cli import _parser
+
+    def leaves(parser: argparse.ArgumentParser, path: str) -> list[tuple[str, object]]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [(path, parser.get_default("func"))]
+        return [
+            leaf
+            for name, child in subs[0].choices.items()
+            for leaf in leaves(child, f"{path} {name}".strip())
+        ]
+
+    found = leaves(_parser(), "")
+    assert len(found) > 20  # the walk reached the leaves
+    assert [path for path, func in found if not callable(func)] == []

@@ -35,7 +35,17 @@ from dialogs.router import Router
 from storage import directory, outbox
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.outbox_models import DONE, NOT_RELEVANT, OPEN, PENDING, SENT, SKIPPED, OutboxItem
+from storage.outbox import Notice
+from storage.outbox_models import (
+    DONE,
+    NOT_RELEVANT,
+    OPEN,
+    PENDING,
+    SENT,
+    SKIPPED,
+    OutboxItem,
+    OutboxKind,
+)
 from storage.progress import get_digest_target, get_progress, set_progress
 from storage.repositories import Store
 from tests.platforms.test_slack import (
@@ -214,9 +224,9 @@ async def add_row(
 async def render(
     store: Store, payload: dict[str, Any], lang: str, item_id: int = 0, late: bool = False
 ) -> Reply:
-    return await render_notice(
-        store, CONTENT, TENANT, lang, item_id, payload, late, now=oslo(2026, 12, 1, 9, 0)
-    )
+    row = OutboxItem(id=item_id, tenant_id=TENANT, kind=payload["type"], payload=payload)
+    notice = Notice.of(row, lang, late)
+    return await render_notice(store, CONTENT, notice, now=oslo(2026, 12, 1, 9, 0))
 
 
 def assert_filled(reply: Reply) -> None:
@@ -355,16 +365,8 @@ async def test_digest_counts_done_open_and_late_per_unit(tenant: Store, lang: st
     await set_progress(
         tenant, TENANT, "rapport", date(2026, 12, 15), "Skolen", status=DONE, updated_by="x"
     )
-    reply = await render_notice(
-        tenant,
-        CONTENT,
-        TENANT,
-        lang,
-        0,
-        {"type": "digest", "week": "2026-W52"},
-        False,
-        now=oslo(2026, 12, 21, 8, 0),
-    )
+    notice = Notice(0, TENANT, OutboxKind.DIGEST, {"week": "2026-W52"}, lang)
+    reply = await render_notice(tenant, CONTENT, notice, now=oslo(2026, 12, 21, 8, 0))
     assert_filled(reply)
     text = reply.plain_text()
     if lang == "nb":
@@ -543,9 +545,7 @@ async def test_postpone_plans_exactly_one_resend_a_week_later_at_the_send_hour(
 
     # the re-send renders as a postponed reminder whose buttons carry its own id and work
     resend = rows[1]
-    rendered = await render_notice(
-        tenant, CONTENT, TENANT, "nb", resend.id, resend.payload, False, now=expected
-    )
+    rendered = await render_notice(tenant, CONTENT, Notice.of(resend, "nb"), now=expected)
     assert "Du utsatte denne oppgaven en uke." in rendered.plain_text()
     assert rendered.messages[0].buttons[0].value == str(resend.id)
     await chat.press("arshjul:done", str(resend.id))
