@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.platforms._http import json_error
 from bot.runtime import Runtime
 from storage.db import ping
 
@@ -25,10 +26,6 @@ DRAINING_KEY = web.AppKey("draining", asyncio.Event)
 DRAIN_RETRY_AFTER = "5"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
 
 
 @web.middleware

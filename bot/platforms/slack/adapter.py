@@ -38,6 +38,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.delivery.ratelimit import Limits, Rate
 from bot.delivery.senders import Rejected, RetryLater, SlackSender, Unreachable
 from bot.platforms import _http as http_input
+from bot.platforms._http import json_error
 from bot.platforms.inbox import InboxSettings, InboxWorker, InboxWriter
 from bot.platforms.slack.render import (
     SlackMessage,
@@ -251,10 +252,6 @@ def command_turn(body: Mapping[str, Any], team_id: str | None) -> Turn:
 # the ack path: check, store, answer ----------------------------------------------------------------
 
 
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
-
-
 def _shape_problem(body: Any) -> str | None:
     """Why a parsed body cannot be a Slack request, or None."""
     if not isinstance(body, dict):
@@ -310,12 +307,12 @@ class SlackIntake:
         """What to store for this body, or the answer to give without storing."""
         problem = _shape_problem(body)
         if problem:
-            return _json_error(400, problem)
+            return json_error(400, problem)
         kind = body.get("type")
         if kind == "url_verification":
             challenge = body.get("challenge")
             if not isinstance(challenge, str) or len(challenge) > 200:
-                return _json_error(400, "challenge must be a short string")
+                return json_error(400, "challenge must be a short string")
             return web.json_response({"challenge": challenge})
         if kind == "event_callback":
             return self._event(body)
@@ -331,9 +328,9 @@ class SlackIntake:
         event = body.get("event")
         event_id = body.get("event_id")
         if not isinstance(event, dict):
-            return _json_error(400, "event_callback needs an event")
+            return json_error(400, "event_callback needs an event")
         if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
-            return _json_error(400, "event_id must be a short id")
+            return json_error(400, "event_id must be a short id")
         if event.get("type") not in HANDLED_EVENTS:
             return web.Response(status=200)  # acknowledged (so Slack does not retry) and dropped
         if event.get("type") == "message" and dm_turn(event, None, None) is None:
@@ -356,17 +353,17 @@ class SlackIntake:
             log.warning(
                 "unknown slack action refused", extra=_extra(_tenant(team), action=action[:64])
             )
-            return _json_error(400, "unknown action")
+            return json_error(400, "unknown action")
         if "response_url" in body and not self.response_url_ok(body["response_url"]):
-            return _json_error(400, "response_url must be a Slack URL")
+            return json_error(400, "response_url must be a Slack URL")
         user = _id_of(body, "user")
         return _interactive("action", body, team, user, _str(clicked, "action_ts"))
 
     def _command(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
         if body.get("command") != COMMAND:
-            return _json_error(404, "unknown command")
+            return json_error(404, "unknown command")
         if not self.response_url_ok(body.get("response_url")):
-            return _json_error(400, "response_url must be a Slack URL")
+            return json_error(400, "response_url must be a Slack URL")
         team = _str(body, "team_id")
         user = _str(body, "user_id")
         return _interactive("command", body, team, user, _str(body, "text"))
@@ -383,7 +380,7 @@ class SlackIntake:
                 "slack event could not be stored",
                 extra=_extra(found.tenant_id, error_type=type(exc).__name__),
             )
-            return _json_error(503, "the event could not be stored; retry later")
+            return json_error(503, "the event could not be stored; retry later")
         if new:
             self.wake()
         else:
@@ -456,12 +453,12 @@ def make_events_handler(
 
     async def slack_events(request: web.Request) -> web.Response:
         if request.content_type not in ACCEPTED_CONTENT_TYPES:
-            return _json_error(415, "content type must be JSON or form-encoded")
+            return json_error(415, "content type must be JSON or form-encoded")
         raw = await request.read()  # over the size limit: 413 from the server's middleware
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         if not signature_ok(key, raw, timestamp, signature):
-            return _json_error(401, "invalid or missing signature")
+            return json_error(401, "invalid or missing signature")
         try:
             text = http_input.decode_text(raw, request.charset)
             if request.content_type == "application/json":
@@ -469,7 +466,7 @@ def make_events_handler(
             else:
                 body = _parse_form(text)
         except http_input.BadInput as exc:
-            return _json_error(exc.status, exc.reason)
+            return json_error(exc.status, exc.reason)
         return await intake.store(body)
 
     return slack_events

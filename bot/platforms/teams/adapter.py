@@ -56,7 +56,7 @@ from msrest.exceptions import ClientRequestError, DeserializationError, HttpOper
 from requests import RequestException
 
 from bot.config import ConfigError, Settings
-from bot.platforms._http import BadInput, loads_bytes
+from bot.platforms._http import BadInput, json_error, loads_bytes
 from bot.platforms.teams.render import (
     CARD_CONTENT_TYPE,
     render_card,
@@ -104,17 +104,13 @@ def _extra(tenant: str, **facts: object) -> dict[str, object]:
     return {"tenant": tenant, "platform": PLATFORM, **facts}
 
 
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
-
-
 def _refused(status: int, reason: str, tenant: str = "") -> web.Response:
     """A 4xx with a short JSON reason, logged with the reason only (never the body)."""
     facts: dict[str, object] = {"platform": PLATFORM, "status": status, "reason": reason}
     if tenant:
         facts["tenant"] = tenant
     log.warning("teams request refused", extra=facts)
-    return _json_error(status, reason)
+    return json_error(status, reason)
 
 
 def _digest(*parts: str) -> str:
@@ -612,7 +608,7 @@ class TeamsChannel:
     async def handle_request(self, request: web.Request) -> web.Response:
         """``POST /api/messages``: check, authenticate, deduplicate and handle one activity."""
         if request.content_type != "application/json":
-            return _json_error(415, "content type must be application/json")
+            return json_error(415, "content type must be application/json")
         raw = await request.read()  # over the size limit: 413 from the server's middleware
         try:
             body = loads_bytes(raw, request.charset)
@@ -674,13 +670,13 @@ class TeamsChannel:
                 "teams token check could not reach the Bot Framework",
                 extra={"platform": PLATFORM, "error_type": type(exc).__name__},
             )
-            return _json_error(503, "could not verify the token right now")
+            return json_error(503, "could not verify the token right now")
         except Exception as exc:
             log.warning(
                 "teams request not authenticated",
                 extra={"platform": PLATFORM, "error_type": type(exc).__name__},
             )
-            return _json_error(401, "unauthorized")
+            return json_error(401, "unauthorized")
 
     async def _process(
         self, auth: AuthenticateRequestResult, activity: Activity, incoming: Incoming
@@ -700,13 +696,13 @@ class TeamsChannel:
                 "teams reply could not be delivered",
                 extra=_extra(incoming.tenant_id, connector_status=failure.status),
             )
-            return _json_error(502, "the reply could not be delivered to the Bot Connector")
+            return json_error(502, "the reply could not be delivered to the Bot Connector")
         except Exception as exc:
             log.error(
                 "teams turn failed",
                 extra=_extra(incoming.tenant_id, error_type=type(exc).__name__),
             )
-            return _json_error(500, "internal error; the activity was not processed")
+            return json_error(500, "internal error; the activity was not processed")
         kind = incoming.turn.kind if incoming.turn else ("welcome" if incoming.welcome else "event")
         facts: dict[str, object] = {"activity_type": activity.type, "kind": kind}
         if incoming.turn and incoming.turn.action:
