@@ -123,9 +123,8 @@ async def serve(settings: Settings) -> None:
             extra={"platform": "teams"},
         )
     port = settings.port
-    server = getattr(site, "_server", None)
-    if port == 0 and server is not None and server.sockets:
-        port = server.sockets[0].getsockname()[1]
+    if port == 0 and runner.addresses:  # the port the OS picked, from the bound socket
+        port = runner.addresses[0][1]
     reminders = None
     if settings.reminders_enabled:
         from bot.reminders import ReminderService
