@@ -31,7 +31,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
-from bot.delivery.senders import SendRates, SlackSender
+from bot.platforms.slack.sender import SendRates, SlackSender
 from dialogs.arshjul.recurrence import Holder
 from dialogs.content import Content
 from dialogs.messages import Reply

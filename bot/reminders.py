@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings, DispatchStats
-from bot.delivery.senders import Sender, build_senders, close_senders
+from bot.platforms.slack.sender import Sender, build_senders, close_senders
 from bot.runtime import Runtime
 from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.messages import Reply

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from bot.config import load_settings
 from bot.delivery.ratelimit import Limits, Rate, RateLimiter
-from bot.delivery.senders import (
+from bot.platforms.slack.sender import (
     METADATA_EVENT,
     Rejected,
     RetryLater,

@@ -4,7 +4,7 @@ The ack path does as little as it can: check the signature (``slack_sdk.signatur
 shape, store the event in the inbox (``storage.inbox``: one insert, which is also the dedupe claim)
 and answer 200. ``bot.platforms.inbox.InboxWorker`` then hands each stored row to ``SlackTurns.handle``, which
 turns it into a ``Turn`` for the router, plans the reply (rendered Block Kit, ``bot.platforms.slack.render``)
-into the same row and sends it through ``bot.delivery.senders.SlackSender`` under the row's key, so a crash
+into the same row and sends it through ``bot.platforms.slack.sender.SlackSender`` under the row's key, so a crash
 at any moment neither loses an acknowledged event nor answers it twice (a reply in doubt is looked
 up in the channel history by its metadata before it is sent again). Ephemeral answers through
 ``response_url`` cannot be looked up: one in doubt is not resent (at most once). Socket Mode uses
@@ -36,7 +36,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery.ratelimit import Limits, Rate
-from bot.delivery.senders import Rejected, RetryLater, SlackSender, Unreachable
 from bot.platforms import _http as http_input
 from bot.platforms._http import json_error
 from bot.platforms.inbox import InboxSettings, InboxWorker, InboxWriter
@@ -47,6 +46,7 @@ from bot.platforms.slack.render import (
     render_reply,
     unescape,
 )
+from bot.platforms.slack.sender import Rejected, RetryLater, SlackSender, Unreachable
 from bot.runtime import Runtime
 from dialogs.messages import Turn
 from storage import inbox
