@@ -31,7 +31,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
-from bot.platforms.slack.sender import SendRates, SlackSender
+from bot.delivery.senders import SendRates
+from bot.platforms.slack.sender import SlackSender
 from dialogs.arshjul.recurrence import Holder
 from dialogs.content import Content
 from dialogs.messages import Reply

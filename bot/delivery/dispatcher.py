@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.platforms.slack.sender import Rejected, RetryLater, Sender, Unreachable
+from bot.delivery.senders import Rejected, RetryLater, Sender, Unreachable
 from dialogs.messages import Reply
 from storage import directory, outbox
 from storage.followup_models import FOLLOWUP_QUEUED, FOLLOWUP_SENT

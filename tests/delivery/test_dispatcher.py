@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
-from bot.platforms.slack.sender import Rejected, RetryLater, Unreachable
+from bot.delivery.senders import Rejected, RetryLater, Unreachable
 from dialogs.arshjul.recurrence import Holder
 from dialogs.messages import Message, Reply
 from storage import directory, outbox

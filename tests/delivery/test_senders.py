@@ -23,19 +23,11 @@ from pydantic import SecretStr
 
 from bot.config import load_settings
 from bot.delivery.ratelimit import Limits, Rate, RateLimiter
-from bot.platforms.slack.sender import (
-    METADATA_EVENT,
-    Rejected,
-    RetryLater,
-    SendRates,
-    SlackSender,
-    TeamsSender,
-    Unreachable,
-    build_senders,
-    close_senders,
-    outbox_key,
-)
+from bot.delivery.senders import Rejected, RetryLater, SendRates, Unreachable
+from bot.platforms.senders import build_senders, close_senders
+from bot.platforms.slack.sender import METADATA_EVENT, SlackSender, outbox_key
 from bot.platforms.teams.adapter import TeamsChannel, describe
+from bot.platforms.teams.sender import TeamsSender
 from bot.runtime import Runtime
 from dialogs.messages import Button, Message, Reply
 from storage.outbox_models import OutboxItem

@@ -424,8 +424,9 @@ def test_the_same_activity_id_in_another_tenant_is_not_a_redelivery(
 
 
 async def test_the_outbox_reports_a_refused_service_url_as_unreachable_without_retrying() -> None:
-    from bot.platforms.slack.sender import TeamsSender, Unreachable
+    from bot.delivery.senders import Unreachable
     from bot.platforms.teams.adapter import ProactiveSendError, TeamsChannel
+    from bot.platforms.teams.sender import TeamsSender
     from dialogs.messages import Message, Reply
     from tests.delivery.test_senders import item
 

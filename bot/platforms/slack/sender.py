@@ -1,37 +1,41 @@
-"""Platform senders for the outbox: one rendered ``Reply`` to one Slack/Teams user or channel, within
-the platform's rate limits, with every failure sorted into "report", "retry later" or "give up".
+"""The outbox's Slack sender: one rendered ``Reply`` to one Slack user or channel through the Web API,
+within Slack's rate limits, with every Slack error sorted into the outcomes of
+``bot.delivery.senders`` ("report", "retry later" or "give up").
 
-``bot.delivery.dispatcher`` claims a row, renders it and calls ``Sender.send``; what the sender raises decides
-the row's fate: ``Unreachable`` (nobody to deliver to: reported, not retried), ``RetryLater``
-(transient: 5xx, connection trouble, a 429 that persisted) or ``Rejected`` (permanent: bad token,
-bad payload). A 429 is waited out here (its Retry-After pauses the whole tenant's bucket in
+A 429 is waited out here (its Retry-After pauses the whole tenant's bucket in
 ``bot.delivery.ratelimit``) and retried a few times before it becomes ``RetryLater``; slack_sdk's own 429
 retry handler is deliberately not used, because the limiter must see every 429.
 
 Exactly once after a crash: every Slack message carries our key in its message ``metadata`` (a hash
 of the outbox ``dedupe_key`` plus the part number), so ``already_sent`` can look for it in the
-channel history, and a retried send skips the parts that already arrived. Teams cannot be asked, so
-its ``already_sent`` answers None and the dispatcher reports the row instead of sending it twice.
-This module holds no dialog logic and never logs message text.
+channel history, and a retried send skips the parts that already arrived. The Slack adapter sends its
+answers through the same sender. This module holds no dialog logic and never logs message text.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery.ratelimit import Limits, Rate
+from bot.delivery.ratelimit import Limits
+from bot.delivery.senders import (
+    DEFAULT_RETRY_AFTER,
+    MAX_RETRY_AFTER,
+    SLACK_LOOKUP,
+    SLACK_POST,
+    DeliveryError,
+    Rejected,
+    RetryLater,
+    SendRates,
+    Unreachable,
+)
 from bot.platforms.slack.render import SlackMessage, render_reply
-from bot.platforms.teams.adapter import ProactiveSendError, TeamsChannel
-from bot.runtime import Runtime
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
 from storage.repositories import Store
@@ -39,10 +43,6 @@ from storage.repositories import Store
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "bts_outbox"
-# Rate-limiter bucket kinds (one limiter of each kind per tenant).
-SLACK_POST = "slack:chat.postMessage"
-SLACK_LOOKUP = "slack:tier3"  # conversations.open, conversations.history
-TEAMS_SEND = "teams:send"
 
 # Slack errors meaning the user or channel cannot be reached (or the bot was removed).
 SLACK_UNREACHABLE = frozenset(
@@ -82,77 +82,8 @@ SLACK_REJECTED = frozenset(
     }
 )
 SLACK_RATELIMITED = frozenset({"ratelimited", "rate_limited"})
-DEFAULT_RETRY_AFTER = 1.0  # seconds, when a 429 comes without a usable Retry-After
-MAX_RETRY_AFTER = 300.0  # a longer wait is handed to the dispatcher's schedule instead
 HISTORY_PAGE = 200
 HISTORY_MAX_PAGES = 10
-
-
-# outcomes ----------------------------------------------------------------------------------------
-
-
-class DeliveryError(Exception):
-    """A send did not happen; ``code`` is short and safe to store and log (never message text)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-class Unreachable(DeliveryError):
-    """Nobody to deliver to (user gone, no Teams reference, bot removed): report, do not retry."""
-
-
-class RetryLater(DeliveryError):
-    """Transient (5xx, connection, a 429 that persisted); ``retry_after`` seconds when known."""
-
-    def __init__(self, code: str, retry_after: float | None = None) -> None:
-        super().__init__(code)
-        self.retry_after = retry_after
-
-
-class Rejected(DeliveryError):
-    """Permanent: retrying cannot help (invalid token, a payload the platform refuses)."""
-
-
-class Sender(Protocol):
-    """Delivers rendered outbox rows on one platform."""
-
-    platform: str
-    # True when the platform can be asked what arrived (Slack: history with our metadata); a
-    # resend then checks first, so an unanswered check may simply be tried again later.
-    confirms_delivery: bool
-
-    async def send(self, item: OutboxItem, reply: Reply) -> str | None:
-        """Deliver ``reply`` to the row's target; the platform's message id, or None."""
-        ...
-
-    async def already_sent(self, item: OutboxItem) -> bool | None:
-        """Whether a row left in ``sending`` by a crash arrived; None when the platform cannot tell."""
-        ...
-
-
-# rates -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SendRates:
-    """Calls per second. Defaults follow the platforms' documentation (see README, "Rate limits")."""
-
-    slack_send: float = 5.0  # chat.postMessage per workspace (a limit Slack gives no number for)
-    slack_channel: float = 1.0  # chat.postMessage per channel ("1 per second, short bursts")
-    slack_lookup: float = 50 / 60  # Tier 3 methods: conversations.open / .history, "50+ per minute"
-    teams_send: float = 50.0  # Bot Connector per app and tenant ("50 RPS")
-    teams_conversation: float = 7.0  # per bot and conversation ("7 per second")
-
-    def limits(self) -> Limits:
-        return Limits(
-            {
-                SLACK_POST: (Rate(self.slack_send), Rate(self.slack_channel)),
-                SLACK_LOOKUP: (Rate(self.slack_lookup), None),
-                TEAMS_SEND: (Rate(self.teams_send), Rate(self.teams_conversation)),
-            }
-        )
 
 
 def _retry_after(headers: Any) -> float:
@@ -166,9 +97,6 @@ def _retry_after(headers: Any) -> float:
 def outbox_key(item: OutboxItem) -> str:
     """What we write into Slack message metadata: a hash of the dedupe key (no ids in clear)."""
     return hashlib.sha256(item.dedupe_key.encode()).hexdigest()[:32]
-
-
-# Slack -------------------------------------------------------------------------------------------
 
 
 def _slack_failure(exc: SlackApiError) -> tuple[int | None, str, Any]:
@@ -433,111 +361,3 @@ def _classify(status: int | None, error: str) -> DeliveryError:
     if error:
         return RetryLater(error)  # internal_error, fatal_error, service_unavailable, unknown ones
     return RetryLater(f"http-{status}")
-
-
-# Teams -------------------------------------------------------------------------------------------
-
-# Worth another try later: 412 (precondition, Teams asks to retry), 5xx, no answer at all.
-TEAMS_UNREACHABLE = (403, 404)
-TEAMS_REJECTED = (400, 401)
-
-
-class TeamsSender:
-    """Proactive messages through the Bot Connector from stored conversation references."""
-
-    platform = "teams"
-    confirms_delivery = False
-
-    def __init__(
-        self,
-        channel: TeamsChannel | Runtime,
-        limits: Limits | None = None,
-        *,
-        max_rate_retries: int = 3,
-    ) -> None:
-        self.channel = channel if isinstance(channel, TeamsChannel) else TeamsChannel(channel)
-        self.limits = limits or SendRates().limits()
-        self.max_rate_retries = max_rate_retries
-
-    async def send(self, item: OutboxItem, reply: Reply) -> str | None:
-        """Send message by message, so a 429 on the second card does not resend the first."""
-        for message in reply.messages:
-            await self._send_one(item, replace(reply, messages=(message,)))
-        return None  # botbuilder's proactive send does not hand back the activity id
-
-    async def _send_one(self, item: OutboxItem, reply: Reply) -> None:
-        limiter = self.limits.bucket(TEAMS_SEND, item.tenant_id)
-        retry_after = DEFAULT_RETRY_AFTER
-        for _ in range(self.max_rate_retries + 1):
-            await limiter.acquire(f"{item.target_kind}:{item.target_id}")
-            try:
-                sent = await self.channel.send_proactive(
-                    item.tenant_id, item.target_kind, item.target_id, reply
-                )
-            except ProactiveSendError as exc:
-                if exc.reason:  # we refused to call (e.g. a stored serviceUrl off the allow-list)
-                    raise Unreachable(exc.reason) from None
-                if exc.status == 429:
-                    retry_after = (
-                        exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
-                    )
-                    log.warning(
-                        "teams rate limited",
-                        extra={"tenant": item.tenant_id, "retry_after": retry_after},
-                    )
-                    if retry_after > MAX_RETRY_AFTER:
-                        raise RetryLater("ratelimited", retry_after) from None
-                    limiter.pause(retry_after)
-                    continue
-                if exc.status in TEAMS_UNREACHABLE:
-                    raise Unreachable(f"http-{exc.status}") from None
-                if exc.status in TEAMS_REJECTED:
-                    raise Rejected(f"http-{exc.status}") from None
-                raise RetryLater(
-                    "connection" if exc.status is None else f"http-{exc.status}", exc.retry_after
-                ) from None
-            if not sent:
-                raise Unreachable("no-reference")
-            return
-        raise RetryLater("ratelimited", retry_after)
-
-    async def already_sent(self, item: OutboxItem) -> bool | None:
-        return None  # the Bot Connector cannot list what a bot sent
-
-
-# wiring ------------------------------------------------------------------------------------------
-
-
-def send_rates(runtime: Runtime) -> SendRates:
-    settings = runtime.settings
-    return SendRates(
-        slack_send=settings.slack_send_rate,
-        slack_channel=settings.slack_channel_rate,
-        slack_lookup=settings.slack_lookup_rate,
-        teams_send=settings.teams_send_rate,
-        teams_conversation=settings.teams_conversation_rate,
-    )
-
-
-def build_senders(
-    runtime: Runtime, *, teams_channel: TeamsChannel | None = None
-) -> dict[str, Sender]:
-    """A sender per platform: Slack when a bot token is set, Teams always (without a stored
-    reference a Teams send is reported as unreachable)."""
-    limits = send_rates(runtime).limits()
-    senders: dict[str, Sender] = {}
-    token = runtime.settings.slack_bot_token
-    if token is not None and token.get_secret_value():
-        senders["slack"] = SlackSender(
-            token.get_secret_value(), runtime.settings.slack_api_url, limits, store=runtime.store
-        )
-    senders["teams"] = TeamsSender(teams_channel or TeamsChannel(runtime), limits)
-    return senders
-
-
-async def close_senders(senders: Mapping[str, Sender]) -> None:
-    """Close the senders' HTTP connections (at shutdown)."""
-    for sender in senders.values():
-        close = getattr(sender, "close", None)
-        if close is not None:
-            await close()
