@@ -10,8 +10,7 @@ from collections.abc import Mapping
 
 from bot.delivery.senders import Sender, SendRates
 from bot.platforms.slack.sender import SlackSender
-from bot.platforms.teams.adapter import TeamsChannel
-from bot.platforms.teams.sender import TeamsSender
+from bot.platforms.teams.sender import ProactiveChannel, TeamsSender
 from bot.runtime import Runtime
 
 
@@ -28,7 +27,7 @@ def send_rates(runtime: Runtime) -> SendRates:
 
 
 def build_senders(
-    runtime: Runtime, *, teams_channel: TeamsChannel | None = None
+    runtime: Runtime, *, teams_channel: ProactiveChannel | None = None
 ) -> dict[str, Sender]:
     """A sender per platform: Slack when a bot token is set, Teams always (without a stored
     reference a Teams send is reported as unreachable)."""
@@ -39,7 +38,7 @@ def build_senders(
         senders["slack"] = SlackSender(
             token.get_secret_value(), runtime.settings.slack_api_url, limits, store=runtime.store
         )
-    senders["teams"] = TeamsSender(teams_channel or TeamsChannel(runtime), limits)
+    senders["teams"] = TeamsSender(teams_channel or ProactiveChannel(runtime), limits)
     return senders
 
 

@@ -26,7 +26,8 @@ from bot.delivery.ratelimit import Limits, Rate, RateLimiter
 from bot.delivery.senders import Rejected, RetryLater, SendRates, Unreachable
 from bot.platforms.senders import build_senders, close_senders
 from bot.platforms.slack.sender import METADATA_EVENT, SlackSender, outbox_key
-from bot.platforms.teams.adapter import TeamsChannel, describe
+from bot.platforms.teams.adapter import TeamsChannel
+from bot.platforms.teams.intake import describe
 from bot.platforms.teams.sender import TeamsSender
 from bot.runtime import Runtime
 from dialogs.messages import Button, Message, Reply

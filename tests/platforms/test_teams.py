@@ -32,13 +32,8 @@ import pytest
 from jsonschema import Draft6Validator, Draft7Validator
 
 from bot.config import ConfigError, load_settings
-from bot.platforms.teams.adapter import (
-    adapter_config,
-    clean_text,
-    credentials_factory,
-    describe,
-    tenant_of,
-)
+from bot.platforms.teams.auth import adapter_config, credentials_factory
+from bot.platforms.teams.intake import clean_text, describe, tenant_of
 from bot.platforms.teams.render import (
     CARD_CONTENT_TYPE,
     render_card,
@@ -223,7 +218,7 @@ PROACTIVE = """
 import asyncio, sys
 from bot.config import load_settings
 from bot.runtime import Runtime
-from bot.platforms.teams.adapter import send_proactive
+from bot.platforms.teams.sender import send_proactive
 from dialogs.messages import Message, Reply
 
 async def main() -> None:
