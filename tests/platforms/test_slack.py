@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import load_settings
-from bot.platforms.slack.adapter import (
+from bot.platforms.slack.intake import (
     action_turn,
     command_turn,
     dm_turn,
