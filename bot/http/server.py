@@ -75,7 +75,7 @@ def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
     from bot.http import calendar_feed, pages
     from bot.platforms import webchat  # kept out of the core's imports
-    from bot.platforms.slack import intake as slack
+    from bot.platforms.slack import adapter as slack
     from bot.platforms.teams import adapter as teams
 
     app = web.Application(
@@ -112,7 +112,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
-    from bot.platforms.slack import intake as slack
+    from bot.platforms.slack import adapter as slack
 
     socket_mode = None
     if settings.slack_socket_mode:

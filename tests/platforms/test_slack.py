@@ -24,13 +24,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import load_settings
-from bot.platforms.slack.intake import (
-    action_turn,
-    command_turn,
-    dm_turn,
-    mention_turn,
-    start_socket_mode,
-)
+from bot.platforms.slack.adapter import start_socket_mode
+from bot.platforms.slack.intake import action_turn, command_turn, dm_turn, mention_turn
 from bot.platforms.slack.render import (
     SECTION_LIMIT,
     decode_action_id,

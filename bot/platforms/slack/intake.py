@@ -1,20 +1,15 @@
-"""Slack adapter: ``POST /slack/events`` (Events API, interactivity, ``/bts``) and Socket Mode.
+"""Slack, incoming: ``POST /slack/events`` (Events API, interactivity, ``/bts``) from the raw request
+to an inbox row, and Slack payloads read as ``Turn``s.
 
-The ack path does as little as it can: check the signature (``slack_sdk.signature``) and the body's
-shape, store the event in the inbox (``storage.inbox``: one insert, which is also the dedupe claim)
-and answer 200. ``bot.platforms.inbox.InboxWorker`` then hands each stored row to ``SlackTurns.handle``, which
-turns it into a ``Turn`` for the router, plans the reply (rendered Block Kit, ``bot.platforms.slack.render``)
-into the same row and sends it through ``bot.platforms.slack.sender.SlackSender`` under the row's key, so a crash
-at any moment neither loses an acknowledged event nor answers it twice (a reply in doubt is looked
-up in the channel history by its metadata before it is sent again). Ephemeral answers through
-``response_url`` cannot be looked up: one in doubt is not resent (at most once). Socket Mode uses
-slack-bolt's ``AsyncApp`` only to receive and ack envelopes into the same inbox. It must not log
-message text or hold dialog logic.
+The ack path does as little as it can: check the signature (v0, within Slack's replay window) and
+the body's shape, store the event in the inbox (``storage.inbox``: one insert, which is also the
+dedupe claim) and answer 200; ``bot.platforms.slack.turns`` handles the stored row later. Socket
+Mode envelopes go through the same ``SlackIntake``. It must not log message text or hold dialog
+logic.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -24,122 +19,65 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.app.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
-from slack_bolt.response import BoltResponse
-from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.delivery.ratelimit import Limits, Rate
 from bot.platforms import _http as http_input
 from bot.platforms._http import json_error
-from bot.platforms.inbox import InboxSettings, InboxWorker, InboxWriter
-from bot.platforms.slack.render import (
-    SlackMessage,
-    decode_action_id,
-    form_values,
-    render_reply,
-    unescape,
-)
-from bot.platforms.slack.sender import Rejected, RetryLater, SlackSender, Unreachable
+from bot.platforms.inbox import InboxWriter
+from bot.platforms.slack.render import decode_action_id, form_values, unescape
 from bot.runtime import Runtime
 from dialogs.messages import Turn
 from storage import inbox
-from storage.inbox_models import DONE, FAILED, SENDING, InboxItem
-from storage.models import utcnow
-from storage.outbox_models import OutboxItem
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
 COMMAND = "/bts"
 HELP_ACTION = "help:menu"
-WELCOME_TTL = timedelta(days=3650)
 ACCEPTED_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
 HANDLED_EVENTS = frozenset({"message", "app_mention", "app_home_opened", "member_joined_channel"})
 MAX_FORM_FIELDS = 64
-SAVED_REFERENCES = 10_000  # addresses remembered per process before the memory is cleared
 REPLAY_WINDOW = 5 * 60  # seconds; Slack's own advice for the timestamp check
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_ID = re.compile(r"[A-Z0-9]{1,40}")
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
-# Interactive replies are answers someone waits for: short bursts are allowed (welcome + answer),
-# unlike the paced proactive sends. Slack: chat.postMessage "1 per second per channel, short
-# bursts"; no published workspace number, so a generous one that still smooths a storm.
-REPLY_RATES = Limits(
-    {
-        "slack:chat.postMessage": (Rate(30.0, burst=30), Rate(1.0, burst=4)),
-        "slack:tier3": (Rate(50 / 60, burst=20), None),
-    }
-)
 
 
-def _extra(tenant: str, **facts: object) -> dict[str, object]:
+def log_extra(tenant: str, **facts: object) -> dict[str, object]:
+    """The ``extra`` of a Slack log record: tenant, platform and the given facts."""
     return {"tenant": tenant, "platform": "slack", **facts}
-
-
-# authorization -----------------------------------------------------------------------------------
-
-
-def make_authorize(client: AsyncWebClient, bot_token: str) -> Callable[..., Awaitable[Any]]:
-    """Bolt ``authorize``: one workspace, the configured bot token, identity from a cached auth.test.
-
-    Keyed by team id so an installation store (OAuth, many workspaces) can replace it later.
-    """
-    cache: dict[str, AuthorizeResult] = {}
-    lock = asyncio.Lock()
-
-    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
-        async with lock:
-            if "self" not in cache:
-                response = await client.auth_test(token=bot_token)
-                result = AuthorizeResult.from_auth_test_response(
-                    auth_test_response=response, bot_token=bot_token
-                )
-                cache["self"] = result
-                if result.team_id:
-                    cache[result.team_id] = result
-        if team_id is None:
-            return cache["self"]
-        found = cache.get(team_id)
-        if found is None:
-            log.warning(
-                "request from a workspace we are not installed in", extra=_extra(_tenant(team_id))
-            )
-        return found
-
-    return authorize
 
 
 # incoming requests to turns -------------------------------------------------------------------
 
 
-def _tenant(team_id: str | None) -> str:
+def tenant_of(team_id: str | None) -> str:
+    """``slack:<team id>`` (``slack:unknown`` without one)."""
     return f"slack:{team_id or 'unknown'}"
 
 
-def _str(mapping: Mapping[str, Any], key: str) -> str:
+def str_field(mapping: Mapping[str, Any], key: str) -> str:
+    """``mapping[key]`` when it is a string, else ""."""
     value = mapping.get(key)
     return value if isinstance(value, str) else ""
 
 
-def _id_of(body: Mapping[str, Any], key: str) -> str:
+def id_field(body: Mapping[str, Any], key: str) -> str:
+    """The ``id`` of the object at ``body[key]`` (e.g. ``user.id``), else ""."""
     value = body.get(key)
-    return _str(value, "id") if isinstance(value, Mapping) else ""
+    return str_field(value, "id") if isinstance(value, Mapping) else ""
 
 
-def _mapping(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def mapping_field(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The object at ``body[key]``, else an empty one."""
     value = body.get(key)
     return value if isinstance(value, Mapping) else {}
 
 
-def _first_action(body: Mapping[str, Any]) -> Mapping[str, Any]:
+def first_action(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The first entry of a block_actions payload's ``actions``, else an empty object."""
     actions = body.get("actions")
     if isinstance(actions, list) and actions and isinstance(actions[0], Mapping):
         return actions[0]
@@ -153,7 +91,7 @@ def is_direct_channel(channel_id: str) -> bool:
 
 def dm_turn(event: Mapping[str, Any], team_id: str | None, bot_user_id: str | None) -> Turn | None:
     """A turn for a user's direct message to the bot, or None for anything we must not answer."""
-    user = _str(event, "user")
+    user = str_field(event, "user")
     if (
         event.get("channel_type") != "im"
         or event.get("subtype")
@@ -164,11 +102,11 @@ def dm_turn(event: Mapping[str, Any], team_id: str | None, bot_user_id: str | No
         return None
     return Turn(
         platform="slack",
-        tenant_id=_tenant(team_id),
+        tenant_id=tenant_of(team_id),
         user_id=user,
-        channel_id=_str(event, "channel"),
+        channel_id=str_field(event, "channel"),
         is_direct=True,
-        text=unescape(_str(event, "text")).strip(),
+        text=unescape(str_field(event, "text")).strip(),
     )
 
 
@@ -176,16 +114,16 @@ def mention_turn(
     event: Mapping[str, Any], team_id: str | None, bot_user_id: str | None
 ) -> Turn | None:
     """A turn for ``@BTS-bot ...`` in a channel (DMs are answered through their message event)."""
-    user = _str(event, "user")
-    channel = _str(event, "channel")
+    user = str_field(event, "user")
+    channel = str_field(event, "channel")
     if not user or user == bot_user_id or event.get("bot_id") or is_direct_channel(channel):
         return None
     text = _MENTION.sub(
-        lambda m: "" if m.group(1) == bot_user_id else m.group(0), _str(event, "text")
+        lambda m: "" if m.group(1) == bot_user_id else m.group(0), str_field(event, "text")
     )
     return Turn(
         platform="slack",
-        tenant_id=_tenant(team_id),
+        tenant_id=tenant_of(team_id),
         user_id=user,
         channel_id=channel,
         is_direct=False,
@@ -205,11 +143,11 @@ class ClickedMessage:
 
 def action_turn(body: Mapping[str, Any], team_id: str | None) -> tuple[Turn, ClickedMessage]:
     """The turn of a button click or form submit, and the message it was clicked in."""
-    clicked_action = _first_action(body)
-    action, is_submit = decode_action_id(_str(clicked_action, "action_id"))
-    container = _mapping(body, "container")
-    message = _mapping(body, "message")
-    channel = _id_of(body, "channel") or _str(container, "channel_id")
+    clicked_action = first_action(body)
+    action, is_submit = decode_action_id(str_field(clicked_action, "action_id"))
+    container = mapping_field(body, "container")
+    message = mapping_field(body, "message")
+    channel = id_field(body, "channel") or str_field(container, "channel_id")
     values: dict[str, str] = {}
     if is_submit:
         state = body.get("state")
@@ -217,18 +155,18 @@ def action_turn(body: Mapping[str, Any], team_id: str | None) -> tuple[Turn, Cli
         values = form_values(state_values if isinstance(state_values, Mapping) else {})
     turn = Turn(
         platform="slack",
-        tenant_id=_tenant(team_id),
-        user_id=_id_of(body, "user"),
+        tenant_id=tenant_of(team_id),
+        user_id=id_field(body, "user"),
         channel_id=channel,
         is_direct=is_direct_channel(channel),
         action=action,
-        value="" if is_submit else _str(clicked_action, "value"),
+        value="" if is_submit else str_field(clicked_action, "value"),
         form_values=values,
     )
     clicked = ClickedMessage(
         channel_id=channel,
-        message_ts=_str(container, "message_ts") or _str(message, "ts"),
-        thread_ts=_str(message, "thread_ts"),
+        message_ts=str_field(container, "message_ts") or str_field(message, "ts"),
+        thread_ts=str_field(message, "thread_ts"),
         ephemeral=bool(container.get("is_ephemeral")),
     )
     return turn, clicked
@@ -236,12 +174,12 @@ def action_turn(body: Mapping[str, Any], team_id: str | None) -> tuple[Turn, Cli
 
 def command_turn(body: Mapping[str, Any], team_id: str | None) -> Turn:
     """The turn of ``/bts [text]``; no text means the help menu."""
-    channel = _str(body, "channel_id")
-    text = unescape(_str(body, "text")).strip()
+    channel = str_field(body, "channel_id")
+    text = unescape(str_field(body, "text")).strip()
     return Turn(
         platform="slack",
-        tenant_id=_tenant(team_id),
-        user_id=_str(body, "user_id"),
+        tenant_id=tenant_of(team_id),
+        user_id=str_field(body, "user_id"),
         channel_id=channel,
         is_direct=is_direct_channel(channel),
         text=text or None,
@@ -335,38 +273,38 @@ class SlackIntake:
             return web.Response(status=200)  # acknowledged (so Slack does not retry) and dropped
         if event.get("type") == "message" and dm_turn(event, None, None) is None:
             return web.Response(status=200)  # bot messages, edits, channel chatter
-        team = _str(body, "team_id")
-        user = _str(event, "user")
+        team = str_field(body, "team_id")
+        user = str_field(event, "user")
         return inbox.Incoming(
             event_key=f"slack:event:{team}:{event_id}",
             platform="slack",
-            tenant_id=_tenant(team),
-            order_key=_order_key(team, user or _str(event, "channel")),
+            tenant_id=tenant_of(team),
+            order_key=_order_key(team, user or str_field(event, "channel")),
             body=body,
         )
 
     def _action(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
-        clicked = _first_action(body)
-        action, _ = decode_action_id(_str(clicked, "action_id"))
-        team = _id_of(body, "team")
+        clicked = first_action(body)
+        action, _ = decode_action_id(str_field(clicked, "action_id"))
+        team = id_field(body, "team")
         if not self.router.known_action(action):
             log.warning(
-                "unknown slack action refused", extra=_extra(_tenant(team), action=action[:64])
+                "unknown slack action refused", extra=log_extra(tenant_of(team), action=action[:64])
             )
             return json_error(400, "unknown action")
         if "response_url" in body and not self.response_url_ok(body["response_url"]):
             return json_error(400, "response_url must be a Slack URL")
-        user = _id_of(body, "user")
-        return _interactive("action", body, team, user, _str(clicked, "action_ts"))
+        user = id_field(body, "user")
+        return _interactive("action", body, team, user, str_field(clicked, "action_ts"))
 
     def _command(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
         if body.get("command") != COMMAND:
             return json_error(404, "unknown command")
         if not self.response_url_ok(body.get("response_url")):
             return json_error(400, "response_url must be a Slack URL")
-        team = _str(body, "team_id")
-        user = _str(body, "user_id")
-        return _interactive("command", body, team, user, _str(body, "text"))
+        team = str_field(body, "team_id")
+        user = str_field(body, "user_id")
+        return _interactive("command", body, team, user, str_field(body, "text"))
 
     async def store(self, body: dict[str, Any]) -> web.Response:
         """Store the body's event once and wake the worker; the answer to give Slack."""
@@ -378,13 +316,13 @@ class SlackIntake:
         except Exception as exc:  # the database is unreachable: Slack retries a 503 later
             log.error(
                 "slack event could not be stored",
-                extra=_extra(found.tenant_id, error_type=type(exc).__name__),
+                extra=log_extra(found.tenant_id, error_type=type(exc).__name__),
             )
             return json_error(503, "the event could not be stored; retry later")
         if new:
             self.wake()
         else:
-            log.info("duplicate slack event dropped", extra=_extra(found.tenant_id))
+            log.info("duplicate slack event dropped", extra=log_extra(found.tenant_id))
         return web.Response(status=200)
 
 
@@ -393,13 +331,13 @@ def _interactive(
 ) -> inbox.Incoming:
     """A click or ``/bts`` keyed on who did it and Slack's ids for this very interaction, so the
     same signed body sent again (a replay within Slack's 5 minutes) is acted on once."""
-    ids = f"{team}|{user}|{_str(body, 'trigger_id')}|{detail}"
-    if not _str(body, "trigger_id") and not (kind == "action" and detail):
+    ids = f"{team}|{user}|{str_field(body, 'trigger_id')}|{detail}"
+    if not str_field(body, "trigger_id") and not (kind == "action" and detail):
         ids += "|" + json.dumps(body, sort_keys=True)  # not from Slack: the body itself
     return inbox.Incoming(
         event_key=f"slack:{kind}:{_digest(ids)}",
         platform="slack",
-        tenant_id=_tenant(team),
+        tenant_id=tenant_of(team),
         order_key=_order_key(team, user),
         body=body,
     )
@@ -470,346 +408,3 @@ def make_events_handler(
         return await intake.store(body)
 
     return slack_events
-
-
-# handling stored rows -----------------------------------------------------------------------------
-
-
-def _plan(mode: str, messages: list[SlackMessage], **where: Any) -> dict[str, Any]:
-    return {
-        "mode": mode,
-        "messages": [{"text": m.text, "blocks": m.blocks} for m in messages],
-        **where,
-    }
-
-
-class SlackTurns:
-    """Handles one inbox row: the turn through the router, then the reply to Slack, once."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        self.runtime = runtime
-        self.store = runtime.store
-        self.router = runtime.router
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-        self.sender = SlackSender(token, settings.slack_api_url, REPLY_RATES, store=self.store)
-        self.authorize = make_authorize(
-            AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
-        )
-
-        # What this process already saved, so a user's every turn does not rewrite the same row.
-        self._saved: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-    async def close(self) -> None:
-        await self.sender.close()
-
-    async def _remember(self, tenant: str, kind: str, key: str, reference: dict[str, Any]) -> None:
-        """Keep the address of a user or channel for proactive sends (once per change)."""
-        if self._saved.get((tenant, kind, key)) == reference:
-            return
-        await self.store.save_reference(tenant, "slack", kind, key, reference)
-        if len(self._saved) >= SAVED_REFERENCES:
-            self._saved.clear()
-        self._saved[(tenant, kind, key)] = reference
-
-    async def handle(self, row: InboxItem, worker: str) -> bool:
-        """Handle one row; True when it was answered and the worker may close it as done."""
-        started = time.monotonic()
-        if row.status == SENDING and row.reply is not None:
-            return await self._deliver(row, worker, row.reply, recovering=True)
-        body = row.body or {}
-        team = _str(body, "team_id") or _id_of(body, "team")
-        identity = await self.authorize(enterprise_id=None, team_id=team or None)
-        if identity is None:
-            await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
-            return False
-        kind, plan = await self._turn(body, team or None, identity.bot_user_id)
-        if plan is None:
-            await inbox.finish(self.store, row.id, worker, DONE)
-            return False
-        if not await inbox.plan_reply(self.store, row.id, worker, plan):
-            return False  # our lease ran out and another worker has the row now
-        answered = await self._deliver(row, worker, plan, recovering=False)
-        millis = int((time.monotonic() - started) * 1000)
-        log.info("slack turn handled", extra=_extra(row.tenant_id, kind=kind, millis=millis))
-        return answered
-
-    async def _turn(
-        self, body: dict[str, Any], team: str | None, bot_user: str | None
-    ) -> tuple[str, dict[str, Any] | None]:
-        if body.get("type") == "event_callback":
-            event = _mapping(body, "event")
-            kind = _str(event, "type")
-            return kind, await self._event(kind, event, team, bot_user)
-        if body.get("type") == "block_actions":
-            turn, clicked = action_turn(body, team)
-            return turn.kind, await self._click(body, turn, clicked, team)
-        turn = command_turn(body, team)
-        reply = await self.router.handle(turn)
-        return "command", _plan(
-            "respond", render_reply(reply), url=_str(body, "response_url"), replace_first=False
-        )
-
-    async def _event(
-        self, kind: str, event: Mapping[str, Any], team: str | None, bot_user: str | None
-    ) -> dict[str, Any] | None:
-        thread = _str(event, "thread_ts")
-        if kind == "message":
-            turn = dm_turn(event, team, bot_user)
-            if turn is None:
-                return None
-            reply = await self.router.handle(turn)  # first, so the tenant row exists
-            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
-            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
-        if kind == "app_mention":
-            turn = mention_turn(event, team, bot_user)
-            if turn is None:
-                return None
-            reply = await self.router.handle(turn)
-            await self._remember(
-                turn.tenant_id,
-                "channel",
-                turn.channel_id,
-                _channel_reference(turn.channel_id, team),
-            )
-            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
-        tenant = _tenant(team)
-        if kind == "app_home_opened":
-            user = _str(event, "user")
-            if not user:
-                return None
-            await self.store.ensure_tenant(tenant, "slack", team or "")
-            if not (await self.store.touch_user(tenant, "slack", user)).first_contact:
-                return None
-            channel = _str(event, "channel") or await self.sender.open_dm(tenant, user)
-            turn = Turn("slack", tenant, user, channel, is_direct=True)
-            reply = await self.router.handle(turn)
-            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
-            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
-        if kind == "member_joined_channel":
-            channel = _str(event, "channel")
-            if not (channel and bot_user and _str(event, "user") == bot_user):
-                return None
-            if not await self.store.claim_event(
-                f"slack:welcome:{tenant}:{channel}", "slack", WELCOME_TTL
-            ):
-                return None
-            await self.store.ensure_tenant(tenant, "slack", team or "")
-            await self._remember(tenant, "channel", channel, _channel_reference(channel, team))
-            # The welcome belongs to the channel, not a person: it runs as the bot's own user so
-            # nobody's first-contact welcome or dialog state is used up by it.
-            turn = Turn("slack", tenant, bot_user, channel, is_direct=False)
-            reply = await self.router.handle(turn)
-            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
-        return None
-
-    async def _click(
-        self, body: Mapping[str, Any], turn: Turn, clicked: ClickedMessage, team: str | None
-    ) -> dict[str, Any]:
-        reply = await self.router.handle(turn)
-        if turn.is_direct:
-            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
-        messages = render_reply(reply)
-        response_url = _str(body, "response_url")
-        if clicked.ephemeral and response_url:
-            # Ephemeral messages have no ts we may chat.update; only their response_url reaches them.
-            return _plan("respond", messages, url=response_url, replace_first=reply.replace)
-        channel = clicked.channel_id
-        if not channel:  # clicked outside a conversation (e.g. App Home): answer in the DM
-            channel = await self.sender.open_dm(turn.tenant_id, turn.user_id)
-        update_ts = clicked.message_ts if reply.replace and clicked.channel_id else ""
-        return _plan(
-            "post", messages, channel=channel, thread_ts=clicked.thread_ts, update_ts=update_ts
-        )
-
-    async def _deliver(
-        self, row: InboxItem, worker: str, plan: Mapping[str, Any], *, recovering: bool
-    ) -> bool:
-        """Send the planned reply; True when it went out (the row is then closed in a batch)."""
-        messages = [
-            SlackMessage(blocks=list(m.get("blocks") or []), text=str(m.get("text") or ""))
-            for m in plan.get("messages") or []
-            if isinstance(m, Mapping)
-        ]
-        try:
-            if plan.get("mode") == "respond":
-                if recovering:
-                    # response_url cannot tell what arrived: an ephemeral answer in doubt is
-                    # left out rather than possibly shown twice.
-                    log.warning("slack ephemeral answer in doubt", extra=_extra(row.tenant_id))
-                    await inbox.finish(self.store, row.id, worker, DONE, "in-doubt")
-                    return False
-                await _respond(
-                    str(plan.get("url") or ""), messages, bool(plan.get("replace_first"))
-                )
-            else:
-                await self._post(row, plan, messages, recovering)
-        except (Unreachable, Rejected) as exc:
-            log.warning("slack answer not delivered", extra=_extra(row.tenant_id, code=exc.code))
-            await inbox.finish(self.store, row.id, worker, FAILED, exc.code)
-            return False
-        except RetryLater as exc:
-            wait = max(exc.retry_after or 0.0, 2.0 * max(row.attempts, 1))
-            at = utcnow() + timedelta(seconds=wait)
-            await inbox.retry_later(self.store, row.id, worker, at, exc.code)
-            return False
-        return True
-
-    async def _post(
-        self,
-        row: InboxItem,
-        plan: Mapping[str, Any],
-        messages: list[SlackMessage],
-        recovering: bool,
-    ) -> None:
-        channel = str(plan.get("channel") or "")
-        update_ts = str(plan.get("update_ts") or "")
-        if update_ts and messages:
-            first, *messages = messages
-            await self.sender.update(row.tenant_id, channel, update_ts, first)  # idempotent
-        item = OutboxItem(
-            tenant_id=row.tenant_id,
-            dedupe_key=row.event_key,
-            target_kind="channel",
-            target_id=channel,
-            send_at=row.received_at,
-            attempts=1 if recovering else 0,  # >0: look in the history for parts already out
-        )
-        await self.sender.send_messages(item, messages, str(plan.get("thread_ts") or ""))
-
-
-async def _respond(url: str, messages: list[SlackMessage], replace_first: bool) -> None:
-    """Answer through response_url (ephemeral: only the asker sees it)."""
-    client = AsyncWebhookClient(url, timeout=15)
-    for index, message in enumerate(messages):
-        try:
-            response = await client.send(
-                text=message.text,
-                blocks=message.blocks,
-                response_type="ephemeral",
-                replace_original=replace_first and index == 0,
-            )
-        except (TimeoutError, OSError) as exc:
-            raise RetryLater("response-url-connection") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RetryLater(f"response-url-{response.status_code}")
-        if response.status_code >= 400:
-            raise Rejected(f"response-url-{response.status_code}")
-
-
-def _user_reference(turn: Turn, team_id: str | None) -> dict[str, Any]:
-    """The DM address of a user for proactive sends (reminders, surveys)."""
-    return {"channel": turn.channel_id, "team_id": team_id, "user_id": turn.user_id}
-
-
-def _channel_reference(channel: str, team_id: str | None) -> dict[str, Any]:
-    return {"channel": channel, "team_id": team_id}
-
-
-# wiring -----------------------------------------------------------------------------------------
-
-
-class SlackService:
-    """The intake, the worker and the row handler of one process."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.turns = SlackTurns(runtime)
-        lease = timedelta(seconds=runtime.settings.inbox_lease_seconds)
-        self.worker = InboxWorker(
-            runtime.store, "slack", self.turns.handle, InboxSettings(lease=lease)
-        )
-        self.grace = runtime.settings.shutdown_grace_seconds
-        self.intake = SlackIntake(runtime, self.worker.wake)
-
-    def start(self) -> None:
-        self.worker.start()
-        self.worker.wake()  # rows a stopped process left behind
-
-    async def stop(self) -> None:
-        await self.worker.stop(self.grace)
-        await self.turns.close()
-
-
-SERVICE_KEY = web.AppKey("slack_service", SlackService)
-
-
-def setup_slack(app: web.Application, runtime: Runtime) -> None:
-    """Mount the Slack endpoint (Events API, interactivity and /bts share one URL)."""
-    service = SlackService(runtime)
-    app[SERVICE_KEY] = service
-    app.router.add_post(EVENTS_PATH, make_events_handler(runtime, service.intake))
-
-    async def on_startup(_app: web.Application) -> None:
-        service.start()
-
-    async def on_cleanup(_app: web.Application) -> None:
-        await service.stop()
-
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-
-
-class _DropTokenSkippedWarning(logging.Filter):
-    """Bolt warns that SLACK_BOT_TOKEN from the environment is unused because we pass ``client=``;
-    that is intended (``authorize`` supplies the token), so the warning would only mislead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in str(record.msg)
-
-
-def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
-    """A bolt app whose one middleware stores every envelope's body in the inbox and acks it."""
-    settings = runtime.settings
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    client = AsyncWebClient(base_url=settings.slack_api_url, timeout=15)
-    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
-    if not any(isinstance(f, _DropTokenSkippedWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropTokenSkippedWarning())
-    bolt = AsyncApp(
-        name="bts-bot",
-        client=client,
-        authorize=make_authorize(client, token),
-        request_verification_enabled=False,  # the WebSocket is ours, opened with the app token
-    )
-
-    async def to_inbox(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        try:
-            http_input.check_value(body)
-        except http_input.BadInput as exc:
-            return BoltResponse(status=exc.status, body=exc.reason)
-        response = await intake.store(body)
-        return BoltResponse(status=response.status, body="")
-
-    bolt.use(to_inbox)
-    return bolt
-
-
-class SocketModeConnection:
-    """Socket Mode: the WebSocket handler plus the inbox worker it feeds; ``close_async`` ends both."""
-
-    def __init__(self, handler: AsyncSocketModeHandler, service: SlackService) -> None:
-        self.handler = handler
-        self.service = service
-
-    async def close_async(self) -> None:
-        await self.handler.close_async()
-        await self.service.stop()
-
-
-async def start_socket_mode(runtime: Runtime) -> SocketModeConnection:
-    """Connect to Slack over Socket Mode (needs SLACK_APP_TOKEN); close with ``close_async()``.
-
-    Socket Mode needs no public URL and no signing secret, as the WebSocket is opened by us with the
-    app-level token; envelopes go to the same inbox as HTTP requests.
-    """
-    app_token = runtime.settings.slack_app_token
-    if app_token is None:
-        raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
-    service = SlackService(runtime)
-    handler = AsyncSocketModeHandler(
-        build_socket_app(runtime, service.intake), app_token.get_secret_value()
-    )
-    service.start()
-    await handler.connect_async()
-    log.info("slack socket mode connected", extra={"platform": "slack"})
-    return SocketModeConnection(handler, service)
