@@ -94,6 +94,9 @@ def make_authorize(client: AsyncWebClient, bot_token: str) -> Callable[..., Awai
     return authorize
 
 
+# handling stored rows -----------------------------------------------------------------------------
+
+
 def _plan(mode: str, messages: list[SlackMessage], **where: Any) -> dict[str, Any]:
     return {
         "mode": mode,
