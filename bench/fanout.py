@@ -31,7 +31,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings
-from bot.delivery.senders import SendRates, SlackSender
+from bot.delivery.senders import SendRates
+from bot.platforms.slack.sender import SlackSender
 from dialogs.arshjul.planner import after_sent, obsolete
 from dialogs.arshjul.recurrence import Holder
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks

@@ -17,7 +17,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery.dispatcher import Dispatcher, DispatchSettings, DispatchStats
-from bot.delivery.senders import Sender, build_senders, close_senders
+from bot.delivery.senders import Sender
+from bot.platforms.senders import build_senders, close_senders
 from bot.runtime import Runtime
 from dialogs.arshjul.planner import PlanSettings, after_sent, obsolete, plan_all
 from dialogs.messages import Reply

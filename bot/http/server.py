@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.platforms._http import json_error
 from bot.runtime import Runtime
 from storage.db import ping
 
@@ -25,10 +26,6 @@ DRAINING_KEY = web.AppKey("draining", asyncio.Event)
 DRAIN_RETRY_AFTER = "5"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message, "status": status}, status=status)
 
 
 @web.middleware
@@ -126,9 +123,8 @@ async def serve(settings: Settings) -> None:
             extra={"platform": "teams"},
         )
     port = settings.port
-    server = getattr(site, "_server", None)
-    if port == 0 and server is not None and server.sockets:
-        port = server.sockets[0].getsockname()[1]
+    if port == 0 and runner.addresses:  # the port the OS picked, from the bound socket
+        port = runner.addresses[0][1]
     reminders = None
     if settings.reminders_enabled:
         from bot.reminders import ReminderService

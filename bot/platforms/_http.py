@@ -15,12 +15,19 @@ import json
 import re
 from typing import Any
 
+from aiohttp import web
+
 MAX_JSON_DEPTH = 64  # real Slack and Bot Framework payloads nest well under 20 levels
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: no backtracking
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _PAIRED_ESCAPES = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+def json_error(status: int, message: str) -> web.Response:
+    """A ``{"error", "status"}`` JSON answer: how every endpoint explains a refusal."""
+    return web.json_response({"error": message, "status": status}, status=status)
 
 
 class BadInput(Exception):

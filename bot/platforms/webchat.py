@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.http.server import json_error
+from bot.platforms._http import json_error
 from bot.runtime import LOCAL_TENANT, Runtime
 from dialogs.messages import MAX_ACTION_LEN, MAX_VALUE_LEN, Reply, Turn
 

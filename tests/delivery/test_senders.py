@@ -23,19 +23,12 @@ from pydantic import SecretStr
 
 from bot.config import load_settings
 from bot.delivery.ratelimit import Limits, Rate, RateLimiter
-from bot.delivery.senders import (
-    METADATA_EVENT,
-    Rejected,
-    RetryLater,
-    SendRates,
-    SlackSender,
-    TeamsSender,
-    Unreachable,
-    build_senders,
-    close_senders,
-    outbox_key,
-)
-from bot.platforms.teams.adapter import TeamsChannel, describe
+from bot.delivery.senders import Rejected, RetryLater, SendRates, Unreachable
+from bot.platforms.senders import build_senders, close_senders
+from bot.platforms.slack.sender import METADATA_EVENT, SlackSender, outbox_key
+from bot.platforms.teams.adapter import TeamsChannel
+from bot.platforms.teams.intake import describe
+from bot.platforms.teams.sender import ProactiveChannel, TeamsSender
 from bot.runtime import Runtime
 from dialogs.messages import Button, Message, Reply
 from storage.outbox_models import OutboxItem
@@ -378,7 +371,7 @@ async def runtime(store: Store, tmp_path: Path) -> AsyncIterator[Runtime]:
     yield Runtime(settings=settings, engine=store.engine, store=store, router=None)  # type: ignore[arg-type]
 
 
-async def remember_install(channel: TeamsChannel, fake: FakeConnector) -> None:
+async def remember_install(channel: ProactiveChannel, fake: FakeConnector) -> None:
     """Store the user's reference the way the adapter does when the app is installed."""
     from botbuilder.schema import Activity
 
@@ -474,7 +467,7 @@ async def test_teams_without_a_reference_or_with_the_bot_removed_is_unreachable(
 async def test_teams_server_errors_are_retry_later_and_a_bad_request_is_rejected(
     runtime: Runtime, fake_connector: FakeConnector
 ) -> None:
-    sender = TeamsSender(runtime, SendRates().limits())  # builds its own TeamsChannel
+    sender = TeamsSender(runtime, SendRates().limits())  # builds its own ProactiveChannel
     await remember_install(sender.channel, fake_connector)
     fake_connector.fail_next(count=20, status=503, retry_after=None, match=POSTS_TO_PERSONAL)
     with pytest.raises(RetryLater) as caught:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.delivery.senders import outbox_key
+from bot.platforms.slack.sender import outbox_key
 from dialogs.arshjul.tasks import ensure_tenant_setup
 from storage import outbox
 from storage.db import create_engine

@@ -24,13 +24,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
 from bot.config import load_settings
-from bot.platforms.slack.adapter import (
-    action_turn,
-    command_turn,
-    dm_turn,
-    mention_turn,
-    start_socket_mode,
-)
+from bot.platforms.slack.adapter import start_socket_mode
+from bot.platforms.slack.intake import action_turn, command_turn, dm_turn, mention_turn
 from bot.platforms.slack.render import (
     SECTION_LIMIT,
     decode_action_id,
@@ -38,12 +33,13 @@ from bot.platforms.slack.render import (
     escape,
     form_values,
     render_message,
+    render_reply,
     split_mrkdwn,
     to_mrkdwn,
     to_plain,
 )
 from bot.runtime import Runtime
-from dialogs.messages import Button, Form, FormField, Link, Message, Option
+from dialogs.messages import Button, Form, FormField, Link, Message, Option, Reply
 from tests.support.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
@@ -661,6 +657,22 @@ def test_signed_headers_match_slack_sdk() -> None:
     assert headers["X-Slack-Signature"] == expected
     fresh = signed_headers(SECRET, body)
     assert verifier.is_valid(body, fresh["X-Slack-Request-Timestamp"], fresh["X-Slack-Signature"])
+
+
+@pytest.mark.parametrize(("lang", "choose", "yes"), [("nb", "Velg", "Ja"), ("nn", "Vel", "Ja")])
+def test_a_form_speaks_the_users_language(lang: str, choose: str, yes: str) -> None:
+    form = Form(
+        action="survey:submit",
+        submit_label="Send",
+        fields=(
+            FormField("role", "Rolle", "choice", options=(Option("Lærer", "teacher"),)),
+            FormField("ok", "Greit?", "yesno"),
+        ),
+    )
+    (rendered,) = render_reply(Reply(messages=(Message(text="Svar", form=form),), lang=lang))
+    select, radios = [b["element"] for b in rendered.blocks if b["type"] == "input"]
+    assert select["placeholder"]["text"] == choose
+    assert [o["text"]["text"] for o in radios["options"]] == [yes, "Nei"]
 
 
 @pytest.mark.parametrize("label", ["a" * 3001, "x\n" * 2000])

@@ -32,15 +32,11 @@ import pytest
 from jsonschema import Draft6Validator, Draft7Validator
 
 from bot.config import ConfigError, load_settings
-from bot.platforms.teams.adapter import (
-    adapter_config,
-    clean_text,
-    credentials_factory,
-    describe,
-    tenant_of,
-)
+from bot.platforms.teams.auth import adapter_config, credentials_factory
+from bot.platforms.teams.intake import clean_text, describe, tenant_of
 from bot.platforms.teams.render import (
     CARD_CONTENT_TYPE,
+    EXPANDED_CHOICES_MAX,
     render_card,
     render_input,
     summary,
@@ -223,7 +219,7 @@ PROACTIVE = """
 import asyncio, sys
 from bot.config import load_settings
 from bot.runtime import Runtime
-from bot.platforms.teams.adapter import send_proactive
+from bot.platforms.teams.sender import send_proactive
 from dialogs.messages import Message, Reply
 
 async def main() -> None:
@@ -575,6 +571,28 @@ def test_every_content_message_renders_as_a_valid_card(lang: str) -> None:
         assert card["version"] == "1.5"
         assert all(e["wrap"] is True for e in card["body"] if e["type"] == "TextBlock"), key
         assert len(card.get("actions", [])) == len(msg.buttons) + len(msg.links), key
+
+
+@pytest.mark.parametrize(
+    ("lang", "choose", "required"),
+    [("nb", "Velg", "Dette feltet må fylles ut."), ("nn", "Vel", "Dette feltet må fyllast ut.")],
+)
+def test_a_card_form_speaks_the_users_language(lang: str, choose: str, required: str) -> None:
+    many = tuple(Option(f"Valg {n}", str(n)) for n in range(EXPANDED_CHOICES_MAX + 1))
+    form = Form(
+        action="survey:submit",
+        submit_label="Send",
+        fields=(
+            FormField("pick", "Velg en", "choice", options=many),
+            FormField("ok", "Ok?", "yesno"),
+        ),
+    )
+    card = render_card(Message(text="Svar", form=form), lang)
+    assert_valid_card(card)
+    inputs = {e["id"]: e for e in card["body"] if e["type"].startswith("Input.")}
+    assert inputs["pick"]["placeholder"] == choose
+    assert inputs["pick"]["errorMessage"] == required
+    assert [c["title"] for c in inputs["ok"]["choices"]] == ["Ja", "Nei"]
 
 
 def test_a_form_with_every_field_kind_validates_and_maps_to_inputs() -> None:

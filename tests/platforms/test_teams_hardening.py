@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import ConfigError, load_settings
-from bot.platforms.teams.adapter import DEFAULT_SERVICE_HOSTS, ServiceUrlRefused, service_url_policy
+from bot.platforms.teams.auth import DEFAULT_SERVICE_HOSTS, ServiceUrlRefused, service_url_policy
 from storage.db import create_engine
 from tests.platforms.test_teams import (
     APP_ID,
@@ -221,7 +221,7 @@ PROACTIVE_REFUSED = """
 import asyncio
 from bot.config import load_settings
 from bot.runtime import Runtime
-from bot.platforms.teams.adapter import ProactiveSendError, send_proactive
+from bot.platforms.teams.sender import ProactiveSendError, send_proactive
 from dialogs.messages import Message, Reply
 
 async def main() -> None:
@@ -424,8 +424,9 @@ def test_the_same_activity_id_in_another_tenant_is_not_a_redelivery(
 
 
 async def test_the_outbox_reports_a_refused_service_url_as_unreachable_without_retrying() -> None:
-    from bot.delivery.senders import TeamsSender, Unreachable
-    from bot.platforms.teams.adapter import ProactiveSendError, TeamsChannel
+    from bot.delivery.senders import Unreachable
+    from bot.platforms.teams.adapter import TeamsChannel
+    from bot.platforms.teams.sender import ProactiveSendError, TeamsSender
     from dialogs.messages import Message, Reply
     from tests.delivery.test_senders import item
 

@@ -4,7 +4,8 @@ Blocks are built with ``slack_sdk.models.blocks`` so slack_sdk's own validation 
 ``to_dict()`` runs; this module converts our markdown-lite to Slack mrkdwn (escaping ``&``, ``<`` and
 ``>`` so content can never ping ``@channel`` or forge a link), encodes action ids so they are unique
 within a message, and turns a form's ``state.values`` back into ``{field name: value}``. It is pure:
-no network, no runtime, no bolt.
+no network, no runtime, no bolt; the few words a form says itself come from the content files
+(``bot.platforms.form_words``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.platforms.form_words import form_word
 from dialogs.messages import Button, Form, FormField, Message, Reply
 
 SECTION_LIMIT = 3000
@@ -46,7 +48,6 @@ TEXT_INPUT_LIMIT = 3000
 FALLBACK_LIMIT = 3000
 SUBMIT_SUFFIX = "submit"
 FIELD_PREFIX = "field:"
-YES_NO = (("Ja", "yes"), ("Nei", "no"))
 
 _LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s)]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -170,11 +171,11 @@ def _option(label: str, value: str) -> Option:
     )
 
 
-def _field_options(field: FormField) -> list[Option]:
+def _field_options(field: FormField, lang: str) -> list[Option]:
     if field.options:
         return [_option(o.label, o.value) for o in field.options]
     if field.kind == "yesno":
-        return [_option(label, value) for label, value in YES_NO]
+        return [_option(form_word(lang, value), value) for value in ("yes", "no")]
     if field.kind == "scale":
         low = 1 if field.minimum is None else field.minimum
         high = 5 if field.maximum is None else field.maximum
@@ -188,16 +189,16 @@ def _placeholder(field: FormField) -> PlainTextObject | None:
     return PlainTextObject(text=_shorten(field.placeholder, PLACEHOLDER_LIMIT))
 
 
-def _field_element(field: FormField) -> InputInteractiveElement:
+def _field_element(field: FormField, lang: str) -> InputInteractiveElement:
     action_id = FIELD_PREFIX + field.name
     if field.kind in ("scale", "yesno", "choice"):
-        options = _field_options(field)
+        options = _field_options(field, lang)
         if field.kind != "choice" and len(options) <= RADIO_LIMIT:
             return RadioButtonsElement(action_id=action_id, options=options)
         return StaticSelectElement(
             action_id=action_id,
             options=options[:SELECT_LIMIT],
-            placeholder=_placeholder(field) or PlainTextObject(text="Velg"),
+            placeholder=_placeholder(field) or PlainTextObject(text=form_word(lang, "choose")),
         )
     if field.kind == "number":
         return NumberInputElement(
@@ -216,14 +217,14 @@ def _field_element(field: FormField) -> InputInteractiveElement:
     )
 
 
-def _form_blocks(form: Form) -> Iterator[Block]:
+def _form_blocks(form: Form, lang: str) -> Iterator[Block]:
     if form.title:
         yield SectionBlock(text=MarkdownTextObject(text=f"*{escape(form.title)}*"))
     for field in form.fields:
         yield InputBlock(
             block_id=FIELD_PREFIX + field.name,
             label=PlainTextObject(text=_shorten(field.label, LABEL_LIMIT)),
-            element=_field_element(field),
+            element=_field_element(field, lang),
             optional=not field.required,
         )
     submit = ButtonElement(
@@ -235,7 +236,7 @@ def _form_blocks(form: Form) -> Iterator[Block]:
     yield ActionsBlock(elements=[submit])
 
 
-def message_blocks(message: Message) -> list[Block]:
+def message_blocks(message: Message, lang: str = "nb") -> list[Block]:
     """The Block Kit blocks of one message (model objects, not yet validated)."""
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=piece))
@@ -247,7 +248,7 @@ def message_blocks(message: Message) -> list[Block]:
             SectionBlock(text=MarkdownTextObject(text=piece)) for piece in split_mrkdwn(line)
         )
     if message.form is not None:
-        blocks.extend(_form_blocks(message.form))
+        blocks.extend(_form_blocks(message.form, lang))
     buttons = [_button(b, i) for i, b in enumerate(message.buttons)]
     for start in range(0, len(buttons), ACTIONS_PER_BLOCK):
         blocks.append(ActionsBlock(elements=buttons[start : start + ACTIONS_PER_BLOCK]))
@@ -263,16 +264,18 @@ def fallback_text(message: Message) -> str:
     return _shorten(text or "BTS-bot", FALLBACK_LIMIT)
 
 
-def render_message(message: Message) -> SlackMessage:
-    """One message as validated Block Kit dicts plus its fallback text."""
+def render_message(message: Message, lang: str = "nb") -> SlackMessage:
+    """One message as validated Block Kit dicts plus its fallback text; a form's own words
+    (placeholder, yes/no) in ``lang``."""
     return SlackMessage(
-        blocks=[block.to_dict() for block in message_blocks(message)], text=fallback_text(message)
+        blocks=[block.to_dict() for block in message_blocks(message, lang)],
+        text=fallback_text(message),
     )
 
 
 def render_reply(reply: Reply) -> list[SlackMessage]:
     """Every message of a reply, in order."""
-    return [render_message(m) for m in reply.messages]
+    return [render_message(m, reply.lang) for m in reply.messages]
 
 
 # reading answers back ----------------------------------------------------------------------------

@@ -4,7 +4,8 @@ One ``Message`` becomes one card: its text as wrapped ``TextBlock``s (Adaptive C
 knows our ``**bold**``, ``_italic_``, ``- `` lists and ``[label](url)`` links), a form as inputs
 whose ids are the field names, buttons as ``Action.Submit`` carrying ``{"action", "value"}`` and links
 as ``Action.OpenUrl``. Every card must validate against the official (strict) 1.5.0 schema. This
-module is pure data in, data out: it must not call Teams, log, or know any dialog.
+module is pure data in, data out: it must not call Teams, log, or know any dialog; the few words a
+card says itself come from the content files (``bot.platforms.form_words``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot.platforms.form_words import form_word
 from dialogs.messages import (
     MAX_ACTION_LEN,
     MAX_VALUE_LEN,
@@ -42,17 +44,6 @@ _STYLES = {"primary": "positive", "danger": "destructive"}
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}\.)\s+")
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])")
-
-# The few words a card itself needs (everything a dialog says comes from the content files).
-_UI_TEXT = {
-    "nb": {"required": "Dette feltet må fylles ut.", "choose": "Velg", "yes": "Ja", "no": "Nei"},
-    "nn": {"required": "Dette feltet må fyllast ut.", "choose": "Vel", "yes": "Ja", "no": "Nei"},
-}
-
-
-def _ui(lang: str, key: str) -> str:
-    return _UI_TEXT.get(lang, _UI_TEXT["nb"])[key]
-
 
 # text --------------------------------------------------------------------------------------------
 
@@ -133,7 +124,7 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
     element: dict[str, Any]
     if field.kind in ("choice", "scale", "yesno"):
         if field.kind == "yesno":
-            choices = [_choice(_ui(lang, "yes"), "yes"), _choice(_ui(lang, "no"), "no")]
+            choices = [_choice(form_word(lang, "yes"), "yes"), _choice(form_word(lang, "no"), "no")]
         elif field.kind == "scale" and not field.options:
             low = 1 if field.minimum is None else field.minimum
             high = 5 if field.maximum is None else field.maximum
@@ -148,7 +139,7 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
             "wrap": True,
         }
         if not expanded:
-            element["placeholder"] = field.placeholder or _ui(lang, "choose")
+            element["placeholder"] = field.placeholder or form_word(lang, "choose")
     elif field.kind == "number":
         element = {"type": "Input.Number"}
         if field.minimum is not None:
@@ -167,7 +158,7 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
     element["label"] = field.label
     element["isRequired"] = field.required
     if field.required:
-        element["errorMessage"] = _ui(lang, "required")
+        element["errorMessage"] = form_word(lang, "required")
     return element
 
 

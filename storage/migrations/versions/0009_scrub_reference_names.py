@@ -1,7 +1,7 @@
 """Display names out of stored Teams conversation references (they may name a person or a case).
 
 References saved before this release kept ``user.name``, ``bot.name`` and ``conversation.name``;
-new ones keep only ids (``bot.platforms.teams.adapter.minimal_reference``). This blanks the account names (the Bot
+new ones keep only ids (``bot.platforms.teams.sender.minimal_reference``). This blanks the account names (the Bot
 Framework protocol requires the field) and drops the conversation's name in the rows already there.
 
 Revision ID: 0009

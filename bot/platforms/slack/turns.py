@@ -1,0 +1,328 @@
+"""Slack, handling stored inbox rows: the turn through the router, the reply planned into the same row
+(rendered Block Kit, ``bot.platforms.slack.render``) and sent once.
+
+``bot.platforms.inbox.InboxWorker`` hands each row to ``SlackTurns.handle``. Posts go through
+``bot.platforms.slack.sender.SlackSender`` under the row's key, so a crash at any moment neither loses
+an acknowledged event nor answers it twice (a reply in doubt is looked up in the channel history by
+its metadata before it is sent again); a click's answer may replace the clicked message
+(``chat.update``). Ephemeral answers through ``response_url`` cannot be looked up: one in doubt is not
+resent (at most once). It must not log message text or hold dialog logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.delivery.ratelimit import Limits, Rate
+from bot.delivery.senders import Rejected, RetryLater, Unreachable
+from bot.platforms.slack.intake import (
+    ClickedMessage,
+    action_turn,
+    command_turn,
+    dm_turn,
+    id_field,
+    log_extra,
+    mapping_field,
+    mention_turn,
+    str_field,
+    tenant_of,
+)
+from bot.platforms.slack.render import SlackMessage, render_reply
+from bot.platforms.slack.sender import SlackSender
+from bot.runtime import Runtime
+from dialogs.messages import Turn
+from storage import inbox
+from storage.inbox_models import DONE, FAILED, SENDING, InboxItem
+from storage.models import utcnow
+from storage.outbox_models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+WELCOME_TTL = timedelta(days=3650)
+SAVED_REFERENCES = 10_000  # addresses remembered per process before the memory is cleared
+# Interactive replies are answers someone waits for: short bursts are allowed (welcome + answer),
+# unlike the paced proactive sends. Slack: chat.postMessage "1 per second per channel, short
+# bursts"; no published workspace number, so a generous one that still smooths a storm.
+REPLY_RATES = Limits(
+    {
+        "slack:chat.postMessage": (Rate(30.0, burst=30), Rate(1.0, burst=4)),
+        "slack:tier3": (Rate(50 / 60, burst=20), None),
+    }
+)
+
+
+# authorization -----------------------------------------------------------------------------------
+
+
+def make_authorize(client: AsyncWebClient, bot_token: str) -> Callable[..., Awaitable[Any]]:
+    """Bolt ``authorize``: one workspace, the configured bot token, identity from a cached auth.test.
+
+    Keyed by team id so an installation store (OAuth, many workspaces) can replace it later.
+    """
+    cache: dict[str, AuthorizeResult] = {}
+    lock = asyncio.Lock()
+
+    async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+        async with lock:
+            if "self" not in cache:
+                response = await client.auth_test(token=bot_token)
+                result = AuthorizeResult.from_auth_test_response(
+                    auth_test_response=response, bot_token=bot_token
+                )
+                cache["self"] = result
+                if result.team_id:
+                    cache[result.team_id] = result
+        if team_id is None:
+            return cache["self"]
+        found = cache.get(team_id)
+        if found is None:
+            log.warning(
+                "request from a workspace we are not installed in",
+                extra=log_extra(tenant_of(team_id)),
+            )
+        return found
+
+    return authorize
+
+
+# handling stored rows -----------------------------------------------------------------------------
+
+
+def _plan(mode: str, messages: list[SlackMessage], **where: Any) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "messages": [{"text": m.text, "blocks": m.blocks} for m in messages],
+        **where,
+    }
+
+
+class SlackTurns:
+    """Handles one inbox row: the turn through the router, then the reply to Slack, once."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.store = runtime.store
+        self.router = runtime.router
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        self.sender = SlackSender(token, settings.slack_api_url, REPLY_RATES, store=self.store)
+        self.authorize = make_authorize(
+            AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
+        )
+
+        # What this process already saved, so a user's every turn does not rewrite the same row.
+        self._saved: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+    async def _remember(self, tenant: str, kind: str, key: str, reference: dict[str, Any]) -> None:
+        """Keep the address of a user or channel for proactive sends (once per change)."""
+        if self._saved.get((tenant, kind, key)) == reference:
+            return
+        await self.store.save_reference(tenant, "slack", kind, key, reference)
+        if len(self._saved) >= SAVED_REFERENCES:
+            self._saved.clear()
+        self._saved[(tenant, kind, key)] = reference
+
+    async def handle(self, row: InboxItem, worker: str) -> bool:
+        """Handle one row; True when it was answered and the worker may close it as done."""
+        started = time.monotonic()
+        if row.status == SENDING and row.reply is not None:
+            return await self._deliver(row, worker, row.reply, recovering=True)
+        body = row.body or {}
+        team = str_field(body, "team_id") or id_field(body, "team")
+        identity = await self.authorize(enterprise_id=None, team_id=team or None)
+        if identity is None:
+            await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
+            return False
+        kind, plan = await self._turn(body, team or None, identity.bot_user_id)
+        if plan is None:
+            await inbox.finish(self.store, row.id, worker, DONE)
+            return False
+        if not await inbox.plan_reply(self.store, row.id, worker, plan):
+            return False  # our lease ran out and another worker has the row now
+        answered = await self._deliver(row, worker, plan, recovering=False)
+        millis = int((time.monotonic() - started) * 1000)
+        log.info("slack turn handled", extra=log_extra(row.tenant_id, kind=kind, millis=millis))
+        return answered
+
+    async def _turn(
+        self, body: dict[str, Any], team: str | None, bot_user: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        if body.get("type") == "event_callback":
+            event = mapping_field(body, "event")
+            kind = str_field(event, "type")
+            return kind, await self._event(kind, event, team, bot_user)
+        if body.get("type") == "block_actions":
+            turn, clicked = action_turn(body, team)
+            return turn.kind, await self._click(body, turn, clicked, team)
+        turn = command_turn(body, team)
+        reply = await self.router.handle(turn)
+        return "command", _plan(
+            "respond", render_reply(reply), url=str_field(body, "response_url"), replace_first=False
+        )
+
+    async def _event(
+        self, kind: str, event: Mapping[str, Any], team: str | None, bot_user: str | None
+    ) -> dict[str, Any] | None:
+        thread = str_field(event, "thread_ts")
+        if kind == "message":
+            turn = dm_turn(event, team, bot_user)
+            if turn is None:
+                return None
+            reply = await self.router.handle(turn)  # first, so the tenant row exists
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
+            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
+        if kind == "app_mention":
+            turn = mention_turn(event, team, bot_user)
+            if turn is None:
+                return None
+            reply = await self.router.handle(turn)
+            await self._remember(
+                turn.tenant_id,
+                "channel",
+                turn.channel_id,
+                _channel_reference(turn.channel_id, team),
+            )
+            return _plan("post", render_reply(reply), channel=turn.channel_id, thread_ts=thread)
+        tenant = tenant_of(team)
+        if kind == "app_home_opened":
+            user = str_field(event, "user")
+            if not user:
+                return None
+            await self.store.ensure_tenant(tenant, "slack", team or "")
+            if not (await self.store.touch_user(tenant, "slack", user)).first_contact:
+                return None
+            channel = str_field(event, "channel") or await self.sender.open_dm(tenant, user)
+            turn = Turn("slack", tenant, user, channel, is_direct=True)
+            reply = await self.router.handle(turn)
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
+            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
+        if kind == "member_joined_channel":
+            channel = str_field(event, "channel")
+            if not (channel and bot_user and str_field(event, "user") == bot_user):
+                return None
+            if not await self.store.claim_event(
+                f"slack:welcome:{tenant}:{channel}", "slack", WELCOME_TTL
+            ):
+                return None
+            await self.store.ensure_tenant(tenant, "slack", team or "")
+            await self._remember(tenant, "channel", channel, _channel_reference(channel, team))
+            # The welcome belongs to the channel, not a person: it runs as the bot's own user so
+            # nobody's first-contact welcome or dialog state is used up by it.
+            turn = Turn("slack", tenant, bot_user, channel, is_direct=False)
+            reply = await self.router.handle(turn)
+            return _plan("post", render_reply(reply), channel=channel, thread_ts="")
+        return None
+
+    async def _click(
+        self, body: Mapping[str, Any], turn: Turn, clicked: ClickedMessage, team: str | None
+    ) -> dict[str, Any]:
+        reply = await self.router.handle(turn)
+        if turn.is_direct:
+            await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
+        messages = render_reply(reply)
+        response_url = str_field(body, "response_url")
+        if clicked.ephemeral and response_url:
+            # Ephemeral messages have no ts we may chat.update; only their response_url reaches them.
+            return _plan("respond", messages, url=response_url, replace_first=reply.replace)
+        channel = clicked.channel_id
+        if not channel:  # clicked outside a conversation (e.g. App Home): answer in the DM
+            channel = await self.sender.open_dm(turn.tenant_id, turn.user_id)
+        update_ts = clicked.message_ts if reply.replace and clicked.channel_id else ""
+        return _plan(
+            "post", messages, channel=channel, thread_ts=clicked.thread_ts, update_ts=update_ts
+        )
+
+    async def _deliver(
+        self, row: InboxItem, worker: str, plan: Mapping[str, Any], *, recovering: bool
+    ) -> bool:
+        """Send the planned reply; True when it went out (the row is then closed in a batch)."""
+        messages = [
+            SlackMessage(blocks=list(m.get("blocks") or []), text=str(m.get("text") or ""))
+            for m in plan.get("messages") or []
+            if isinstance(m, Mapping)
+        ]
+        try:
+            if plan.get("mode") == "respond":
+                if recovering:
+                    # response_url cannot tell what arrived: an ephemeral answer in doubt is
+                    # left out rather than possibly shown twice.
+                    log.warning("slack ephemeral answer in doubt", extra=log_extra(row.tenant_id))
+                    await inbox.finish(self.store, row.id, worker, DONE, "in-doubt")
+                    return False
+                await _respond(
+                    str(plan.get("url") or ""), messages, bool(plan.get("replace_first"))
+                )
+            else:
+                await self._post(row, plan, messages, recovering)
+        except (Unreachable, Rejected) as exc:
+            log.warning("slack answer not delivered", extra=log_extra(row.tenant_id, code=exc.code))
+            await inbox.finish(self.store, row.id, worker, FAILED, exc.code)
+            return False
+        except RetryLater as exc:
+            wait = max(exc.retry_after or 0.0, 2.0 * max(row.attempts, 1))
+            at = utcnow() + timedelta(seconds=wait)
+            await inbox.retry_later(self.store, row.id, worker, at, exc.code)
+            return False
+        return True
+
+    async def _post(
+        self,
+        row: InboxItem,
+        plan: Mapping[str, Any],
+        messages: list[SlackMessage],
+        recovering: bool,
+    ) -> None:
+        channel = str(plan.get("channel") or "")
+        update_ts = str(plan.get("update_ts") or "")
+        if update_ts and messages:
+            first, *messages = messages
+            await self.sender.update(row.tenant_id, channel, update_ts, first)  # idempotent
+        item = OutboxItem(
+            tenant_id=row.tenant_id,
+            dedupe_key=row.event_key,
+            target_kind="channel",
+            target_id=channel,
+            send_at=row.received_at,
+            attempts=1 if recovering else 0,  # >0: look in the history for parts already out
+        )
+        await self.sender.send_messages(item, messages, str(plan.get("thread_ts") or ""))
+
+
+async def _respond(url: str, messages: list[SlackMessage], replace_first: bool) -> None:
+    """Answer through response_url (ephemeral: only the asker sees it)."""
+    client = AsyncWebhookClient(url, timeout=15)
+    for index, message in enumerate(messages):
+        try:
+            response = await client.send(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral",
+                replace_original=replace_first and index == 0,
+            )
+        except (TimeoutError, OSError) as exc:
+            raise RetryLater("response-url-connection") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryLater(f"response-url-{response.status_code}")
+        if response.status_code >= 400:
+            raise Rejected(f"response-url-{response.status_code}")
+
+
+def _user_reference(turn: Turn, team_id: str | None) -> dict[str, Any]:
+    """The DM address of a user for proactive sends (reminders, surveys)."""
+    return {"channel": turn.channel_id, "team_id": team_id, "user_id": turn.user_id}
+
+
+def _channel_reference(channel: str, team_id: str | None) -> dict[str, Any]:
+    return {"channel": channel, "team_id": team_id}
