@@ -21,23 +21,17 @@ from pathlib import Path
 from dialogs.content import CONTENT_DIR
 from dialogs.feedback import with_feedback
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR, KommuneRegistry
-from dialogs.guide.model import (
-    ACUTE,
-    START,
-    Guide,
-    GuideError,
-    GuideSet,
+from dialogs.guide.kommune_model import (
     KommuneConfig,
-    Problem,
     apply_kommune,
-    fill,
     kommune_problems,
-    load_guides,
     placeholder_values,
 )
+from dialogs.guide.model import ACUTE, START, Guide, GuideError, GuideSet, load_guides
 from dialogs.messages import Button, Form, FormField, Link, Message, Option, Reply
 from dialogs.normalize import normalize
 from dialogs.router import Router, TurnContext
+from dialogs.yaml_source import Problem, fill
 from storage.feedback_models import KIND_LEVEL
 from storage.followups import FOLLOWUP_LABEL_MAX, add_personal_followup
 from storage.models import utcnow

@@ -15,17 +15,16 @@ import pytest
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.guide import dialog as guide_dialog
+from dialogs.guide.docs import guide_doc, mermaid
 from dialogs.guide.kommune import KommuneRegistry, check_kommune_dir
+from dialogs.guide.kommune_model import apply_kommune
 from dialogs.guide.model import (
     ACUTE,
     Guide,
     GuideError,
     GuideSet,
-    apply_kommune,
     check_content_dir,
-    guide_doc,
     load_guides,
-    mermaid,
 )
 from dialogs.messages import Button, Reply, Turn
 from dialogs.router import Router
@@ -207,7 +206,7 @@ def test_nynorsk_is_nynorsk() -> None:
 def test_docs_guide_md_is_generated_from_the_yaml() -> None:
     guides = load_guides()
     doc = (REPO / "docs" / "guide.md").read_text(encoding="utf-8")
-    assert doc == guide_doc(guides), "run: python -m dialogs.guide.model > docs/guide.md"
+    assert doc == guide_doc(guides), "run: python -m dialogs.guide.docs > docs/guide.md"
     diagram = mermaid(guides.get("nb"))
     assert "n0_beslutt -->" in diagram and "nivaa3 -.->" in diagram
 
