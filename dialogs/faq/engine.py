@@ -35,6 +35,8 @@ import snowballstemmer  # type: ignore[import-untyped]
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from dialogs.normalize import word_set
+
 ACUTE = "akutt"
 UNKNOWN = "ukjent"
 #: Below this confidence the answer is "ukjent": better honest than wrong.
@@ -52,11 +54,6 @@ MAX_WORD = 64
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "é": "e", "è": "e", "ü": "u", "ä": "a"})
 _TOKEN = re.compile(r"[a-z]+|\d+")
-
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of a text block, as a set."""
-    return frozenset(text.split())
 
 
 # Function words in bokmål, nynorsk and English: they say nothing about the topic.
