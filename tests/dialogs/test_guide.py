@@ -27,7 +27,7 @@ from dialogs.guide.model import (
     load_guides,
 )
 from dialogs.messages import Button, Reply, Turn
-from dialogs.router import Router
+from dialogs.router import Hooks, Router
 from storage.followups import list_personal_followups
 from storage.repositories import Store
 
@@ -101,9 +101,11 @@ def make_router(
     clock: Callable[[], datetime] = lambda: NOW,
 ) -> Router:
     """The help and guide dialogs only (other features are tested on their own)."""
-    router = Router(store, Content.load(content_dir))
-    help_dialog.register(router)
-    guide_dialog.register(router, kommune_dir=kommune_dir, content_dir=content_dir, clock=clock)
+    hooks = Hooks(help_dialog.welcome, help_dialog.unknown_text, help_dialog.unknown_action)
+    guide = guide_dialog.GuideDialog(content_dir, kommune_dir, clock, hand_over=hooks.unknown_text)
+    router = Router(store, Content.load(content_dir), hooks)
+    help_dialog.register(router, guide)
+    guide_dialog.register(router, guide)
     ours = {a for a in router.content.all_button_actions() if a.startswith(("help:", "guide:"))}
     assert all(router.known_action(a) for a in ours)
     return router
