@@ -1,17 +1,28 @@
-"""Builds the router with every feature dialog registered and the content checked."""
+"""Builds the router: the one place that says which dialogs exist and how they are wired together.
+
+Everything a feature needs from another is passed here, explicitly: the guide dialog the help menu
+opens, the handler that answers typed text nobody else understands, the guard every typed text and
+form passes once per turn, and the sources that re-render what a 👍 / 👎 was about. Nothing is
+looked up in module globals or patched onto the router afterwards.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from dialogs import contacts as contacts_dialog
 from dialogs import feedback as feedback_dialog
 from dialogs import help as help_dialog
 from dialogs.arshjul import chat as arshjul_chat
-from dialogs.content import Content
+from dialogs.arshjul import setup as arshjul_setup
+from dialogs.content import CONTENT_DIR, Content
 from dialogs.faq import dialog as faq
 from dialogs.guide import dialog as guide_dialog
-from dialogs.router import Router
+from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
+from dialogs.router import Hooks, Router
+from storage.models import utcnow
 from storage.repositories import Store
 
 
@@ -20,16 +31,29 @@ def build_router(
     content: Content | None = None,
     default_lang: str = "nb",
     kommune_dir: Path | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Router:
-    """A ready router; raises ContentError when content and handlers do not fit together."""
-    router = Router(store, content or Content.load(), default_lang)
-    help_dialog.register(router)
-    guide_dialog.register(router, kommune_dir=kommune_dir)
-    faq.register(router)  # after help: it takes over free text that is no command
-    arshjul_chat.register(router)  # after the FAQ: it wraps the FAQ's PII guard for its form
-    contacts_dialog.register(router)
-    feedback_dialog.register(
-        router, {"topic": faq.feedback_source, "level": guide_dialog.level_feedback_source}
+    """A ready router; raises ContentError (GuideError for the guide) when content and handlers
+    do not fit together. ``clock`` is the guide's and the årshjul's "now" (tests stand on a day)."""
+    content = content or Content.load()
+    faq_dialog = faq.FaqDialog.for_content(content)
+    hooks = Hooks(
+        welcome=help_dialog.welcome,
+        unknown_text=faq_dialog.answer_free_text,  # free text that is no command: the FAQ
+        unknown_action=help_dialog.unknown_action,
+        # The PII guard, once per turn; the role form's name field is let past its name check.
+        text_guard=arshjul_setup.allow_staff_names(faq.pii_guard),
     )
+    guide = guide_dialog.GuideDialog(
+        CONTENT_DIR, kommune_dir or DEFAULT_KOMMUNE_DIR, clock, hand_over=hooks.unknown_text
+    )
+    router = Router(store, content, hooks, default_lang)
+    help_dialog.register(router, guide)
+    guide_dialog.register(router, guide)
+    faq.register(router)
+    arshjul_chat.register(router, arshjul_chat.ArshjulChat(clock))
+    arshjul_setup.register(router)
+    contacts_dialog.register(router)
+    feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()
     return router

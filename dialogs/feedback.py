@@ -215,8 +215,7 @@ class FeedbackDialog:
         return ctx.reply(message, replace=False, topic=NOT_COUNTED_TOPIC)
 
     async def _stale(self, ctx: TurnContext) -> Reply:
-        assert self.router.on_unknown_action is not None
-        return await self.router.on_unknown_action(ctx)
+        return await self.router.hooks.unknown_action(ctx)
 
 
 def register(router: Router, sources: Mapping[str, Source]) -> FeedbackDialog:

@@ -8,7 +8,11 @@ step instead (the guide's own back); anywhere else, or with no earlier help scre
 
 from __future__ import annotations
 
+from functools import partial
+
 from dialogs.content import LANGUAGES
+from dialogs.guide import dialog as guide_dialog
+from dialogs.guide.dialog import GuideDialog
 from dialogs.messages import Reply
 from dialogs.router import Router, TurnContext
 
@@ -52,20 +56,11 @@ async def about(ctx: TurnContext) -> Reply:
     return _show(ctx, "about", "om-bts")
 
 
-async def acute(ctx: TurnContext) -> Reply:
-    """The guide's acute path, which carries the kommune's own numbers."""
-    from dialogs.guide.dialog import show_acute  # the guide registers after help
-
-    return await show_acute(ctx)
-
-
-async def back(ctx: TurnContext) -> Reply:
+async def back(ctx: TurnContext, guide: GuideDialog) -> Reply:
     """Return to the screen before the current one: a guide step inside the guide, else the help
     screen before this one (or the menu when there is none)."""
-    from dialogs.guide import dialog as guide  # the guide registers after help
-
-    if ctx.state.dialog == guide.DIALOG:
-        return await guide.step_back(ctx)
+    if ctx.state.dialog == guide_dialog.DIALOG:
+        return await guide.back(ctx)
     history = _history(ctx)
     if history:
         history.pop()
@@ -93,16 +88,16 @@ async def unknown_action(ctx: TurnContext) -> Reply:
     return ctx.reply(notice, *menu_reply.messages, replace=False, topic="ukjent")
 
 
-def register(router: Router) -> None:
+def register(router: Router, guide: GuideDialog) -> None:
+    """Add the help screens; "akutt" opens the guide's acute path, which carries the kommune's
+    own numbers. The welcome and the two "not understood" answers are the router's hooks."""
+    go_back = partial(back, guide=guide)
     router.add_action("help:menu", menu)
     router.add_action("help:about", about)
-    router.add_action("help:acute", acute)
-    router.add_action("help:back", back)
+    router.add_action("help:acute", guide.acute)
+    router.add_action("help:back", go_back)
     router.add_action("lang:set", set_language)
     router.add_commands("help.commands", menu)
     router.add_commands("help.about_commands", about)
-    router.add_commands("help.acute_commands", acute)
-    router.add_commands("help.back_commands", back)
-    router.on_welcome = welcome
-    router.on_unknown_text = unknown_text
-    router.on_unknown_action = unknown_action
+    router.add_commands("help.acute_commands", guide.acute)
+    router.add_commands("help.back_commands", go_back)

@@ -130,7 +130,6 @@ class Turn:
     action: str | None = None
     value: str = ""
     form_values: dict[str, str] = field(default_factory=dict)
-    first_contact: bool = False
 
     @property
     def kind(self) -> Literal["text", "action", "form", "event"]:

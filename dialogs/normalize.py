@@ -1,6 +1,7 @@
 """Normalises typed text for matching: case, punctuation, ``/bts`` prefixes, æøå written as ae/o/aa.
 
-Used for command words only; it never changes what is shown to the user.
+Used for command words only; it never changes what is shown to the user. ``word_set`` reads the
+word lists written as text blocks in code (stop words, surnames, nynorsk markers).
 """
 
 from __future__ import annotations
@@ -21,3 +22,8 @@ def normalize(text: str) -> str:
     text = text.replace("aa", "a").translate(_ASCII_FOLD)
     text = _NON_WORD.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a text block, as a set."""
+    return frozenset(text.split())

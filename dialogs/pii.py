@@ -22,6 +22,8 @@ from pathlib import Path
 
 from stdnum.no import fodselsnummer
 
+from dialogs.normalize import word_set
+
 FIRST_NAMES_FILE = Path(__file__).with_name("data") / "first_names.txt"
 
 # Letters of other scripts that look like Latin ones ("Оla" with a Cyrillic О, "example.nо").
@@ -73,11 +75,6 @@ _NAME_AGE = re.compile(
     r"(?:år|aar|års|åring|aaring|years?|yrs?)(?![^\W\d_])",
     re.IGNORECASE,
 )
-
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of a text block, as a set."""
-    return frozenset(text.split())
 
 
 # Frequent surnames in Norway, and endings that make a lower-case word look like a surname.

@@ -3,7 +3,9 @@
 The router owns the per-user conversation state: it loads it from the database, hands it to the
 handler, and saves it back with compare-and-swap. Turns of one (tenant, user) are handled one at a
 time inside a process (a double click cannot advance a dialog twice); across processes the version
-check makes the loser re-run on fresh state.
+check makes the loser re-run on fresh state. What it does with turns no table answers (welcome,
+unknown text, unknown buttons) and the guard every typed text passes are its ``Hooks``, given when
+it is built (``dialogs.app``); features only add actions, commands and dialog texts to its tables.
 """
 
 from __future__ import annotations
@@ -29,8 +31,18 @@ Guard = Callable[["TurnContext"], Awaitable[Reply | None]]
 COMMAND_MAX_CHARS = 500
 
 
-class UnknownAction(Exception):
-    """A button or form sent an action id no dialog knows (stale message or forged input)."""
+@dataclass(frozen=True)
+class Hooks:
+    """What the router does beyond its tables; chosen in one place, ``dialogs.app``."""
+
+    #: Install events, and the welcome shown before the answer to someone's very first message.
+    welcome: Handler
+    #: Typed text that is no command and no open dialog's.
+    unknown_text: Handler
+    #: A button or form whose action no dialog registered (stale message or forged input).
+    unknown_action: Handler
+    #: Runs once per turn before any handler sees typed text or form values; a Reply refuses it.
+    text_guard: Guard | None = None
 
 
 @dataclass
@@ -90,20 +102,18 @@ class _KeyedLocks:
 class Router:
     """Maps turns to handlers: actions by id, text by command phrases from the content files."""
 
-    def __init__(self, store: Store, content: Content, default_lang: str = "nb") -> None:
+    def __init__(
+        self, store: Store, content: Content, hooks: Hooks, default_lang: str = "nb"
+    ) -> None:
         self.store = store
         self.content = content
+        self.hooks = hooks
         self.default_lang = default_lang
         self._actions: dict[str, Handler] = {}
         self._commands: dict[str, Handler] = {}
         self._state_text: dict[str, Handler] = {}
         self._locks = _KeyedLocks()
         self._known_tenants: set[str] = set()
-        self.on_welcome: Handler | None = None
-        self.on_unknown_text: Handler | None = None
-        self.on_unknown_action: Handler | None = None
-        # Runs before any handler sees typed text or form values; a Reply means "refuse the turn".
-        self.text_guard: Guard | None = None
 
     # registration ------------------------------------------------------------------------------
 
@@ -132,8 +142,6 @@ class Router:
             raise ContentError(
                 f"content buttons with unknown actions: {', '.join(sorted(missing))}"
             )
-        if not (self.on_welcome and self.on_unknown_text and self.on_unknown_action):
-            raise ContentError("router needs welcome, unknown-text and unknown-action handlers")
 
     def iter_actions(self) -> Iterator[str]:
         return iter(sorted(self._actions))
@@ -167,29 +175,28 @@ class Router:
             raise RuntimeError("conversation state kept changing under us")
 
     async def _dispatch(self, ctx: TurnContext) -> Reply:
-        turn = ctx.turn
-        assert self.on_welcome and self.on_unknown_text and self.on_unknown_action
+        turn, hooks = ctx.turn, self.hooks
         if turn.kind == "event":
-            return await self.on_welcome(ctx)
-        if self.text_guard is not None and turn.kind in ("text", "form"):
-            refused = await self.text_guard(ctx)
+            return await hooks.welcome(ctx)
+        if hooks.text_guard is not None and turn.kind in ("text", "form"):
+            refused = await hooks.text_guard(ctx)
             if refused is not None:
                 return refused
         if turn.kind in ("action", "form"):
             handler = self._actions.get(turn.action or "")
             if handler is None:
-                return await self.on_unknown_action(ctx)
+                return await hooks.unknown_action(ctx)
             return await handler(ctx)
         text = turn.text or ""
         words = normalize(text) if len(text) <= COMMAND_MAX_CHARS else ""
         handler = self._commands.get(words) if words else None
         handler = handler or self._state_text.get(ctx.state.dialog)
-        handler = handler or self.on_unknown_text
+        handler = handler or hooks.unknown_text
         if not ctx.first_contact:
             return await handler(ctx)
         # The very first message from someone gets the welcome first; when they asked for
         # help anyway, the welcome (which is a help screen) answers it on its own.
-        welcome = await self.on_welcome(ctx)
+        welcome = await hooks.welcome(ctx)
         reply = await handler(ctx)
         if reply.topic == welcome.topic:
             return welcome

@@ -1,4 +1,4 @@
-"""The årshjul in chat: the buttons on reminders, "/bts årshjul", and the admins' chat commands.
+"""The årshjul in chat: the buttons on reminders and "/bts årshjul" (what is next for me).
 
 * "Ferdig", "Utsett 1 uke", "Ikke relevant" (and "Angre") on a reminder: the button carries the
   outbox row id; the row must be a reminder sent to the clicking user in their tenant, else the click
@@ -8,18 +8,13 @@
 * "årshjul" / "/bts årshjul" / "mitt årshjul": what is next for me (the tasks of the roles I hold, the
   next 60 days, with their status) and for my unit; someone without a role is told so and sees the
   tenant's next items. Questions *about* the årshjul still go to the FAQ (only exact phrases land here).
-* "/bts rolle" (a form to add, change or remove a role holder) and "/bts digest her" (the weekly
-  status digest goes to this conversation) for admins; anyone else is told who the admins are.
 
-The role form's display-name field is the one place a person's name is expected: ``register`` wraps
-the router's PII guard so that field skips the *name* check only (phone numbers, e-mail addresses and
-fødselsnumre are still refused there, and every other field gets the full guard). It is a staff
-member's name in the directory, never a child's. Nothing about a child is stored; no platform imports.
+The admins' commands ("/bts rolle", "/bts digest her") are ``dialogs.arshjul.setup``. Nothing about a
+child is stored; no platform imports.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -44,8 +39,7 @@ from dialogs.arshjul.notices import (
     task_units,
 )
 from dialogs.arshjul.recurrence import Holder, occurrences, send_at
-from dialogs.messages import Button, Form, FormField, Message, Option, Reply
-from dialogs.pii import find_personal_data
+from dialogs.messages import Button, Message, Reply
 from dialogs.router import Router, TurnContext
 from storage import directory
 from storage.models import utcnow
@@ -66,39 +60,17 @@ from storage.progress import (
     list_progress,
     postponed_key,
     postponements,
-    set_digest_target,
     set_progress,
 )
 from storage.records import COORDINATOR_ROLE
 
-A_ROLE_SAVE = "arshjul:role_save"
 TOPIC = "arshjul"
 OVERVIEW_DAYS = 60
 OVERVIEW_LATE_DAYS = 30  # open tasks whose due date passed this recently still show, as late
 SECTION_LIMIT = 10
 TENANT_LIMIT = 8
-HOLDERS_LISTED = 30
-UNIT_CHOICES = 99  # + "whole kommune" stays within Slack's 100 options; others via "new unit"
 POSTPONE_DAYS = 7
-NAME_MAX = 200
 MAX_ID_DIGITS = 9  # stays inside a 32-bit INTEGER column
-WHOLE_KOMMUNE_VALUE = "-"
-_MENTION = re.compile(r"^<@([A-Za-z0-9]+)(?:\|[^>]*)?>$")
-_USER_ID = re.compile(r"^[A-Za-z0-9][\w:.@/+=-]{0,199}$")
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def parse_user_id(raw: str, platform: str) -> str | None:
-    """A platform user id from what an admin typed: ``<@U123>``, ``<@U123|kari>``, ``@U123`` or
-    ``U123`` (Slack), or a Teams/other id; None when it does not look like one."""
-    text = raw.strip()
-    match = _MENTION.match(text)
-    if match:
-        text = match.group(1)
-    text = text.removeprefix("@")
-    if platform == "slack":
-        return text.upper() if _SLACK_USER_ID.match(text.upper()) else None
-    return text if _USER_ID.match(text) else None
 
 
 class ArshjulChat:
@@ -418,208 +390,6 @@ class ArshjulChat:
 
     # admin commands ----------------------------------------------------------------------------
 
-    async def _admin_refusal(self, ctx: TurnContext, view: TenantView) -> Reply | None:
-        """None for an admin (named, or holding BTS-koordinator); otherwise the polite no."""
-        turn = ctx.turn
-        if await directory.is_admin(ctx.store, turn.tenant_id, turn.platform, turn.user_id):
-            return None
-        texts = self.texts(ctx)
-        names = [
-            h.display_name or h.user_id for h in view.holders if h.role == COORDINATOR_ROLE
-        ] + [view.person(p, u) for p, u in await directory.list_admins(ctx.store, turn.tenant_id)]
-        names = list(dict.fromkeys(names))
-        who = texts("admin.admins", names=texts.join(names)) if names else texts("admin.no_admins")
-        text = f"{texts('admin.not_admin')}\n{who}"
-        return ctx.reply(Message(text=text, topic=f"{TOPIC}:ikke-admin"), replace=False)
-
-    async def role_form(self, ctx: TurnContext) -> Reply:
-        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
-        refused = await self._admin_refusal(ctx, view)
-        if refused is not None:
-            return refused
-        return await self._role_form(ctx, view)
-
-    async def _role_form(self, ctx: TurnContext, view: TenantView, notice: str = "") -> Reply:
-        texts = self.texts(ctx)
-        units = await directory.list_units(ctx.store, ctx.turn.tenant_id)
-        roles = sorted(view.role_names, key=lambda key: view.role_name(key, ctx.lang).lower())
-        form = Form(
-            action=A_ROLE_SAVE,
-            title=texts("admin.role_form_title"),
-            submit_label=texts("admin.role_form_submit"),
-            fields=(
-                FormField(
-                    "op",
-                    texts("admin.field_op"),
-                    "choice",
-                    options=(
-                        Option(texts("admin.op_put"), "put"),
-                        Option(texts("admin.op_remove"), "remove"),
-                    ),
-                ),
-                FormField(
-                    "role",
-                    texts("admin.field_role"),
-                    "choice",
-                    options=tuple(Option(view.role_name(r, ctx.lang), r) for r in roles),
-                ),
-                FormField(
-                    "unit",
-                    texts("admin.field_unit"),
-                    "choice",
-                    options=(
-                        Option(texts("whole_kommune"), WHOLE_KOMMUNE_VALUE),
-                        *(Option(u, u) for u in units[:UNIT_CHOICES]),
-                    ),
-                ),
-                FormField(
-                    "new_unit",
-                    texts("admin.field_new_unit"),
-                    "text",
-                    required=False,
-                    max_length=NAME_MAX,
-                ),
-                FormField(
-                    "user",
-                    texts("admin.field_user"),
-                    "text",
-                    placeholder=texts("admin.user_placeholder"),
-                    max_length=NAME_MAX,
-                ),
-                FormField(
-                    "name", texts("admin.field_name"), "text", required=False, max_length=NAME_MAX
-                ),
-                FormField(
-                    "deputy",
-                    texts("admin.field_deputy"),
-                    "text",
-                    required=False,
-                    max_length=NAME_MAX,
-                ),
-                FormField("absent", texts("admin.field_absent"), "yesno", required=False),
-            ),
-        )
-        parts = [
-            p for p in (notice, texts("admin.role_form_text"), self._holders(texts, view)) if p
-        ]
-        message = Message(text="\n\n".join(parts), form=form, topic=f"{TOPIC}:roller")
-        return ctx.reply(message)
-
-    def _holders(self, texts: Texts, view: TenantView) -> str:
-        if not view.holders:
-            return texts("admin.no_holders")
-        lines = []
-        for h in sorted(view.holders, key=lambda h: (h.role, h.unit or "", h.display_name)):
-            extra = " " + texts("admin.holder_absent") if h.absent else ""
-            if h.deputy_user_id:
-                deputy = view.person(h.platform, h.deputy_user_id)
-                extra += ", " + texts("admin.holder_deputy", name=deputy)
-            lines.append(
-                texts(
-                    "admin.holder_line",
-                    role=view.role_name(h.role, texts.lang),
-                    unit=texts.unit(h.unit),
-                    name=h.display_name or h.user_id,
-                    extra=extra,
-                )
-            )
-        shown = lines[:HOLDERS_LISTED]
-        if len(lines) > HOLDERS_LISTED:
-            shown.append(texts("overview.more", count=len(lines) - HOLDERS_LISTED))
-        return texts("admin.holders") + "\n" + "\n".join(shown)
-
-    async def role_save(self, ctx: TurnContext) -> Reply:
-        """Add, change or remove one role holder from the form (admins only, checked again here)."""
-        turn = ctx.turn
-        view = await load_tenant(ctx.store, turn.tenant_id)
-        refused = await self._admin_refusal(ctx, view)
-        if refused is not None:
-            return refused
-        texts = self.texts(ctx)
-        values = {k: " ".join(str(v).split()) for k, v in turn.form_values.items()}
-
-        async def again(key: str, **details: str) -> Reply:
-            return await self._role_form(ctx, view, "⚠️ " + texts(key, **details))
-
-        role = values.get("role", "")
-        if role not in view.role_names:
-            return await again("admin.bad_role")
-        unit: str | None = values.get("new_unit") or values.get("unit") or ""
-        units = await directory.list_units(ctx.store, turn.tenant_id)
-        if unit == WHOLE_KOMMUNE_VALUE:
-            unit = None
-        elif not unit or len(unit) > NAME_MAX or (not values.get("new_unit") and unit not in units):
-            return await again("admin.bad_unit")
-        user = parse_user_id(values.get("user", ""), turn.platform)
-        if user is None:
-            return await again("admin.bad_user")
-        role_name, unit_text = view.role_name(role, ctx.lang), texts.unit(unit)
-        if values.get("op") == "remove":
-            removed = await directory.remove_holder(
-                ctx.store, turn.tenant_id, role, unit, turn.platform, user
-            )
-            if not removed:
-                return await again("admin.not_found", role=role_name, unit=unit_text)
-            text = texts(
-                "admin.removed",
-                name=view.person(turn.platform, user),
-                role=role_name,
-                unit=unit_text,
-            )
-            return await self._saved(ctx, text)
-        name = values.get("name", "")
-        if len(name) > NAME_MAX:
-            return await again("admin.name_too_long")
-        if any(kind != "name" for kind in find_personal_data(name)):
-            return await again("admin.bad_name")
-        deputy: str | None = None
-        if values.get("deputy"):
-            deputy = parse_user_id(values["deputy"], turn.platform)
-            if deputy is None:
-                return await again("admin.bad_deputy")
-        holder = Holder(
-            role=role,
-            unit=unit,
-            platform=turn.platform,
-            user_id=user,
-            display_name=name,
-            deputy_user_id=deputy,
-            absent=values.get("absent") == "yes",
-        )
-        added = await directory.put_holder(ctx.store, turn.tenant_id, holder)
-        text = texts(
-            "admin.added" if added else "admin.changed",
-            name=name or user,
-            role=role_name,
-            unit=unit_text,
-        )
-        return await self._saved(ctx, text)
-
-    async def _saved(self, ctx: TurnContext, text: str) -> Reply:
-        texts = self.texts(ctx)
-        view = await load_tenant(ctx.store, ctx.turn.tenant_id)
-        buttons = (
-            Button(texts("labels.roles"), A_ROLE_FORM, style="primary"),
-            Button(texts("labels.overview"), A_OVERVIEW),
-        )
-        message = Message(
-            text=f"{text}\n\n{self._holders(texts, view)}",
-            buttons=buttons,
-            topic=f"{TOPIC}:roller-lagret",
-        )
-        return ctx.reply(message)
-
-    async def digest_here(self, ctx: TurnContext) -> Reply:
-        """Send the weekly status digest to the conversation this was typed in."""
-        turn = ctx.turn
-        view = await load_tenant(ctx.store, turn.tenant_id)
-        refused = await self._admin_refusal(ctx, view)
-        if refused is not None:
-            return refused
-        await set_digest_target(ctx.store, turn.tenant_id, turn.platform, turn.channel_id)
-        texts = self.texts(ctx)
-        return ctx.reply(Message(text=texts("admin.digest_set"), topic=f"{TOPIC}:digest"))
-
 
 def _live_send_at(planned: list[OutboxItem]) -> datetime | None:
     """When the newest postponement not yet sent (or given up) goes out, if there is one."""
@@ -627,32 +397,11 @@ def _live_send_at(planned: list[OutboxItem]) -> datetime | None:
     return live[-1].send_at if live else None
 
 
-def register(router: Router, clock: Callable[[], datetime] = utcnow) -> ArshjulChat:
-    """Add the årshjul buttons, commands and admin form; call after the FAQ (whose PII guard the
-    role form's name field is let past, for the name check only)."""
-    chat = ArshjulChat(clock)
+def register(router: Router, chat: ArshjulChat) -> None:
+    """Add the reminder buttons and "/bts årshjul"."""
     router.add_action(A_DONE, chat.done)
     router.add_action(A_POSTPONE, chat.postpone)
     router.add_action(A_NOT_RELEVANT, chat.not_relevant)
     router.add_action(A_UNDO, chat.undo)
     router.add_action(A_OVERVIEW, chat.overview)
-    router.add_action(A_ROLE_FORM, chat.role_form)
-    router.add_action(A_ROLE_SAVE, chat.role_save)
     router.add_commands("arshjul.commands", chat.overview)
-    router.add_commands("arshjul.role_commands", chat.role_form)
-    router.add_commands("arshjul.digest_commands", chat.digest_here)
-    inner = router.text_guard
-
-    async def guard(ctx: TurnContext) -> Reply | None:
-        if inner is None:
-            return None
-        turn = ctx.turn
-        if turn.kind == "form" and turn.action == A_ROLE_SAVE and "name" in turn.form_values:
-            # A staff member's name is what this field is for; the handler still refuses phone
-            # numbers, e-mail addresses and fødselsnumre in it.
-            rest = {k: v for k, v in turn.form_values.items() if k != "name"}
-            return await inner(replace(ctx, turn=replace(turn, form_values=rest)))
-        return await inner(ctx)
-
-    router.text_guard = guard
-    return chat

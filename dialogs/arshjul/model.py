@@ -18,7 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dialogs.guide.model import GuideError, Problem, read_yaml
+from dialogs.yaml_source import ContentFileError, read_yaml, validation_problems
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "content" / "arshjul_templates"
 TEMPLATES = ("hadsel", "strand", "sirdal", "salangen")
@@ -28,7 +28,7 @@ _KEY = re.compile(KEY_PATTERN)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class ArshjulError(GuideError):
+class ArshjulError(ContentFileError):
     """An årshjul file cannot be used; ``errors`` are ``file:line: message`` lines."""
 
 
@@ -149,22 +149,18 @@ class Arshjul(_Strict):
         return out
 
 
-def _problems(exc: ValidationError) -> list[Problem]:
-    return [Problem(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
-
-
 def parse_arshjul(text: str, name: str = "<arshjul>") -> Arshjul:
     """Parse and validate YAML text; raise ArshjulError with ``file:line: message`` lines."""
     try:
         source = read_yaml(Path(name), text)
-    except GuideError as exc:
+    except ContentFileError as exc:
         raise ArshjulError(exc.errors) from None
     if not isinstance(source.data, dict):
         raise ArshjulError([f"{name}:1: an årshjul file is a mapping with name and tasks"])
     try:
         return Arshjul.model_validate(source.data)
     except ValidationError as exc:
-        raise ArshjulError(source.format(_problems(exc))) from None
+        raise ArshjulError(source.format(validation_problems(exc))) from None
 
 
 def load_arshjul(path: Path) -> Arshjul:

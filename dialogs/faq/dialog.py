@@ -1,6 +1,7 @@
 """Free-text questions: the PII guard first, then the FAQ classifier, then the topic's short answer.
 
-Every free-text turn that is not an exact command comes here (``router.on_unknown_text``). Text with
+Every free-text turn that is not an exact command comes here (the router's ``unknown_text`` hook),
+after ``pii_guard`` (its ``text_guard``, set in ``dialogs.app``) has looked at it once. Text with
 personal data (fødselsnummer, phone, e-mail, a full name) is refused kindly without being echoed,
 stored or logged. Otherwise the question is classified into one of the stable topic ids and answered
 with the topic's text and buttons from ``content/<lang>/faq.yaml``; acute questions always get the
@@ -34,6 +35,7 @@ from dialogs.faq.engine import (
 )
 from dialogs.feedback import with_feedback
 from dialogs.messages import Message, Reply
+from dialogs.normalize import word_set
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from storage.feedback_models import KIND_TOPIC
@@ -82,11 +84,6 @@ async def _off_the_loop(func: Callable[[str], _T], text: str) -> _T:
     if len(text) <= OFFLOAD_CHARS:
         return func(text)
     return await asyncio.to_thread(func, text)
-
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of a text block, as a set."""
-    return frozenset(text.split())
 
 
 # Words that only one of the two written standards uses (compared in lower case, with æøå).
@@ -174,18 +171,6 @@ def _default_classifier() -> FaqClassifier:
         path = CONTENT_DIR / lang / "faq.yaml"
         by_lang[lang] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return build_classifier(by_lang)
-
-
-_classifiers: dict[int, FaqClassifier] = {}
-
-
-def classifier_for(content: Content) -> FaqClassifier:
-    """The classifier for one loaded content (built once per content object)."""
-    key = id(content)
-    if key not in _classifiers:
-        _classifiers.clear()  # one content per process in practice; never grow without bound
-        _classifiers[key] = build_classifier(_faq_by_lang(content))
-    return _classifiers[key]
 
 
 def classify(text: str) -> tuple[str, float]:
@@ -278,26 +263,38 @@ async def feedback_source(ctx: TurnContext, ref: str) -> tuple[str, Message] | N
     return None
 
 
-async def answer_free_text(ctx: TurnContext) -> Reply:
-    """PII guard, then classify the question and answer with the topic's text and buttons."""
-    refused = await pii_guard(ctx)
-    if refused is not None:
-        return refused
-    _answer_in_question_language(ctx)
-    classifier = classifier_for(ctx.content)
-    result = await _off_the_loop(
-        lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S), ctx.turn.text or ""
-    )
-    log.info(
-        "free text answered",
-        extra={
-            "topic": result.topic,
-            "confidence": result.confidence,
-            "tenant": ctx.turn.tenant_id,
-        },
-    )
-    reply = await _answer(ctx, result.topic, replace_message=False)
-    return _with_confidence(reply, result.confidence)
+class FaqDialog:
+    """Answers free text with one classifier, built from the content the router serves."""
+
+    def __init__(self, classifier: FaqClassifier) -> None:
+        self.classifier = classifier
+
+    @classmethod
+    def for_content(cls, content: Content) -> FaqDialog:
+        return cls(build_classifier(_faq_by_lang(content)))
+
+    async def answer_free_text(self, ctx: TurnContext) -> Reply:
+        """Classify the question and answer with the topic's text and buttons.
+
+        Reached only through the router, whose text guard (``pii_guard``) has refused personal
+        data before this runs.
+        """
+        _answer_in_question_language(ctx)
+        classifier = self.classifier
+        result = await _off_the_loop(
+            lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S),
+            ctx.turn.text or "",
+        )
+        log.info(
+            "free text answered",
+            extra={
+                "topic": result.topic,
+                "confidence": result.confidence,
+                "tenant": ctx.turn.tenant_id,
+            },
+        )
+        reply = await _answer(ctx, result.topic, replace_message=False)
+        return _with_confidence(reply, result.confidence)
 
 
 async def show_topic(ctx: TurnContext) -> Reply:
@@ -307,7 +304,5 @@ async def show_topic(ctx: TurnContext) -> Reply:
 
 
 def register(router: Router) -> None:
-    """Send free text that is no command through the PII guard and the FAQ."""
+    """Add the "read more" topic buttons (free text reaches ``FaqDialog`` as the router's hook)."""
     router.add_action(TOPIC_ACTION, show_topic)
-    router.on_unknown_text = answer_free_text
-    router.text_guard = pii_guard

@@ -16,16 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialogs.content import CONTENT_DIR
-from dialogs.guide.model import (
+from dialogs.guide.kommune_model import (
     DEFAULT_KOMMUNE,
-    GuideError,
     KommuneConfig,
-    Problem,
     kommune_from_source,
     kommune_problems,
-    load_guides,
-    read_yaml,
 )
+from dialogs.guide.model import GuideError, load_guides, read_guide_file
+from dialogs.yaml_source import Problem
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +43,7 @@ def tenant_file_name(tenant_id: str) -> str:
 
 def load_kommune_file(path: Path, check: Checker | None = None) -> KommuneConfig:
     """Read and validate one kommune file; raise GuideError with ``file:line: message`` lines."""
-    source = read_yaml(path)
+    source = read_guide_file(path)
     config = kommune_from_source(source)
     if check is not None:
         problems = check(config)

@@ -10,14 +10,16 @@ import pytest
 
 from bot.admin.faq_eval import read_labelled
 from dialogs.faq import dialog as faq
-from dialogs.faq.engine import FaqClassifier, _remove_phrases, words
+from dialogs.faq.acute import remove_phrases
+from dialogs.faq.engine import FaqClassifier
+from dialogs.faq.words import words
 
 TESTS = Path(__file__).resolve().parents[1]
 LABELLED = ("faq_eval.tsv", "faq_eval_holdout.tsv", "acute_challenge.tsv", "acute_holdout.tsv")
 
 
 def _by_the_rules(classifier: FaqClassifier, text: str) -> str | None:
-    tokens = _remove_phrases(words(text), classifier.exceptions)
+    tokens = remove_phrases(words(text), classifier.exceptions)
     return next((r.source for r in classifier.triggers if r.matches(tokens)), None)
 
 

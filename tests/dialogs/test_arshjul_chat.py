@@ -19,16 +19,13 @@ from sqlalchemy import update
 
 from bot.platforms.slack.render import render_message
 from bot.platforms.teams.render import render_card
-from dialogs import help as help_dialog
 from dialogs.app import build_router
-from dialogs.arshjul import chat as arshjul_chat
+from dialogs.arshjul import setup as arshjul_setup
 from dialogs.arshjul.model import parse_arshjul
 from dialogs.arshjul.notices import render_notice
 from dialogs.arshjul.recurrence import Holder
 from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
 from dialogs.content import Content
-from dialogs.faq import dialog as faq
-from dialogs.guide import dialog as guide_dialog
 from dialogs.messages import Button, Form, Reply, Turn
 from dialogs.pii import find_personal_data
 from dialogs.router import Router
@@ -129,14 +126,8 @@ def clock() -> Clock:
 
 
 def make_router(store: Store, clock: Clock, tmp_path: Path) -> Router:
-    """The dialogs in the same order as ``dialogs.app.build_router``, with a test clock."""
-    router = Router(store, CONTENT)
-    help_dialog.register(router)
-    guide_dialog.register(router, kommune_dir=tmp_path)
-    faq.register(router)
-    arshjul_chat.register(router, clock=clock)
-    router.check()
-    return router
+    """The app's router (``dialogs.app.build_router``) with a test clock."""
+    return build_router(store, CONTENT, kommune_dir=tmp_path, clock=clock)
 
 
 class Chat:
@@ -787,7 +778,7 @@ async def test_digest_here_sets_the_channel_for_admins(
 
 
 def test_user_ids_are_read_from_mentions_and_plain_ids() -> None:
-    parse = arshjul_chat.parse_user_id
+    parse = arshjul_setup.parse_user_id
     assert parse("<@U0123ABC>", "slack") == "U0123ABC"
     assert parse("<@U0123ABC|kari>", "slack") == "U0123ABC"
     assert parse(" @u0123abc ", "slack") == "U0123ABC"

@@ -19,9 +19,10 @@ from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.faq import dialog as faq
 from dialogs.faq.engine import ACUTE, UNKNOWN
+from dialogs.guide.dialog import GuideDialog
 from dialogs.messages import Reply, Turn
 from dialogs.pii import find_personal_data
-from dialogs.router import Router, TurnContext
+from dialogs.router import Hooks, Router, TurnContext
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import Base
@@ -237,8 +238,14 @@ async def _guide_stub(ctx: TurnContext) -> Reply:
 
 
 async def faq_router(store: Store, content: Content, user: str = "u1") -> Router:
-    router = Router(store, content)
-    help_dialog.register(router)
+    hooks = Hooks(
+        welcome=help_dialog.welcome,
+        unknown_text=faq.FaqDialog.for_content(content).answer_free_text,
+        unknown_action=help_dialog.unknown_action,
+        text_guard=faq.pii_guard,
+    )
+    router = Router(store, content, hooks)
+    help_dialog.register(router, GuideDialog())
     faq.register(router)
     if not router.known_action("guide:start"):  # the guide dialog registers these for real
         router.add_action("guide:start", _guide_stub)

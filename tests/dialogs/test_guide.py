@@ -15,20 +15,19 @@ import pytest
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.guide import dialog as guide_dialog
+from dialogs.guide.docs import guide_doc, mermaid
 from dialogs.guide.kommune import KommuneRegistry, check_kommune_dir
+from dialogs.guide.kommune_model import apply_kommune
 from dialogs.guide.model import (
     ACUTE,
     Guide,
     GuideError,
     GuideSet,
-    apply_kommune,
     check_content_dir,
-    guide_doc,
     load_guides,
-    mermaid,
 )
 from dialogs.messages import Button, Reply, Turn
-from dialogs.router import Router
+from dialogs.router import Hooks, Router
 from storage.followups import list_personal_followups
 from storage.repositories import Store
 
@@ -102,9 +101,11 @@ def make_router(
     clock: Callable[[], datetime] = lambda: NOW,
 ) -> Router:
     """The help and guide dialogs only (other features are tested on their own)."""
-    router = Router(store, Content.load(content_dir))
-    help_dialog.register(router)
-    guide_dialog.register(router, kommune_dir=kommune_dir, content_dir=content_dir, clock=clock)
+    hooks = Hooks(help_dialog.welcome, help_dialog.unknown_text, help_dialog.unknown_action)
+    guide = guide_dialog.GuideDialog(content_dir, kommune_dir, clock, hand_over=hooks.unknown_text)
+    router = Router(store, Content.load(content_dir), hooks)
+    help_dialog.register(router, guide)
+    guide_dialog.register(router, guide)
     ours = {a for a in router.content.all_button_actions() if a.startswith(("help:", "guide:"))}
     assert all(router.known_action(a) for a in ours)
     return router
@@ -207,7 +208,7 @@ def test_nynorsk_is_nynorsk() -> None:
 def test_docs_guide_md_is_generated_from_the_yaml() -> None:
     guides = load_guides()
     doc = (REPO / "docs" / "guide.md").read_text(encoding="utf-8")
-    assert doc == guide_doc(guides), "run: python -m dialogs.guide.model > docs/guide.md"
+    assert doc == guide_doc(guides), "run: python -m dialogs.guide.docs > docs/guide.md"
     diagram = mermaid(guides.get("nb"))
     assert "n0_beslutt -->" in diagram and "nivaa3 -.->" in diagram
 

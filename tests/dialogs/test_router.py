@@ -10,7 +10,9 @@ import pytest
 
 from dialogs.app import build_router
 from dialogs.content import CONTENT_DIR, Content, ContentError
+from dialogs.faq import dialog as faq_dialog
 from dialogs.messages import Turn
+from dialogs.pii import find_personal_data
 from dialogs.router import Router
 from storage.repositories import Store
 
@@ -161,3 +163,30 @@ def test_content_missing_in_one_language_refuses_to_load(tmp_path: Path) -> None
     (tmp_path / "nn" / "x.yaml").write_text("b:\n  text: hei\n")
     with pytest.raises(ContentError, match=r"x\.a"):
         Content.load(tmp_path)
+
+
+async def test_the_pii_guard_runs_once_per_turn(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Free text is checked for personal data once, however many dialogs it passes through."""
+    checked: list[str] = []
+
+    def counting(text: str) -> list[str]:
+        checked.append(text)
+        return find_personal_data(text)
+
+    monkeypatch.setattr(faq_dialog, "find_personal_data", counting)
+    router = await greeted_router(store)
+    question = "hvordan skriver jeg en bekymringsmelding"
+    checked.clear()
+    answered = await router.handle(text_turn(question))
+    assert answered.topic != faq_dialog.PII_TOPIC and checked == [question]
+
+    await router.handle(press("guide:start"))  # typed text in the guide is handed to the FAQ
+    checked.clear()
+    handed_over = await router.handle(text_turn(question))
+    assert handed_over.topic == answered.topic and checked == [question]
+
+    checked.clear()
+    refused = await router.handle(text_turn("ring Kari på 912 34 567"))
+    assert refused.topic == faq_dialog.PII_TOPIC and checked == ["ring Kari på 912 34 567"]

@@ -14,7 +14,7 @@ import pytest
 
 from bot.admin.faq_eval import read_labelled
 from dialogs.app import build_router
-from dialogs.faq.dialog import classifier_for
+from dialogs.faq.dialog import FaqDialog
 from dialogs.faq.engine import ACUTE
 from dialogs.messages import Reply, Turn
 from dialogs.router import Router
@@ -132,7 +132,9 @@ async def test_an_acute_question_in_a_long_message_is_still_acute(
     router: Router, where: str
 ) -> None:
     filler = _ordinary_words(SIZE // 2)
-    assert not classifier_for(router.content).acute_trigger(filler + filler), "the premise"
+    assert not FaqDialog.for_content(router.content).classifier.acute_trigger(filler + filler), (
+        "the premise"
+    )
     acute = " pappa slår meg når han er full "
     text = {
         "start": acute + filler + filler,

@@ -1,0 +1,128 @@
+"""Reads content YAML files keeping the line of every key, and reports problems as ``file:line``.
+
+Every content model (the guide, kommune files, årshjul files) parses its file with ``read_yaml``,
+validates the data with pydantic and turns what is wrong into ``Problem``s (a path of keys and list
+indexes plus a message); ``YamlSource.format`` gives them the line they stand on. ``placeholders``
+and ``fill`` handle the ``{name}`` placeholders in content texts. This module only reads text: no
+schema of its own, no database, no platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+from pydantic import ValidationError
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Where something is in a YAML file: its keys and list indexes from the top.
+KeyPath = tuple[str | int, ...]
+
+
+class Problem(NamedTuple):
+    """One thing wrong with a file: where (a path of keys and list indexes) and what."""
+
+    path: KeyPath
+    message: str
+
+
+class ContentFileError(Exception):
+    """A content file cannot be used; ``errors`` are ``file:line: message`` lines."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class YamlSource:
+    """A parsed YAML file: its data and the 1-based line of every key path in it."""
+
+    file: str
+    data: Any
+    lines: dict[KeyPath, int]
+
+    def line_of(self, path: Iterable[str | int]) -> int:
+        """The line of ``path``, or of its longest prefix that exists in the file."""
+        parts = tuple(path)
+        while parts:
+            if parts in self.lines:
+                return self.lines[parts]
+            parts = parts[:-1]
+        return self.lines.get((), 1)
+
+    def format(self, problems: Iterable[Problem]) -> list[str]:
+        return [
+            f"{self.file}:{self.line_of(p.path)}: {_dotted(p.path)}{p.message}" for p in problems
+        ]
+
+
+def _dotted(path: KeyPath) -> str:
+    return (".".join(str(p) for p in path) + ": ") if path else ""
+
+
+def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list[Problem]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                dupes.append(Problem((*path, key), "key appears twice"))
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, dupes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _walk(item, (*path, index), lines, dupes)
+
+
+def read_yaml(path: Path, text: str | None = None) -> YamlSource:
+    """Parse ``path`` keeping line numbers; raise ContentFileError on syntax errors or duplicate
+    keys."""
+    name = str(path)
+    try:
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise ContentFileError([f"{name}: cannot read file: {exc.strerror or exc}"]) from exc
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        context = ""
+        if exc.context and exc.context_mark:
+            context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise ContentFileError(
+            [f"{name}:{line}: YAML syntax error: {exc.problem}{context}"]
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise ContentFileError([f"{name}: YAML error: {exc}"]) from exc
+    lines: dict[KeyPath, int] = {(): 1}
+    dupes: list[Problem] = []
+    if node is not None:
+        _walk(node, (), lines, dupes)
+    source = YamlSource(name, data, lines)
+    if dupes:
+        raise ContentFileError(source.format(dupes))
+    return source
+
+
+def validation_problems(exc: ValidationError) -> list[Problem]:
+    """Pydantic's errors as Problems, so they can be given their lines."""
+    return [Problem(tuple(err["loc"]), err["msg"]) for err in exc.errors()]
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders used in ``text``."""
+    return set(_PLACEHOLDER.findall(text))
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` placeholders that ``values`` knows; leave everything else alone."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
