@@ -62,7 +62,6 @@ from storage.progress import (
     postponements,
     set_progress,
 )
-from storage.records import COORDINATOR_ROLE
 
 TOPIC = "arshjul"
 OVERVIEW_DAYS = 60

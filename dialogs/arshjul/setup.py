@@ -15,14 +15,13 @@ import re
 from dataclasses import replace
 
 from dialogs.arshjul.chat import TOPIC
-from dialogs.arshjul.model import COORDINATOR_ROLE
 from dialogs.arshjul.notices import A_OVERVIEW, A_ROLE_FORM, TenantView, Texts, load_tenant
-from dialogs.arshjul.recurrence import Holder
 from dialogs.messages import Button, Form, FormField, Message, Option, Reply
 from dialogs.pii import find_personal_data
 from dialogs.router import Guard, Router, TurnContext
 from storage import directory
 from storage.progress import set_digest_target
+from storage.records import COORDINATOR_ROLE, Holder
 
 A_ROLE_SAVE = "arshjul:role_save"
 HOLDERS_LISTED = 30
