@@ -15,6 +15,7 @@ from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.dialog import GuideDialog
 from dialogs.messages import Reply
 from dialogs.router import Router, TurnContext
+from storage.users import set_user_language
 
 DIALOG = "help"
 HISTORY_LIMIT = 10
@@ -71,7 +72,7 @@ async def back(ctx: TurnContext, guide: GuideDialog) -> Reply:
 
 async def set_language(ctx: TurnContext) -> Reply:
     lang = ctx.turn.value if ctx.turn.value in LANGUAGES else ctx.lang
-    await ctx.store.set_user_language(ctx.turn.tenant_id, ctx.turn.user_id, lang)
+    await set_user_language(ctx.store, ctx.turn.tenant_id, ctx.turn.user_id, lang)
     ctx.lang = lang
     reply = _show(ctx, "menu", "hjelp")
     confirmation = ctx.message("help.language_set", topic="hjelp")

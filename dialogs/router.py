@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from dialogs.content import Content, ContentError
 from dialogs.messages import Message, Reply, Turn
 from dialogs.normalize import normalize
-from storage.repositories import DialogState, Store
+from storage.conversations import DialogState, load_state, open_turn, save_state
+from storage.repositories import Store
+from storage.users import ensure_tenant
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +154,10 @@ class Router:
         """Answer one turn, keeping the user's dialog state consistent."""
         await self._ensure_tenant(turn)
         async with self._locks.hold((turn.tenant_id, turn.user_id)):
-            info, state = await self.store.open_turn(turn.tenant_id, turn.platform, turn.user_id)
+            info, state = await open_turn(self.store, turn.tenant_id, turn.platform, turn.user_id)
             for attempt in range(3):
                 if attempt:  # another process saved first: run again on its state
-                    state = await self.store.load_state(turn.tenant_id, turn.user_id)
+                    state = await load_state(self.store, turn.tenant_id, turn.user_id)
                 before = (state.dialog, state.step, repr(state.data))
                 ctx = TurnContext(
                     turn=turn,
@@ -169,7 +171,7 @@ class Router:
                 reply = await self._dispatch(ctx)
                 if (state.dialog, state.step, repr(state.data)) == before:
                     return reply
-                if await self.store.save_state(state):
+                if await save_state(self.store, state):
                     return reply
                 log.info("state changed concurrently; retrying", extra=_log_extra(turn))
             raise RuntimeError("conversation state kept changing under us")
@@ -206,7 +208,7 @@ class Router:
         if turn.tenant_id in self._known_tenants:
             return
         platform, _, external = turn.tenant_id.rpartition(":")
-        await self.store.ensure_tenant(turn.tenant_id, platform or "local", external)
+        await ensure_tenant(self.store, turn.tenant_id, platform or "local", external)
         self._known_tenants.add(turn.tenant_id)
 
 

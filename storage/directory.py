@@ -29,6 +29,7 @@ from storage.models import utcnow
 from storage.outbox_models import CalendarFeed
 from storage.records import BUILTIN_ROLES, COORDINATOR_ROLE, Holder, TaskRecord, acting_for
 from storage.repositories import Store, rowcount
+from storage.users import ensure_tenant
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ async def setup_tenant(
     """Create the tenant with its settings, the built-in roles plus ``roles`` and ``tasks``, once.
 
     Returns True when this call set the tenant up, False when it was set up already."""
-    await store.ensure_tenant(tenant_id, platform, tenant_id)
+    await ensure_tenant(store, tenant_id, platform, tenant_id)
     stmt = (
         store.insert(TenantSettings)
         .values(

@@ -51,6 +51,7 @@ from storage.progress import ProgressIndex, get_digest_target, list_progress
 from storage.records import acting_for
 from storage.reports import report_problem
 from storage.repositories import Store
+from storage.users import list_tenants
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ async def plan_all(store: Store, settings: PlanSettings, now: datetime | None = 
     """Plan every tenant; returns how many rows were added."""
     now = now or utcnow()
     added = await _plan_followups(store, now, settings)
-    for tenant in await store.list_tenants():
+    for tenant in await list_tenants(store):
         try:
             added += await plan_tenant(store, tenant.id, settings, now, platform=tenant.platform)
         except Exception as exc:  # one broken tenant must not stop the others

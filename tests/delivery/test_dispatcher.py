@@ -35,6 +35,7 @@ from storage.outbox_models import (
     TaskProgress,
 )
 from storage.repositories import Store
+from storage.users import ensure_tenant, set_user_language, touch_user
 
 TENANT = "slack:T1"
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -120,7 +121,7 @@ def reminder(n: int, at: datetime = T0, user: str | None = None, **payload: Any)
 
 @pytest.fixture
 async def tstore(store: Store) -> Store:
-    await store.ensure_tenant(TENANT, "slack", "T1")
+    await ensure_tenant(store, TENANT, "slack", "T1")
     await ensure_tenant_setup(store, TENANT, platform="slack")
     holders = [Holder("bts-kontakt", "Skolen", "slack", f"U{n}", f"Person {n}") for n in range(40)]
     holders.append(Holder("bts-koordinator", None, "slack", "UCOORD", "Kari"))
@@ -162,8 +163,8 @@ async def test_due_rows_are_sent_once_and_future_ones_wait(tstore: Store) -> Non
 
 
 async def test_language_follows_the_recipient(tstore: Store) -> None:
-    await tstore.touch_user(TENANT, "slack", "U3")
-    await tstore.set_user_language(TENANT, "U3", "nn")
+    await touch_user(tstore, TENANT, "slack", "U3")
+    await set_user_language(tstore, TENANT, "U3", "nn")
     await outbox.enqueue(tstore, [reminder(3)])
     sender = RecordingSender()
     await dispatcher(tstore, sender, Clock()).run_once()

@@ -32,7 +32,9 @@ from bot.platforms.teams.sender import ProactiveChannel, TeamsSender
 from bot.runtime import Runtime
 from dialogs.messages import Button, Message, Reply
 from storage.outbox_models import OutboxItem
+from storage.references import get_reference, save_reference
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.support.fake_connector import FakeConnector
 from tests.support.fake_slack import FakeSlack
 
@@ -159,9 +161,9 @@ async def test_slack_dm_channel_comes_from_and_goes_to_the_stored_reference(
     store: Store,
     slack_sender: SlackFactory,
 ) -> None:
-    await store.ensure_tenant(SLACK_TENANT, "slack", "T0001")
-    await store.save_reference(
-        SLACK_TENANT, "slack", "user", "U200", {"channel": "DKNOWN", "user_id": "U200"}
+    await ensure_tenant(store, SLACK_TENANT, "slack", "T0001")
+    await save_reference(
+        store, SLACK_TENANT, "slack", "user", "U200", {"channel": "DKNOWN", "user_id": "U200"}
     )
     sender = slack_sender(fake_slack, store=store)
     await sender.send(item("U200"), reply())
@@ -169,7 +171,7 @@ async def test_slack_dm_channel_comes_from_and_goes_to_the_stored_reference(
 
     assert [c.body["users"] for c in fake_slack.calls("conversations.open")] == ["U300"]
     assert [p.body["channel"] for p in fake_slack.calls("chat.postMessage")] == ["DKNOWN", "D300"]
-    saved = await store.get_reference(SLACK_TENANT, "slack", "user", "U300")
+    saved = await get_reference(store, SLACK_TENANT, "slack", "user", "U300")
     assert saved == {"channel": "D300", "team_id": "T0001", "user_id": "U300"}
     # A new process (empty cache) finds it without asking Slack again.
     await slack_sender(fake_slack, store=store).send(item("U300"), reply())

@@ -45,6 +45,7 @@ from storage.outbox_models import (
 )
 from storage.progress import get_digest_target, get_progress, set_progress
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.platforms.test_slack import (
     FORM,
     SECRET,
@@ -113,7 +114,7 @@ class Clock:
 
 @pytest.fixture
 async def tenant(store: Store) -> Store:
-    await store.ensure_tenant(TENANT, "slack", "T1")
+    await ensure_tenant(store, TENANT, "slack", "T1")
     await ensure_tenant_setup(store, TENANT, platform="slack")
     await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)
@@ -802,7 +803,7 @@ async def test_slack_click_on_a_reminder_and_slash_command_through_the_real_serv
     engine = create_engine(url)
     store = Store(engine)
     slack_tenant = f"slack:{TEAM_ID}"
-    await store.ensure_tenant(slack_tenant, "slack", TEAM_ID)
+    await ensure_tenant(store, slack_tenant, "slack", TEAM_ID)
     await ensure_tenant_setup(store, slack_tenant, platform="slack")
     await replace_arshjul(store, slack_tenant, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, slack_tenant, HOLDERS)

@@ -37,9 +37,11 @@ from dialogs.guide.model import load_guides
 from dialogs.messages import Button, Form, Reply, Turn
 from dialogs.router import Router
 from storage import directory
+from storage.conversations import load_state, save_state
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.dialogs.test_arshjul_chat import ARSHJUL, HOLDERS, TENANT, add_row, render
 
 CONTENT = Content.load()
@@ -135,13 +137,13 @@ class Walker:
         return await self.router.handle(Turn(PLATFORM, TENANT, self.user, "D1", **kwargs))
 
     async def where(self) -> tuple[str, str, dict[str, Any]]:
-        state = await self.store.load_state(TENANT, self.user)
+        state = await load_state(self.store, TENANT, self.user)
         return state.dialog, state.step, copy.deepcopy(state.data)
 
     async def put_back(self, where: tuple[str, str, dict[str, Any]]) -> None:
-        state = await self.store.load_state(TENANT, self.user)
+        state = await load_state(self.store, TENANT, self.user)
         state.dialog, state.step, state.data = where[0], where[1], copy.deepcopy(where[2])
-        assert await self.store.save_state(state)
+        assert await save_state(self.store, state)
 
 
 def _edge(action: str, value: str) -> tuple[str, str]:
@@ -195,7 +197,7 @@ async def _router(tmp_path: Path) -> tuple[Router, Store]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'walk.sqlite3'}"
     await upgrade(url)
     store = Store(create_engine(url))
-    await store.ensure_tenant(TENANT, PLATFORM, "T1")
+    await ensure_tenant(store, TENANT, PLATFORM, "T1")
     await ensure_tenant_setup(store, TENANT, platform=PLATFORM)
     await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)

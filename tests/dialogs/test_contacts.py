@@ -25,6 +25,7 @@ from storage import contacts as repo
 from storage import directory
 from storage.contacts_models import UserUnit
 from storage.repositories import Store
+from storage.users import set_user_language
 from tests.admin.test_cli import bts
 from tests.platforms.test_teams import assert_valid_card
 from tests.support.server import BotServer
@@ -246,7 +247,7 @@ async def test_forged_or_stale_unit_asks_again(store: Store) -> None:
 async def test_nynorsk(store: Store) -> None:
     await setup_tenant(store, KARI)
     router = await greeted(store)
-    await store.set_user_language("local", "u1", "nn")
+    await set_user_language(store, "local", "u1", "nn")
     ask = only(await router.handle(say("kven er bts-kontakt hos oss?")))
     assert "Kvar verksemd" in ask.text and ask.form is not None
     assert ask.form.fields[0].label == "Verksemd"

@@ -20,6 +20,7 @@ from dialogs.messages import Message, Reply, Turn
 from dialogs.router import Router
 from storage.feedback import FeedbackTotal, list_totals, record_vote
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.admin.test_cli import bts
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,21 +64,21 @@ async def vote(
 
 
 async def test_a_vote_id_counts_once_even_when_clicked_concurrently(store: Store) -> None:
-    await store.ensure_tenant("local", "local", "local")
+    await ensure_tenant(store, "local", "local", "local")
     results = await asyncio.gather(*(vote(store, "same-message") for _ in range(12)))
     assert results.count(True) == 1
     assert await list_totals(store, "local") == [FeedbackTotal("topic", "samtykke", "nb", 1, 0)]
 
 
 async def test_concurrent_votes_on_one_counter_all_count(store: Store) -> None:
-    await store.ensure_tenant("local", "local", "local")
+    await ensure_tenant(store, "local", "local", "local")
     await asyncio.gather(*(vote(store, f"m{i}", useful=i % 3 != 0) for i in range(30)))
     assert await list_totals(store, "local") == [FeedbackTotal("topic", "samtykke", "nb", 20, 10)]
 
 
 async def test_totals_per_tenant_and_over_all_tenants(store: Store) -> None:
     for tenant in ("local", "slack:T1"):
-        await store.ensure_tenant(tenant, "local", tenant)
+        await ensure_tenant(store, tenant, "local", tenant)
     await vote(store, "a", tenant_id="local")
     await vote(store, "b", tenant_id="slack:T1", useful=False)
     await vote(store, "c", tenant_id="slack:T1", lang="nn")

@@ -15,6 +15,7 @@ from storage import directory, outbox
 from storage.followups import add_personal_followup
 from storage.outbox_models import SENT, DigestTarget, TaskProgress
 from storage.repositories import Store
+from storage.users import ensure_tenant
 
 OSLO = ZoneInfo("Europe/Oslo")
 TENANT = "slack:T1"
@@ -47,7 +48,7 @@ def oslo(*args: int) -> datetime:
 
 @pytest.fixture
 async def tenant(store: Store) -> Store:
-    await store.ensure_tenant(TENANT, "slack", "T1")
+    await ensure_tenant(store, TENANT, "slack", "T1")
     await ensure_tenant_setup(store, TENANT, platform="slack")
     await replace_arshjul(store, TENANT, parse_arshjul(ARSHJUL))
     await directory.replace_holders(store, TENANT, HOLDERS)
@@ -166,7 +167,7 @@ async def test_followups_and_weekly_digest(tenant: Store) -> None:
 
 
 async def test_fresh_local_tenant_gets_the_hadsel_template(store: Store) -> None:
-    await store.ensure_tenant("local", "local", "local")
+    await ensure_tenant(store, "local", "local", "local")
     await plan_all(store, PlanSettings(), datetime(2026, 8, 11, 5, 0, tzinfo=UTC))
     config = await directory.get_settings(store, "local")
     assert config is not None and config.template == "hadsel"

@@ -14,6 +14,7 @@ from dialogs.faq import dialog as faq_dialog
 from dialogs.messages import Turn
 from dialogs.pii import find_personal_data
 from dialogs.router import Router
+from storage.conversations import load_state
 from storage.repositories import Store
 
 
@@ -104,7 +105,7 @@ async def test_back_survives_a_restart(store: Store) -> None:
     restarted = build_router(store)  # a new process on the same database
     reply = await restarted.handle(text_turn("tilbake"))
     assert reply.topic == "om-bts"
-    state = await store.load_state("local", "u1")
+    state = await load_state(store, "local", "u1")
     assert state.dialog == "help" and state.step == "about"
 
 
@@ -112,14 +113,14 @@ async def test_state_is_per_user_and_per_tenant(store: Store) -> None:
     router = await greeted_router(store, "u1")
     await router.handle(text_turn("hei", "u2"))
     await router.handle(press("help:about", user="u1"))
-    assert (await store.load_state("local", "u2")).step != "about"
-    assert (await store.load_state("local", "u1")).step == "about"
+    assert (await load_state(store, "local", "u2")).step != "about"
+    assert (await load_state(store, "local", "u1")).step == "about"
 
 
 async def test_double_click_is_handled_one_at_a_time(store: Store) -> None:
     router = await greeted_router(store)
     await asyncio.gather(*(router.handle(press("help:about")) for _ in range(5)))
-    state = await store.load_state("local", "u1")
+    state = await load_state(store, "local", "u1")
     assert state.data["history"].count("about") == 1
 
 
@@ -133,7 +134,7 @@ async def test_two_processes_never_lose_a_state_update(store: Store) -> None:
             for i, screen in enumerate(screens)
         )
     )
-    state = await store.load_state("local", "u1")
+    state = await load_state(store, "local", "u1")
     assert state.version >= 2
     assert state.step in ("about", "menu")
 

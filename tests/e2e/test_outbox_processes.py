@@ -23,6 +23,7 @@ from storage.models import utcnow
 from storage.outbox import NewItem
 from storage.outbox_models import CLAIMED, SENDING, SENT, OutboxItem
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import BotServer
@@ -59,7 +60,7 @@ def plan_rows(url: str, count: int) -> list[str]:
     keys = [f"report:test:{n}" for n in range(count)]
 
     async def work(store: Store) -> None:
-        await store.ensure_tenant(TENANT, "slack", TEAM_ID)
+        await ensure_tenant(store, TENANT, "slack", TEAM_ID)
         await ensure_tenant_setup(store, TENANT, platform="slack")
         now = utcnow() - timedelta(seconds=5)
         await outbox.enqueue(

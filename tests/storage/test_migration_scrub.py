@@ -10,7 +10,9 @@ from sqlalchemy import select
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import ConversationRef
+from storage.references import save_reference
 from storage.repositories import Store
+from storage.users import ensure_tenant
 from tests.support.postgres import fresh_postgres_database
 
 OLD_REFERENCE = {
@@ -33,10 +35,10 @@ async def test_names_stored_by_an_older_release_are_removed(url: str) -> None:
     await upgrade(url, "0008")
     engine = create_engine(url)
     store = Store(engine)
-    await store.ensure_tenant("teams:t1", "teams", "t1")
-    await store.ensure_tenant("slack:T1", "slack", "T1")
-    await store.save_reference("teams:t1", "teams", "user", "29:abc", OLD_REFERENCE)
-    await store.save_reference("slack:T1", "slack", "user", "U1", {"channel": "D1"})
+    await ensure_tenant(store, "teams:t1", "teams", "t1")
+    await ensure_tenant(store, "slack:T1", "slack", "T1")
+    await save_reference(store, "teams:t1", "teams", "user", "29:abc", OLD_REFERENCE)
+    await save_reference(store, "slack:T1", "slack", "user", "U1", {"channel": "D1"})
     await engine.dispose()
 
     await upgrade(url)

@@ -11,6 +11,7 @@ from storage import outbox
 from storage.outbox import NewItem
 from storage.outbox_models import CLAIMED, PENDING, SENDING, SENT
 from storage.repositories import Store
+from storage.users import ensure_tenant
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ def item(n: int, at: datetime = T0, tenant: str = "t1") -> NewItem:
 
 @pytest.fixture
 async def ostore(store: Store) -> Store:
-    await store.ensure_tenant("t1", "slack", "T1")
+    await ensure_tenant(store, "t1", "slack", "T1")
     return store
 
 

@@ -38,6 +38,7 @@ from bot.delivery.senders import (
 from bot.platforms.slack.render import SlackMessage, render_reply
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
+from storage.references import get_reference, save_reference
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,9 @@ class SlackSender:
         if found:
             return found
         if self.store is not None:
-            stored = await self.store.get_reference(item.tenant_id, "slack", "user", item.target_id)
+            stored = await get_reference(
+                self.store, item.tenant_id, "slack", "user", item.target_id
+            )
             channel = stored.get("channel") if isinstance(stored, dict) else None
             if isinstance(channel, str) and channel.startswith("D"):
                 self._dm_channels[cache_key] = channel
@@ -216,8 +219,8 @@ class SlackSender:
         if self.store is not None:
             team_id = item.tenant_id.partition(":")[2]
             reference = {"channel": channel, "team_id": team_id, "user_id": item.target_id}
-            await self.store.save_reference(
-                item.tenant_id, "slack", "user", item.target_id, reference
+            await save_reference(
+                self.store, item.tenant_id, "slack", "user", item.target_id, reference
             )
         return channel
 

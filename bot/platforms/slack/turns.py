@@ -41,9 +41,12 @@ from bot.platforms.slack.sender import SlackSender
 from bot.runtime import Runtime
 from dialogs.messages import Turn
 from storage import inbox
+from storage.events import claim_event
 from storage.inbox_models import DONE, FAILED, SENDING, InboxItem
 from storage.models import utcnow
 from storage.outbox_models import OutboxItem
+from storage.references import save_reference
+from storage.users import ensure_tenant, touch_user
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +132,7 @@ class SlackTurns:
         """Keep the address of a user or channel for proactive sends (once per change)."""
         if self._saved.get((tenant, kind, key)) == reference:
             return
-        await self.store.save_reference(tenant, "slack", kind, key, reference)
+        await save_reference(self.store, tenant, "slack", kind, key, reference)
         if len(self._saved) >= SAVED_REFERENCES:
             self._saved.clear()
         self._saved[(tenant, kind, key)] = reference
@@ -200,8 +203,8 @@ class SlackTurns:
             user = str_field(event, "user")
             if not user:
                 return None
-            await self.store.ensure_tenant(tenant, "slack", team or "")
-            if not (await self.store.touch_user(tenant, "slack", user)).first_contact:
+            await ensure_tenant(self.store, tenant, "slack", team or "")
+            if not (await touch_user(self.store, tenant, "slack", user)).first_contact:
                 return None
             channel = str_field(event, "channel") or await self.sender.open_dm(tenant, user)
             turn = Turn("slack", tenant, user, channel, is_direct=True)
@@ -212,11 +215,11 @@ class SlackTurns:
             channel = str_field(event, "channel")
             if not (channel and bot_user and str_field(event, "user") == bot_user):
                 return None
-            if not await self.store.claim_event(
-                f"slack:welcome:{tenant}:{channel}", "slack", WELCOME_TTL
+            if not await claim_event(
+                self.store, f"slack:welcome:{tenant}:{channel}", "slack", WELCOME_TTL
             ):
                 return None
-            await self.store.ensure_tenant(tenant, "slack", team or "")
+            await ensure_tenant(self.store, tenant, "slack", team or "")
             await self._remember(tenant, "channel", channel, _channel_reference(channel, team))
             # The welcome belongs to the channel, not a person: it runs as the bot's own user so
             # nobody's first-contact welcome or dialog state is used up by it.

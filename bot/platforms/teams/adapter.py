@@ -43,6 +43,7 @@ from bot.platforms.teams.intake import (
 from bot.platforms.teams.sender import ProactiveChannel, connector_failure, reply_activities
 from bot.runtime import Runtime
 from dialogs.messages import Reply
+from storage.events import claim_event
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class TeamsChannel(ProactiveChannel):
         incoming = describe(body)
         if isinstance(incoming, str):
             return _refused(400, incoming)
-        if activity.id and not await self.runtime.store.claim_event(
+        if activity.id and not await claim_event(
+            self.runtime.store,
             activity_key(incoming.tenant_id, incoming.conversation_id, str(activity.id)),
             PLATFORM,
             ACTIVITY_TTL,
@@ -183,7 +185,8 @@ class TeamsChannel(ProactiveChannel):
             clicked = context.activity.reply_to_id if incoming.turn.kind != "text" else None
             replace_id = clicked if reply.replace else None
             await self._deliver(context, incoming, reply, replace_id)
-        elif incoming.welcome and await self.runtime.store.claim_event(
+        elif incoming.welcome and await claim_event(
+            self.runtime.store,
             f"{PLATFORM}:welcome:{digest(incoming.tenant_id, incoming.conversation_id)}",
             PLATFORM,
             WELCOME_TTL,

@@ -38,6 +38,8 @@ from bot.platforms.teams.render import CARD_CONTENT_TYPE, render_card, summary
 from bot.runtime import Runtime
 from dialogs.messages import Message, Reply
 from storage.outbox_models import OutboxItem
+from storage.references import get_reference, save_reference
+from storage.users import ensure_tenant
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +158,11 @@ class ProactiveChannel:
         if self._saved_refs.get(cache_key) == marker:
             return  # unchanged since this process saved it: spare the database a write per message
         if tenant_id not in self._known_tenants:
-            await self.runtime.store.ensure_tenant(tenant_id, PLATFORM, tenant_id.partition(":")[2])
+            await ensure_tenant(
+                self.runtime.store, tenant_id, PLATFORM, tenant_id.partition(":")[2]
+            )
             self._known_tenants.add(tenant_id)
-        await self.runtime.store.save_reference(tenant_id, PLATFORM, kind, key, data)
+        await save_reference(self.runtime.store, tenant_id, PLATFORM, kind, key, data)
         if len(self._saved_refs) > 10_000:
             self._saved_refs.clear()
         self._saved_refs[cache_key] = marker
@@ -172,7 +176,7 @@ class ProactiveChannel:
         False when no reference is stored; raises ``ProactiveSendError`` when the Bot Connector
         refuses (status, Retry-After) or cannot be reached.
         """
-        data = await self.runtime.store.get_reference(tenant_id, PLATFORM, kind, key)
+        data = await get_reference(self.runtime.store, tenant_id, PLATFORM, kind, key)
         if data is None:
             return False
         reference = ConversationReference().deserialize(data)
