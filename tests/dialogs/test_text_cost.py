@@ -1,19 +1,23 @@
-"""Issue #9, point 1: a long word froze everyone. Huge messages are answered through the router
-within a second, other users' turns are not held up meanwhile, and an acute question is still
-recognised wherever it stands in a long message. (Before the fix these took seconds to minutes.)"""
+"""Issue #9, point 1: a long word froze everyone. Huge messages are answered through the router,
+their checks run in a worker thread so other users' turns go on meanwhile, and an acute question is
+still recognised wherever it stands in a long message. (Before the fix these took seconds to
+minutes.) How fast is measured in ``bench/text_cost.py`` as ratios against a short question in the
+same run; here a generous ``HANG_GUARD`` only stops a test that would hang for minutes."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import time
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.admin.faq_eval import read_labelled
 from dialogs.app import build_router
+from dialogs.faq import dialog as faq_dialog
 from dialogs.faq.dialog import FaqDialog
 from dialogs.faq.engine import ACUTE
 from dialogs.messages import Reply, Turn
@@ -24,6 +28,7 @@ from storage.repositories import Store
 
 TESTS = Path(__file__).resolve().parents[1]
 SIZE = 40_000
+HANG_GUARD = 60.0  # seconds: not a speed target (that is the benchmark), only "did not hang"
 
 
 PLAIN = (
@@ -87,44 +92,46 @@ def _text(user: str, text: str) -> Turn:
     return Turn("web", "local", user, "c1", text=text)
 
 
-async def _timed(router: Router, turn: Turn) -> tuple[Reply, float]:
-    start = time.perf_counter()
-    reply = await router.handle(turn)
-    return reply, time.perf_counter() - start
+async def _answer(router: Router, turn: Turn) -> Reply:
+    return await asyncio.wait_for(router.handle(turn), HANG_GUARD)
 
 
 @pytest.mark.parametrize("name", list(HUGE))
-async def test_a_huge_message_is_answered_within_a_second(router: Router, name: str) -> None:
-    reply, seconds = await _timed(router, _text("u1", HUGE[name]))
+async def test_a_huge_message_is_answered(router: Router, name: str) -> None:
+    reply = await _answer(router, _text("u1", HUGE[name]))
     assert reply.messages, "answered"
-    assert seconds < 1.0, f"{name}: {seconds:.2f} s"
 
 
 async def test_other_turns_are_not_held_up_while_a_huge_message_is_handled(
-    router: Router,
+    router: Router, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lags: list[float] = []
-    stop = asyncio.Event()
+    """The personal-data check and the classifier of a huge text run off the event loop's thread,
+    so the loop keeps serving others; another user's question is answered meanwhile."""
+    loop_thread = threading.get_ident()
+    threads: list[tuple[str, int]] = []
 
-    async def ticker() -> None:
-        # How late a 10 ms sleep wakes up is how long the event loop was busy elsewhere.
-        while not stop.is_set():
-            start = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lags.append(time.perf_counter() - start - 0.01)
+    def recorded(name: str, func: Any) -> Any:
+        def call(text: str, *args: Any, **kwargs: Any) -> Any:
+            if len(text) > faq_dialog.OFFLOAD_CHARS:
+                threads.append((name, threading.get_ident()))
+            return func(text, *args, **kwargs)
 
-    tick = asyncio.create_task(ticker())
-    await asyncio.sleep(0.05)
+        return call
+
+    monkeypatch.setattr(
+        faq_dialog, "find_personal_data", recorded("pii", faq_dialog.find_personal_data)
+    )
+    classifier = FaqDialog.for_content(router.content).classifier
+    monkeypatch.setattr(classifier, "classify", recorded("classify", classifier.classify))
     for text in HUGE.values():
+        threads.clear()
         huge = asyncio.create_task(router.handle(_text("u1", text)))
         await asyncio.sleep(0)  # the huge turn has started
-        other, seconds = await _timed(router, _text("u2", "hva er taushetsplikt"))
+        other = await _answer(router, _text("u2", "hva er taushetsplikt"))
         assert other.topic == "taushetsplikt"
-        assert seconds < 0.3, f"the other user waited {seconds:.2f} s"
-        await huge
-    stop.set()
-    await tick
-    assert max(lags) < 0.1, f"event loop blocked for {max(lags) * 1000:.0f} ms"
+        await asyncio.wait_for(huge, HANG_GUARD)
+        assert {name for name, _ in threads} >= {"pii"}, "the huge text was checked"
+        assert all(ident != loop_thread for _, ident in threads), threads
 
 
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
@@ -141,9 +148,8 @@ async def test_an_acute_question_in_a_long_message_is_still_acute(
         "middle": filler + acute + filler,
         "end": filler + filler + acute,
     }[where]
-    reply, seconds = await _timed(router, _text("u1", text))
+    reply = await _answer(router, _text("u1", text))
     assert reply.topic == ACUTE
-    assert seconds < 1.0
 
 
 async def test_every_acute_question_is_acute_through_the_router(router: Router) -> None:
