@@ -1,4 +1,4 @@
-"""``Store.open_turn``: first contact, the joined dialog state, and ``last_seen_at`` kept to the hour."""
+"""``storage.conversations.open_turn``: first contact, the joined dialog state, and ``last_seen_at`` kept to the hour."""
 
 from __future__ import annotations
 
