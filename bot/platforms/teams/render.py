@@ -41,6 +41,8 @@ EXPANDED_CHOICES_MAX = 5  # more choices than this become a drop-down
 MULTILINE_FROM = 150  # text inputs allowing this many characters get several lines
 
 _STYLES = {"primary": "positive", "danger": "destructive"}
+#: Teams shows at most this many actions of one action set (card actions or an ActionSet).
+MAX_ACTIONS = 6
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}\.)\s+")
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1|(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])")
@@ -247,7 +249,14 @@ def render_card(message: Message, lang: str = "nb") -> dict[str, Any]:
         "body": body,
     }
     actions = _actions(message)
-    if actions:
+    if len(actions) > MAX_ACTIONS:
+        # Teams drops every action past the sixth of an action set, so a long row becomes several
+        # sets of at most six at the end of the body; none is lost.
+        body.extend(
+            {"type": "ActionSet", "actions": actions[start : start + MAX_ACTIONS]}
+            for start in range(0, len(actions), MAX_ACTIONS)
+        )
+    elif actions:
         card["actions"] = actions
     fallback = to_plain(message.text)
     if fallback:
