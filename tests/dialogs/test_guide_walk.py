@@ -174,9 +174,11 @@ def test_whole_guide_over_slack(
 
 def _card_screen(card: dict[str, Any]) -> Screen:
     texts = [str(e.get("text", "")) for e in card.get("body", []) if e.get("type") == "TextBlock"]
+    # What Teams shows: the body's action sets (a long row is split into several), then the card's.
+    sets = [e["actions"] for e in card.get("body", []) if e.get("type") == "ActionSet"]
     buttons = [
         (a["data"]["action"], a["data"].get("value", ""))
-        for a in card.get("actions", [])
+        for a in [*(a for s in sets for a in s), *card.get("actions", [])]
         if a.get("type") == "Action.Submit"
     ]
     return Screen("\n".join(texts).replace("**", ""), buttons)
