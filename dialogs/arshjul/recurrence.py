@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import holidays
 
 from dialogs.arshjul.model import WEEKDAYS, Recurrence, Task
+from storage.outbox_models import LEAD_PREFIX, OutboxKind
 from storage.records import Holder
 
 MAX_SHIFT_DAYS = 120  # how far back a send may be moved (long closed periods such as summer)
@@ -120,7 +121,7 @@ def send_at(
 
 def kind_of(lead_days: int) -> str:
     """``reminder`` for the due-day send, ``lead-14`` for fourteen days before, and so on."""
-    return "reminder" if lead_days == 0 else f"lead-{lead_days}"
+    return OutboxKind.REMINDER.value if lead_days == 0 else f"{LEAD_PREFIX}{lead_days}"
 
 
 @dataclass(frozen=True)
