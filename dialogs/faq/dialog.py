@@ -26,6 +26,7 @@ import yaml
 from dialogs import contacts
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
+from dialogs.faq.embedder import Embedder, default_embedder
 from dialogs.faq.engine import (
     TOPICAL_MAX_CHARS,
     UNKNOWN,
@@ -33,8 +34,9 @@ from dialogs.faq.engine import (
     FaqClassifier,
     TopicSource,
 )
+from dialogs.faq.semantic import SemanticRouter
 from dialogs.feedback import with_feedback
-from dialogs.messages import Message, Reply
+from dialogs.messages import Button, Message, Reply
 from dialogs.normalize import word_set
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
@@ -61,6 +63,7 @@ TOPICS = (
     "undersokelse",
     "nettverk",
     "hjelp",
+    "tilbakemelding",
     "ukjent",
 )
 #: Answers that end with "Var dette nyttig? 👍 / 👎". Not the honest "ukjent" (no answer to rate),
@@ -68,6 +71,8 @@ TOPICS = (
 FEEDBACK_TOPICS = frozenset(TOPICS) - {UNKNOWN, "hjelp", "akutt"}
 #: Topic of the reply when the text was refused for holding personal data.
 PII_TOPIC = "personopplysninger"
+#: Topic of the reply that offers two likely topics as buttons.
+UNSURE = "uklar"
 TOPIC_ACTION = "faq:topic"
 #: Texts longer than this are checked and classified in a worker thread; shorter ones cost less
 #: than the hand-over (a fraction of a millisecond).
@@ -154,34 +159,84 @@ def _all_lists(by_lang: Mapping[str, FaqData], key: str) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def build_classifier(by_lang: Mapping[str, FaqData]) -> FaqClassifier:
-    """A classifier from the FAQ data of every language (``faq.yaml`` per language)."""
+TrainingData = Mapping[str, Any]
+
+
+def training_examples(
+    by_lang: Mapping[str, FaqData],
+    training_by_lang: Mapping[str, TrainingData],
+    extra: Mapping[str, list[str]] | None = None,
+) -> dict[str, list[str]]:
+    """The semantic router's examples per topic: ``training.yaml``, the examples and keywords of
+    ``faq.yaml`` (every language), and ``extra`` (a kommune's own); only the stable topic ids."""
+    merged: dict[str, list[str]] = {topic: [] for topic in TOPICS}
+    for training in training_by_lang.values():
+        for topic, texts in training.items():
+            if topic in merged and isinstance(texts, list):
+                merged[topic].extend(str(t) for t in texts)
+    for topic, source in _topic_sources(by_lang).items():
+        if topic in merged:
+            merged[topic].extend((*source.examples, *source.keywords))
+    for topic, texts in (extra or {}).items():
+        if topic in merged:
+            merged[topic].extend(texts)
+    return {topic: list(dict.fromkeys(texts)) for topic, texts in merged.items() if texts}
+
+
+def build_classifier(
+    by_lang: Mapping[str, FaqData],
+    training_by_lang: Mapping[str, TrainingData] | None = None,
+    extra: Mapping[str, list[str]] | None = None,
+    embedder: Embedder | bool | None = True,
+    examples: Mapping[str, list[str]] | None = None,
+) -> FaqClassifier:
+    """A classifier from the FAQ data of every language (``faq.yaml`` and ``training.yaml``).
+
+    ``embedder=True`` uses the bundled model (``default_embedder``); ``False``/None routes by words
+    only (the lexical pass, also the baseline ``bts-bot eval --lexical`` measures against).
+    ``examples`` replaces the semantic router's examples (cross-validation trains on a part).
+    """
+    chosen = default_embedder() if embedder is True else embedder or None
+    semantic = None
+    if chosen is not None:
+        if examples is None:
+            examples = training_examples(by_lang, training_by_lang or {}, extra)
+        semantic = SemanticRouter(examples, chosen)
     return FaqClassifier(
         _topic_sources(by_lang),
         acute_triggers=_all_lists(by_lang, "acute_triggers"),
         acute_exceptions=_all_lists(by_lang, "acute_exceptions"),
+        semantic=semantic,
     )
 
 
-@cache
-def _default_classifier() -> FaqClassifier:
-    """The classifier from the shipped ``faq.yaml`` files alone (no other content needed)."""
+def shipped_content() -> tuple[dict[str, FaqData], dict[str, TrainingData]]:
+    """``faq.yaml`` and ``training.yaml`` of every language as shipped (no other content needed)."""
     by_lang: dict[str, FaqData] = {}
+    training: dict[str, TrainingData] = {}
     for lang in LANGUAGES:
-        path = CONTENT_DIR / lang / "faq.yaml"
-        by_lang[lang] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return build_classifier(by_lang)
+        for name, into in (("faq", by_lang), ("training", training)):
+            path = CONTENT_DIR / lang / f"{name}.yaml"
+            into[lang] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return by_lang, training
 
 
-def classify(text: str) -> tuple[str, float]:
+@cache
+def _default_classifier(semantic: bool = True) -> FaqClassifier:
+    """The classifier from the shipped content files alone."""
+    by_lang, training = shipped_content()
+    return build_classifier(by_lang, training, embedder=semantic)
+
+
+def classify(text: str, semantic: bool = True) -> tuple[str, float]:
     """(topic id, confidence in [0, 1]) for a free-text question, with the shipped content."""
-    result = _default_classifier().classify(text)
+    result = _default_classifier(semantic).classify(text)
     return result.topic, result.confidence
 
 
-def explain(text: str) -> Classification:
-    """The full classification (with every topic's score), for evaluation."""
-    return _default_classifier().classify(text)
+def explain(text: str, semantic: bool = True) -> Classification:
+    """The full classification (with every topic's score and any alternatives), for evaluation."""
+    return _default_classifier(semantic).classify(text)
 
 
 # router side ------------------------------------------------------------------------------------
@@ -270,8 +325,16 @@ class FaqDialog:
         self.classifier = classifier
 
     @classmethod
-    def for_content(cls, content: Content) -> FaqDialog:
-        return cls(build_classifier(_faq_by_lang(content)))
+    def for_content(
+        cls, content: Content, extra: Mapping[str, list[str]] | None = None
+    ) -> FaqDialog:
+        """``extra``: a kommune's own training examples per topic."""
+        training: dict[str, TrainingData] = {}
+        for lang, texts in content.by_lang.items():
+            node = texts.get("training")
+            if isinstance(node, Mapping):
+                training[lang] = node
+        return cls(build_classifier(_faq_by_lang(content), training, extra))
 
     async def answer_free_text(self, ctx: TurnContext) -> Reply:
         """Classify the question and answer with the topic's text and buttons.
@@ -281,10 +344,13 @@ class FaqDialog:
         """
         _answer_in_question_language(ctx)
         classifier = self.classifier
-        result = await _off_the_loop(
-            lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S),
-            ctx.turn.text or "",
-        )
+        classify = lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S)  # noqa: E731
+        text = ctx.turn.text or ""
+        if classifier.semantic is not None:
+            # An embedding takes tens of milliseconds: never on the event loop.
+            result = await asyncio.to_thread(classify, text)
+        else:
+            result = await _off_the_loop(classify, text)
         log.info(
             "free text answered",
             extra={
@@ -293,8 +359,23 @@ class FaqDialog:
                 "tenant": ctx.turn.tenant_id,
             },
         )
-        reply = await _answer(ctx, result.topic, replace_message=False)
+        if len(result.alternatives) >= 2:
+            reply = ctx.reply(unsure_message(ctx, result.alternatives), replace=False, topic=UNSURE)
+        else:
+            reply = await _answer(ctx, result.topic, replace_message=False)
         return _with_confidence(reply, result.confidence)
+
+
+def unsure_message(ctx: TurnContext, alternatives: tuple[str, ...]) -> Message:
+    """ "Did you mean …?" with one button per likely topic, the acute exit first."""
+    message = ctx.message("faq.unsure", topic=UNSURE)
+    offered = tuple(
+        Button(ctx.content.text(ctx.lang, f"faq.unsure.labels.{topic}"), TOPIC_ACTION, value=topic)
+        for topic in alternatives
+    )
+    acute = tuple(b for b in message.buttons if b.action == "guide:acute")
+    rest = tuple(b for b in message.buttons if b.action != "guide:acute")
+    return replace(message, buttons=(*acute, *offered, *rest))
 
 
 async def show_topic(ctx: TurnContext) -> Reply:

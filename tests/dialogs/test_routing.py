@@ -1,0 +1,253 @@
+"""The semantic router: held-out accuracy, enough varied training data, the shipped embedding cache,
+calibrated "ukjent", two topics offered as buttons, a kommune's own examples, the word-based
+fallback, and that a user's question is never kept."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.admin.faq_eval import HOLDOUT, evaluate, read_labelled, run_eval
+from dialogs.app import build_router
+from dialogs.faq import dialog as faq
+from dialogs.faq.embedder import SHIPPED_CACHE, CachedEmbedder, default_embedder, text_key
+from dialogs.faq.engine import (
+    ACUTE,
+    ACUTE_PROBABILITY,
+    CONFIDENT,
+    PAIR,
+    UNKNOWN,
+    decide,
+    sharpen,
+)
+from dialogs.faq.kommune_examples import load_kommune_examples
+from dialogs.faq.semantic import SHIPPED_MODEL, SoftmaxModel, digest, features, load_model
+from dialogs.messages import Turn
+from storage.db import create_engine
+from storage.migrate import upgrade
+from storage.repositories import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLDOUT_FILE = ROOT / HOLDOUT
+
+
+def _training_examples() -> dict[str, list[str]]:
+    by_lang, training = faq.shipped_content()
+    return faq.training_examples(by_lang, training)
+
+
+# --- the data ------------------------------------------------------------------------------
+
+
+def test_holdout_says_what_it_is_and_is_a_quarter_of_the_data() -> None:
+    head = HOLDOUT_FILE.read_text(encoding="utf-8").splitlines()[:3]
+    assert head[0].startswith("#") and "never" in " ".join(head).lower()
+    held = read_labelled(HOLDOUT_FILE)
+    _, training = faq.shipped_content()
+    trained = sum(len(v) for lang in training.values() for v in lang.values())
+    assert len(held) / (len(held) + trained) >= 0.25
+    assert {topic for _, topic in held} == set(faq.TOPICS)
+
+
+def test_holdout_is_never_trained_on() -> None:
+    trained = {" ".join(t.lower().split()) for v in _training_examples().values() for t in v}
+    held = {" ".join(q.lower().split()) for q, _ in read_labelled(HOLDOUT_FILE)}
+    assert not trained & held
+
+
+def test_every_topic_has_at_least_60_training_examples() -> None:
+    examples = _training_examples()
+    thin = {topic: len(examples.get(topic, [])) for topic in faq.TOPICS}
+    assert all(n >= 60 for n in thin.values()), thin
+
+
+def test_the_shipped_embedding_cache_covers_every_shipped_example() -> None:
+    """Else a fresh server embeds them at start (~15 ms each): run ``bts-bot routing cache``."""
+    embedder = CachedEmbedder(_Refuse(), SHIPPED_CACHE)
+    texts = [t for v in _training_examples().values() for t in v]
+    assert embedder.known(texts), "run: bts-bot routing cache"
+
+
+class _Refuse:
+    name = default_embedder().name if default_embedder() else "none"  # type: ignore[union-attr]
+
+    def embed(self, texts: object, remember: bool = False) -> np.ndarray:
+        raise AssertionError("should have come from the cache")
+
+
+# --- what it achieves ----------------------------------------------------------------------
+
+
+def test_holdout_accuracy_at_least_90_percent_and_no_acute_question_missed() -> None:
+    result = evaluate(read_labelled(HOLDOUT_FILE), name="holdout")
+    missed = [m for m in result.misrouted if m["expected"] == ACUTE]
+    assert missed == [], missed
+    assert result.accuracy >= 0.90, (result.accuracy, result.misrouted)
+
+
+def test_semantic_router_beats_the_word_based_one_on_the_holdout() -> None:
+    rows = read_labelled(HOLDOUT_FILE)
+    semantic = evaluate(rows)
+    lexical = evaluate(rows, lambda text: faq.explain(text, semantic=False))
+    assert semantic.accuracy > lexical.accuracy + 0.05
+
+
+def test_eval_prints_both_parts_with_ukjent_precision() -> None:
+    out = io.StringIO()
+    assert run_eval([], as_json=True, out=out) == 0
+    parts = json.loads(out.getvalue())
+    assert parts[0]["name"].startswith("training examples")
+    assert parts[1]["name"].endswith("routing_holdout.tsv")
+    for part in parts:
+        assert {"accuracy", "acute_recall", "unknown_precision", "unknown_recall"} <= set(part)
+        assert set(part["per_topic"]["uro"]) >= {"precision", "recall"}
+    text = io.StringIO()
+    assert run_eval([HOLDOUT_FILE], out=text) == 0
+    assert "ukjent precision:" in text.getvalue() and "two topics offered:" in text.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("ungen har sluttet å spise matpakka si", "uro"),
+        ("han har begynt å tisse på seg igjen", "uro"),
+        ("hun sitter alene i alle friminuttene", "uro"),
+        ("gutten biter de andre barna", "uro"),
+        ("korleis skriv eg ei bekymringsmelding", "bekymringsmelding"),
+        ("hvem er bts kontakt hos oss", "bts-kontakt"),
+        ("hvor mange pingviner bor i Bodø", UNKNOWN),
+        ("", UNKNOWN),
+    ],
+)
+def test_descriptions_of_a_child_reach_the_right_topic(question: str, topic: str) -> None:
+    assert faq.classify(question)[0] == topic
+
+
+# --- calibrated decisions ------------------------------------------------------------------
+
+
+def test_decide_answers_offers_two_or_admits_it_does_not_know() -> None:
+    sure = decide({"uro": 0.8, "samtykke": 0.1, UNKNOWN: 0.1})
+    assert sure.topic == "uro" and sure.alternatives == ()
+    torn = decide({"uro": 0.34, "undringssamtale": 0.33, "samtykke": 0.33})
+    assert torn.topic == "uro" and torn.alternatives == ("uro", "undringssamtale")
+    spread = {t: 1 / 6 for t in ("uro", "samtykke", "stafettlogg", "nivaa-1", "nivaa-2", UNKNOWN)}
+    assert sum(sorted(sharpen(spread).values())[-2:]) < PAIR
+    assert decide(spread).topic == UNKNOWN
+    above = ACUTE_PROBABILITY + 0.01
+    acute = decide({"uro": 1 - above, ACUTE: above})
+    assert acute.topic == ACUTE, "a small acute probability wins over a likely topic"
+    assert decide({UNKNOWN: 0.5, "uro": 0.45}).topic == UNKNOWN
+    assert decide({"uro": CONFIDENT, "samtykke": 1 - CONFIDENT}).alternatives == ()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'routing.sqlite3'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    try:
+        yield Store(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_first(
+    store: Store,
+) -> None:
+    router = build_router(store)
+    await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
+    classifier = router_classifier(router)
+    question = next(
+        (q for q, _ in read_labelled(HOLDOUT_FILE) if classifier.classify(q).alternatives), None
+    )
+    assert question is not None, "no held-out question makes the router hesitate"
+    first, second = classifier.classify(question).alternatives
+    reply = await router.handle(Turn("web", "local", "u1", "c1", text=question))
+    assert reply.topic == faq.UNSURE
+    buttons = reply.messages[0].buttons
+    assert buttons[0].action == "guide:acute"
+    assert [(b.action, b.value) for b in buttons[1:3]] == [
+        (faq.TOPIC_ACTION, first),
+        (faq.TOPIC_ACTION, second),
+    ]
+    chosen = await router.handle(
+        Turn("web", "local", "u1", "c1", action=faq.TOPIC_ACTION, value=second)
+    )
+    assert chosen.topic == second
+
+
+def router_classifier(router: object) -> faq.FaqClassifier:
+    hooks = router.hooks
+    dialog = hooks.unknown_text.__self__
+    assert isinstance(dialog, faq.FaqDialog)
+    return dialog.classifier
+
+
+# --- a kommune's own examples --------------------------------------------------------------
+
+
+def test_kommune_examples_are_read_and_problems_named_by_line(tmp_path: Path) -> None:
+    folder = tmp_path / "training"
+    folder.mkdir()
+    (folder / "heim.yaml").write_text(
+        "stafettlogg:\n  - hvor ligger flytskjemaloggen i fagsystemet\n"
+        "uro:\n  - 12\n  - ringte mor på 412 34 567\nnoko: [x]\n",
+        encoding="utf-8",
+    )
+    (folder / "broken.yaml").write_text("uro: [\n", encoding="utf-8")
+    examples, problems = load_kommune_examples(tmp_path, faq.TOPICS)
+    assert examples == {"stafettlogg": ["hvor ligger flytskjemaloggen i fagsystemet"]}
+    joined = "\n".join(problems)
+    assert "heim.yaml:4: uro.0: an example must be a non-empty text" in joined
+    assert "heim.yaml:5: uro.1: looks like personal data (phone)" in joined
+    assert "heim.yaml:6: noko: unknown topic" in joined
+    assert "broken.yaml:" in joined and "YAML syntax error" in joined
+
+
+def test_a_kommune_example_teaches_the_router_a_local_word(tmp_path: Path) -> None:
+    by_lang, training = faq.shipped_content()
+    local = "hvor skriver jeg i flytskjemaloggen"
+    examples = {"stafettlogg": [local, "flytskjemaloggen", "åpne flytskjemaloggen i fagsystemet"]}
+    taught = faq.build_classifier(by_lang, training, examples)
+    assert taught.classify("kan du vise meg flytskjemaloggen").topic == "stafettlogg"
+
+
+# --- fallbacks and privacy -----------------------------------------------------------------
+
+
+def test_without_the_model_the_word_based_router_answers() -> None:
+    by_lang, training = faq.shipped_content()
+    classifier = faq.build_classifier(by_lang, training, embedder=False)
+    assert classifier.semantic is None
+    assert classifier.classify("hva er taushetsplikt").topic == "taushetsplikt"
+    assert classifier.classify("jenta har blåmerker på armene igjen").topic == ACUTE
+
+
+def test_a_users_question_is_embedded_and_forgotten() -> None:
+    embedder = default_embedder()
+    assert embedder is not None
+    question = "en helt ny setning som ingen eksempelfil har: sju blå elefanter på taket"
+    faq.classify(question)
+    assert not embedder.known([question])
+    assert text_key(embedder.name, question) not in embedder._known
+
+
+def test_the_shipped_model_is_what_training_on_the_shipped_examples_gives() -> None:
+    """Else every start trains for seconds: run ``bts-bot routing cache``."""
+    embedder = default_embedder()
+    assert embedder is not None
+    examples = {t: tuple(dict.fromkeys(v)) for t, v in _training_examples().items()}
+    shipped = load_model(SHIPPED_MODEL, digest(embedder, examples))
+    assert shipped is not None, "run: bts-bot routing cache"
+    labels = sorted(examples)
+    texts = [text for topic in labels for text in examples[topic]]
+    y = np.array([i for i, topic in enumerate(labels) for _ in examples[topic]])
+    fresh = SoftmaxModel.train(features(embedder, texts), y, labels)
+    assert fresh.labels == shipped.labels
+    assert np.allclose(fresh.weights, shipped.weights, atol=1e-4)
