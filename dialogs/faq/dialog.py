@@ -62,6 +62,7 @@ TOPICS = (
     "nettverk",
     "hjelp",
     "ukjent",
+    "tilbakemelding",
 )
 #: Answers that end with "Var dette nyttig? 👍 / 👎". Not the honest "ukjent" (no answer to rate),
 #: "hjelp" (a menu) or "akutt" (a safety screen must stay short and only about acting now).
