@@ -1,5 +1,5 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
-manifest``, and the admin commands of ``bot.admin``.
+manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.contacts import add_parsers as add_contacts_parsers
 
     add_contacts_parsers(sub)  # contacts, stats
+    from bot.admin.feedback import add_parsers as add_feedback_parsers
+
+    add_feedback_parsers(sub)  # feedback list
     return parser
 
 

@@ -14,6 +14,13 @@ key and language only.
 
 Sources are wired in ``dialogs.app``: ``kind -> async (ctx, ref) -> (count key, message) | None``.
 This module must not import the features it counts (faq, guide, contacts) to stay free of cycles.
+
+"Meld feil eller forslag" (``feedback:report``, its value the screen or topic it sits on) opens a
+one-field form; the text it sends (``feedback:report_send``) has passed the router's PII guard and
+is checked again here, capped, and stored by ``storage.feedback_reports`` with the tenant, time,
+language and that screen, never with who wrote it. The screen is kept in the user's dialog state
+between the two turns (the form cannot carry it), next to the state of the dialog the user is in,
+which is left alone: "Tilbake" after the form goes where it went before.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,11 +41,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialogs.content import Content
-from dialogs.messages import MAX_VALUE_LEN, Button, Message, Reply
+from dialogs.messages import MAX_VALUE_LEN, Button, Form, FormField, Message, Reply
+from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from storage.db import create_engine
 from storage.feedback import record_vote, signing_key
-from storage.feedback_models import KINDS
+from storage.feedback_models import KINDS, ORIGIN_MAX_CHARS, REPORT_MAX_CHARS
+from storage.feedback_reports import add_report
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +60,15 @@ NOT_COUNTED_TOPIC = "ukjent"
 MAC_VERSION = "v1"
 MAC_BYTES = 16
 NONCE_BYTES = 12
+
+A_REPORT = "feedback:report"
+A_REPORT_SEND = "feedback:report_send"
+REPORT_FIELD = "text"
+REPORT_TOPIC = "tilbakemelding"
+#: Where in the dialog state the screen a report form was opened on waits for the submit.
+ORIGIN_KEY = "feedback_report_from"
+UNKNOWN_ORIGIN = "ukjent"
+_ORIGIN = re.compile(rf"^[a-z0-9][a-z0-9:_-]{{0,{ORIGIN_MAX_CHARS - 1}}}$")
 
 #: Renders what a vote was about again (without the vote buttons): ``(count key, message)``, or
 #: None when ``ref`` names nothing this feature knows (content changed, forged value).
@@ -218,9 +237,81 @@ class FeedbackDialog:
         return await self.router.hooks.unknown_action(ctx)
 
 
+# "Meld feil eller forslag" -------------------------------------------------------------------------
+
+
+def report_origin(value: str) -> str:
+    """The screen a report button names, or "ukjent" for anything that is no screen id of ours
+    (the value comes from the client, so it is never stored as it came)."""
+    value = value.strip().lower()
+    return value if _ORIGIN.match(value) else UNKNOWN_ORIGIN
+
+
+def _report_form(ctx: TurnContext, notice: str = "") -> Reply:
+    text = ctx.content.text
+    message = ctx.message("feedback.report.form", topic=REPORT_TOPIC)
+    form = Form(
+        action=A_REPORT_SEND,
+        title=text(ctx.lang, "feedback.report.title"),
+        submit_label=text(ctx.lang, "feedback.report.submit"),
+        fields=(
+            FormField(
+                name=REPORT_FIELD,
+                label=text(ctx.lang, "feedback.report.field"),
+                kind="text",
+                placeholder=text(ctx.lang, "feedback.report.placeholder"),
+                max_length=REPORT_MAX_CHARS,
+            ),
+        ),
+    )
+    body = f"**{notice}**\n\n{message.text}" if notice else message.text
+    return ctx.reply(replace(message, text=body, form=form), topic=REPORT_TOPIC)
+
+
+async def report(ctx: TurnContext) -> Reply:
+    """Open the one-field form; remember which screen it was opened on."""
+    ctx.state.data = {**ctx.state.data, ORIGIN_KEY: report_origin(ctx.turn.value)}
+    return _report_form(ctx)
+
+
+async def report_send(ctx: TurnContext) -> Reply:
+    """Store the text (no user id) unless it is empty, too long or holds personal data."""
+    text = ctx.content.text
+    written = "\n".join(
+        " ".join(line.split())
+        for line in ctx.turn.form_values.get(REPORT_FIELD, "").strip().splitlines()
+    )
+    if not written.strip():
+        return _report_form(ctx, text(ctx.lang, "feedback.report.empty"))
+    if len(written) > REPORT_MAX_CHARS:
+        too_long = text(ctx.lang, "feedback.report.too_long").replace(
+            "{max}", str(REPORT_MAX_CHARS)
+        )
+        return _report_form(ctx, too_long)
+    # The router's guard refused personal data before this handler; checked again because a
+    # report is stored as written, and a guard wired differently must not let one through.
+    if find_personal_data(written):
+        log.info("feedback report refused: personal data", extra={"tenant": ctx.turn.tenant_id})
+        return _report_form(ctx, text(ctx.lang, "feedback.report.personal_data"))
+    data = dict(ctx.state.data)
+    origin = report_origin(str(data.pop(ORIGIN_KEY, "")))
+    ctx.state.data = data
+    report_id = await add_report(
+        ctx.store, tenant_id=ctx.turn.tenant_id, lang=ctx.lang, origin=origin, text=written
+    )
+    log.info(
+        "feedback report stored",
+        extra={"tenant": ctx.turn.tenant_id, "origin": origin, "report": report_id},
+    )
+    return ctx.reply(ctx.message("feedback.report.thanks", topic=REPORT_TOPIC), topic=REPORT_TOPIC)
+
+
 def register(router: Router, sources: Mapping[str, Source]) -> FeedbackDialog:
-    """Handle 👍 / 👎 clicks; ``sources`` render what each kind of vote was about."""
+    """Handle 👍 / 👎 clicks (``sources`` render what each kind of vote was about) and the
+    "Meld feil eller forslag" form."""
     dialog = FeedbackDialog(router, sources)
     router.add_action(A_UP, dialog.up)
     router.add_action(A_DOWN, dialog.down)
+    router.add_action(A_REPORT, report)
+    router.add_action(A_REPORT_SEND, report_send)
     return dialog

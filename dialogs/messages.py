@@ -17,6 +17,9 @@ Platform = Literal["slack", "teams", "web", "terminal"]
 
 MAX_ACTION_LEN = 64
 MAX_VALUE_LEN = 200
+#: The "Akutt fare?" exit (issue #11): always the first button of a message that has it, so every
+#: client shows it first, whatever else the screen offers and however a platform splits long rows.
+ACUTE_ACTIONS = frozenset({"guide:acute", "help:acute"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ class Message:
     form: Form | None = None
     topic: str = ""
     footer: str = ""
+
+    def __post_init__(self) -> None:
+        # Acute first, the rest in the order the dialog chose; also after ``replace`` adds buttons.
+        acute = tuple(b for b in self.buttons if b.action in ACUTE_ACTIONS)
+        if acute and self.buttons[: len(acute)] != acute:
+            rest = tuple(b for b in self.buttons if b.action not in ACUTE_ACTIONS)
+            object.__setattr__(self, "buttons", acute + rest)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,17 +1,21 @@
-"""Tables of the "Var dette nyttig? 👍 / 👎" votes: the counters and the key that signs vote ids.
+"""Tables of the feedback: the "Var dette nyttig? 👍 / 👎" counters, the key that signs vote ids,
+and the free-text reports ("Meld feil eller forslag").
 
 A counter row is a pair of counters and nothing else: no user id, no message text, no time of a
 single vote (only when the row last changed). ``kind`` is ``topic`` (an FAQ answer) or ``level`` (the
 decision screen that ends a guide level). The signing key is one random secret per purpose, shared by
 every server process on the database and kept across restarts. Migrations: ``0006_contacts_feedback``
-(counters) and ``0008_vote_key`` (keys); Alembic's env imports this module next to ``storage.models``.
+(counters), ``0008_vote_key`` (keys) and ``0010_feedback_reports``; Alembic's env imports this
+module next to ``storage.models``. A report row has no user id either: only the tenant, when, the
+language, the screen or topic it was written on and the text (capped, refused when it holds personal
+data before it gets here).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.followup_models import AwareDateTime
@@ -20,6 +24,9 @@ from storage.models import Base, utcnow
 KIND_TOPIC = "topic"
 KIND_LEVEL = "level"
 KINDS = (KIND_TOPIC, KIND_LEVEL)
+#: The longest report text kept (the form field says so too).
+REPORT_MAX_CHARS = 1000
+ORIGIN_MAX_CHARS = 80
 
 
 class FeedbackCount(Base):
@@ -46,3 +53,17 @@ class SigningKey(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     secret: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+
+
+class FeedbackReport(Base):
+    """One "Meld feil eller forslag" text, as written, with where it was written and nothing of who."""
+
+    __tablename__ = "feedback_reports"
+    __table_args__ = (Index("ix_feedback_reports_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    lang: Mapped[str] = mapped_column(String(2))
+    origin: Mapped[str] = mapped_column(String(ORIGIN_MAX_CHARS))
+    text: Mapped[str] = mapped_column(String(REPORT_MAX_CHARS))

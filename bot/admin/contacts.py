@@ -27,6 +27,7 @@ from storage import contacts as repo
 from storage.contacts_models import EMAIL_MAX, PHONE_MAX
 from storage.feedback import list_totals
 from storage.feedback_models import KINDS
+from storage.feedback_reports import count_reports
 
 if TYPE_CHECKING:  # the parser is built on every command; the runtime only when one runs
     from bot.runtime import Runtime
@@ -206,10 +207,12 @@ async def stats_rows(runtime: Runtime, tenant: str | None) -> list[StatsRow]:
 
 async def _stats(runtime: Runtime, args: argparse.Namespace) -> int:
     rows = await stats_rows(runtime, args.tenant)
+    reports = await count_reports(runtime.store, args.tenant)
     if args.json:
         print(
             json.dumps(
-                {"tenant": args.tenant, "rows": [r.as_json() for r in rows]}, ensure_ascii=False
+                {"tenant": args.tenant, "rows": [r.as_json() for r in rows], "reports": reports},
+                ensure_ascii=False,
             )
         )
         return 0
@@ -217,6 +220,8 @@ async def _stats(runtime: Runtime, args: argparse.Namespace) -> int:
     from rich.table import Table
 
     scope = args.tenant or "all tenants"
+    if reports:  # the texts themselves: ``bts-bot feedback list``
+        print(f'"Meld feil eller forslag": {reports} report(s) ({scope}): bts-bot feedback list')
     if not rows:
         print(f"no feedback yet ({scope})")
         return 0

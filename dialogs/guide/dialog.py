@@ -36,11 +36,13 @@ from dialogs.guide.screens import (
     A_FOLLOWUP_SAVE,
     A_GOTO,
     A_LEVELS,
+    A_MORE,
     A_OVERVIEW,
     A_START,
     A_TOOL,
     CHANGES_KEY,
     LEVELS_KEY,
+    MORE_PREFIX,
     OVERVIEW_PREFIX,
     TOOL_PREFIX,
     TOPIC,
@@ -230,6 +232,10 @@ class GuideDialog:
     async def changes(self, ctx: TurnContext) -> Reply:
         return self._show(ctx, CHANGES_KEY)
 
+    async def more(self, ctx: TurnContext) -> Reply:
+        """A step's "Mer …" screen (the choices its own screen leaves out)."""
+        return self._show(ctx, MORE_PREFIX + ctx.turn.value)
+
     async def followup(self, ctx: TurnContext) -> Reply:
         """Offer the personal reminder form (never required)."""
         return self._followup_form(ctx)
@@ -274,7 +280,7 @@ class GuideDialog:
             )
             if part
         )
-        buttons = [Button(texts.back, A_BACK), acute_button(view)]
+        buttons = [acute_button(view), Button(texts.back, A_BACK)]
         return ctx.reply(screen_message(view, text, buttons, f"{TOPIC}:paminnelse", form=form))
 
     async def followup_save(self, ctx: TurnContext) -> Reply:
@@ -317,8 +323,8 @@ class GuideDialog:
         saved = fill(
             template, {"label": label, "date": _date(due_at.date()), "hour": _hour(due_at)}
         )
-        buttons = [Button(texts.back, A_GOTO if back_to != START else A_START, back_to)]
-        buttons.append(acute_button(view))
+        buttons = [acute_button(view)]
+        buttons.append(Button(texts.back, A_GOTO if back_to != START else A_START, back_to))
         return ctx.reply(screen_message(view, saved, buttons, f"{TOPIC}:paminnelse-lagret"))
 
     async def feedback_source(self, ctx: TurnContext, ref: str) -> tuple[str, Message] | None:
@@ -394,6 +400,7 @@ def register(router: Router, dialog: GuideDialog) -> None:
     router.add_action(A_OVERVIEW, dialog.overview)
     router.add_action(A_TOOL, dialog.tool)
     router.add_action(A_CHANGES, dialog.changes)
+    router.add_action(A_MORE, dialog.more)
     router.add_action(A_FOLLOWUP, dialog.followup)
     router.add_action(A_FOLLOWUP_SAVE, dialog.followup_save)
     router.add_commands("guide.entry_commands", dialog.start)

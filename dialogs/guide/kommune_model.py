@@ -57,6 +57,7 @@ def local(text: LocalText | None, lang: str) -> str:
 
 
 _URL = r"^https?://\S+$"
+STAFETT_LEVELS = (1, 2)
 
 
 class Contact(StrictModel):
@@ -110,6 +111,21 @@ class KommuneConfig(StrictModel):
     time_limits: dict[str, LocalText] = Field(default_factory=dict)
     extra_steps: list[ExtraStep] = Field(default_factory=list)
     wording: dict[str, StepWording] = Field(default_factory=dict)
+    #: The nivå where the stafettholder and the stafettlogg start (None: the guide's default).
+    stafett_start_level: int | None = None
+
+    @field_validator("stafett_start_level", mode="before")
+    @classmethod
+    def _stafett_level(cls, value: object) -> object:
+        # YAML gives 1, "1" or "nivå 1"; only the two levels the guide can start the log on pass.
+        if value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and value in STAFETT_LEVELS
+        ):
+            return value
+        raise ValueError(
+            "must be 1 or 2: the nivå where the stafettholder and the stafettlogg start "
+            f"(got {value!r})"
+        )
 
     @field_validator("timezone")
     @classmethod
@@ -207,6 +223,8 @@ def apply_kommune(guide: Guide, config: KommuneConfig, lang: str) -> tuple[Guide
     for path, text in _kommune_texts(config, lang):
         for name in sorted(placeholders(text) - known_placeholders):
             problems.append(Problem(path, f"unknown placeholder {{{name}}}"))
+    if config.stafett_start_level is not None:
+        problems += _stafett_problems(guide, config.stafett_start_level)
     if problems:
         return guide, problems
     merged = guide.model_copy(
@@ -220,7 +238,73 @@ def apply_kommune(guide: Guide, config: KommuneConfig, lang: str) -> tuple[Guide
     # Extra steps are inserted before a step that was reachable, so the graph stays sound; check
     # anyway, and blame the kommune file's extra steps if it is not.
     problems = [Problem(("extra_steps",), p.message) for p in graph_problems(merged)]
-    return (guide, problems) if problems else (merged, [])
+    if problems:
+        return guide, problems
+    level = stafett_level(guide, config)
+    return with_stafett_start(merged, level, note=config.stafett_start_level is not None), []
+
+
+def stafett_level(guide: Guide, config: KommuneConfig) -> int:
+    """The nivå where this kommune starts the stafettlogg: its own setting, else the guide's."""
+    return config.stafett_start_level or guide.stafett.default_level
+
+
+def _stafett_problems(guide: Guide, level: int) -> list[Problem]:
+    if level not in guide.stafett.levels:
+        known = ", ".join(str(n) for n in sorted(guide.stafett.levels))
+        return [
+            Problem(
+                ("stafett_start_level",),
+                f"the guide has no stafett start at nivå {level} (known: {known})",
+            )
+        ]
+    return []
+
+
+def with_stafett_start(guide: Guide, level: int, note: bool = False) -> Guide:
+    """The guide with the stafettlogg coming in on ``level``: that level's start step says so and
+    it and the plain steps after it offer the tool; a later level's start step says to carry on in
+    the same log. The guide's own default level is the content as written. With ``note`` (the
+    kommune chose the level) the tool's own text says which level it is in this kommune."""
+    stafett = guide.stafett
+    tools = guide.tools
+    if note and stafett.tool in tools:
+        tool = tools[stafett.tool]
+        line = fill(stafett.tool_note, {"level": str(level)}).strip()
+        tools = {
+            **tools,
+            stafett.tool: tool.model_copy(update={"text": f"{tool.text.rstrip()}\n- {line}\n"}),
+        }
+    if level == stafett.default_level or level not in stafett.levels:
+        return guide.model_copy(update={"tools": tools}) if note else guide
+    levels = {lv: dict(item.steps) for lv, item in guide.levels.items()}
+    for start_level, start in stafett.levels.items():
+        steps = levels[f"nivaa{start_level}"]
+        if start_level == level:
+            ids = list(steps)
+            for step_id in ids[ids.index(start.step) :]:
+                step = steps[step_id]
+                if step.is_decision or stafett.tool in step.tools:
+                    continue
+                steps[step_id] = step.model_copy(update={"tools": [*step.tools, stafett.tool]})
+            added = start.text
+        elif start_level > level:
+            added = start.continued
+        else:
+            continue
+        if added.strip():
+            step = steps[start.step]
+            text = f"{step.text.rstrip()}\n\n{added.strip()}\n"
+            steps[start.step] = step.model_copy(update={"text": text})
+    return guide.model_copy(
+        update={
+            "tools": tools,
+            "levels": {
+                lv: item.model_copy(update={"steps": levels[lv]})
+                for lv, item in guide.levels.items()
+            },
+        }
+    )
 
 
 def _kommune_texts(config: KommuneConfig, lang: str) -> Iterator[tuple[KeyPath, str]]:

@@ -208,6 +208,37 @@ class UiTexts(StrictModel):
     unknown_in_guide: str
 
 
+class MoreTexts(StrictModel):
+    """The "Mer …" screen: a step's less used choices, so no screen shows too many at once."""
+
+    button: str = Field(min_length=1, max_length=MAX_BUTTON_LABEL)
+    text: str = Field(min_length=1)
+    report: str = Field(min_length=1, max_length=MAX_BUTTON_LABEL)
+
+
+StafettLevel = Literal[1, 2]
+
+
+class StafettStart(StrictModel):
+    """How a level brings in the stafettholder and the stafettlogg when a kommune starts them there."""
+
+    step: str
+    #: Added to ``step`` when the kommune starts on this level ("" when the step says it already).
+    text: str = ""
+    #: Added to ``step`` when the kommune started on an earlier level.
+    continued: str = ""
+
+
+class StafettTexts(StrictModel):
+    """Where the stafettlogg starts: nivå 1 or 2, as the kommune file says (``stafett_start_level``)."""
+
+    tool: str
+    default_level: StafettLevel = 2
+    levels: dict[StafettLevel, StafettStart]
+    #: Added to the tool's text when the kommune file names the level (``{level}``, ``{kommune}``).
+    tool_note: str = Field(min_length=1)
+
+
 class Guide(StrictModel):
     """One language's guide, as in ``content/<lang>/guide.yaml``."""
 
@@ -219,6 +250,8 @@ class Guide(StrictModel):
     defaults: dict[str, str]
     ui: UiTexts
     followup: FollowupTexts
+    more: MoreTexts
+    stafett: StafettTexts
     start: Screen
     acute: Screen
     endings: dict[str, Ending]
@@ -312,6 +345,30 @@ def _texts(guide: Guide) -> Iterator[tuple[KeyPath, str, frozenset[str] | None]]
     for field, value in guide.followup.model_dump().items():
         if isinstance(value, str):
             yield ("followup", field), value, _UI_PLACEHOLDERS
+    for field, value in guide.more.model_dump().items():
+        yield ("more", field), str(value), _UI_PLACEHOLDERS
+    stafett_allowed = frozenset(guide.defaults) | {"level"}
+    yield ("stafett", "tool_note"), guide.stafett.tool_note, stafett_allowed
+    for level, start in guide.stafett.levels.items():
+        for field in ("text", "continued"):
+            yield ("stafett", "levels", level, field), getattr(start, field), None
+
+
+def _stafett_problems(guide: Guide) -> Iterator[Problem]:
+    """The stafett settings must name the guide's own tool and a plain step of each level."""
+    stafett = guide.stafett
+    if stafett.tool not in guide.tools:
+        yield Problem(("stafett", "tool"), f"unknown tool {stafett.tool!r}")
+    if stafett.default_level not in stafett.levels:
+        yield Problem(("stafett", "default_level"), "no entry under stafett.levels")
+    for level, start in stafett.levels.items():
+        path: KeyPath = ("stafett", "levels", level, "step")
+        level_id = f"nivaa{level}"
+        step = guide.levels[level_id].steps.get(start.step) if level_id in guide.levels else None
+        if step is None:
+            yield Problem(path, f"{start.step!r} is no step of {level_id}")
+        elif step.is_decision:
+            yield Problem(path, "must not be a decision point")
 
 
 def graph_problems(guide: Guide) -> list[Problem]:
@@ -379,6 +436,7 @@ def graph_problems(guide: Guide) -> list[Problem]:
         if name not in reached:
             problems.append(Problem(("endings", name), "cannot be reached from the start"))
 
+    problems.extend(_stafett_problems(guide))
     known = frozenset(guide.defaults)
     for path, text, allowed in _texts(guide):
         for name in sorted(placeholders(text) - (allowed if allowed is not None else known)):
@@ -411,6 +469,9 @@ def _shape(guide: Guide) -> dict[KeyPath, Any]:
         ("start", "options"): [c.target for c in guide.start.options],
         ("followup", "days_options"): [o.days for o in guide.followup.days_options],
         ("followup", "kinds"): sorted(guide.followup.kinds),
+        ("stafett", "tool"): guide.stafett.tool,
+        ("stafett", "default_level"): guide.stafett.default_level,
+        ("stafett", "levels"): {n: s.step for n, s in guide.stafett.levels.items()},
     }
     for level_id, level in guide.levels.items():
         shape[("levels", level_id, "steps")] = list(level.steps)

@@ -1,10 +1,12 @@
 """The guide's screens: every node of the guide rendered as a ``Message`` for one tenant's view.
 
 A node is a step, an ending, the acute path, the first screen, the level list, a level's overview,
-a tool or the change log. Rendering only reads the merged guide (``View``) and the user's history;
-it never changes the user's position (that is ``dialogs.guide.dialog``). Every step and ending gets
-the "Akutt fare?" button. Buttons carry the node they lead to, so an old message still works after
-a restart or on another server process.
+a tool, a step's "Mer …" screen or the change log. Rendering only reads the merged guide (``View``)
+and the user's history; it never changes the user's position (that is ``dialogs.guide.dialog``).
+Every screen but the acute path itself starts with the "Akutt fare?" button (issue #11), and a step
+shows at most six actions of its own: what is used less (the whole level, another level, the
+reminder, start again, "Meld feil eller forslag") waits behind "Mer …". Buttons carry the node they
+lead to, so an old message still works after a restart or on another server process.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from dialogs.feedback import A_REPORT
 from dialogs.guide.kommune_model import KommuneConfig
 from dialogs.guide.model import ACUTE, START, Guide
 from dialogs.messages import Button, Form, Link, Message
@@ -22,6 +25,9 @@ LEVELS_KEY = "levels"
 CHANGES_KEY = "changes"
 OVERVIEW_PREFIX = "overview:"
 TOOL_PREFIX = "tool:"
+MORE_PREFIX = "more:"
+#: Teams shows six actions per row; a screen of ours fits one row where it can.
+SCREEN_ACTIONS = 6
 
 # Action ids (the "guide:" prefix is ours).
 A_START = "guide:start"
@@ -34,6 +40,7 @@ A_TOOL = "guide:tool"
 A_CHANGES = "guide:changes"
 A_FOLLOWUP = "guide:followup"
 A_FOLLOWUP_SAVE = "guide:followup_save"
+A_MORE = "guide:more"
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ def render(view: View, key: str, history: Sequence[str], position: str) -> Messa
         return _overview_message(view, key[len(OVERVIEW_PREFIX) :])
     if key.startswith(TOOL_PREFIX) and key[len(TOOL_PREFIX) :] in guide.tools:
         return _tool_message(view, key[len(TOOL_PREFIX) :])
+    if key.startswith(MORE_PREFIX) and guide.step(key[len(MORE_PREFIX) :]) is not None:
+        return _more_message(view, key[len(MORE_PREFIX) :])
     if key in guide.endings:
         return _ending_message(view, key, can_back)
     if guide.step(key) is not None:
@@ -93,6 +102,11 @@ def screen_message(
 
 def acute_button(view: View) -> Button:
     return Button(view.guide.ui.acute, A_ACUTE, style="danger")
+
+
+def report_button(view: View, origin: str) -> Button:
+    """ "Meld feil eller forslag" about the screen ``origin`` (a topic like ``uro:n1_mote``)."""
+    return Button(view.guide.more.report, A_REPORT, origin)
 
 
 def common_links(view: View) -> list[Link]:
@@ -160,7 +174,7 @@ def _step_message(view: View, step_id: str, can_back: bool) -> Message:
         note_heading = fill(ui.local_note, {"kommune": view.values["kommune"]})
         parts.append(f"{note_heading} {view.text(step.note)}")
 
-    buttons: list[Button] = []
+    buttons = [acute_button(view)]
     if step.is_decision:
         buttons += [Button(c.label, A_GOTO, c.target, c.style) for c in step.options]
     else:
@@ -172,10 +186,9 @@ def _step_message(view: View, step_id: str, can_back: bool) -> Message:
     ]
     if can_back:
         buttons.append(Button(ui.back, A_BACK))
-    buttons += [Button(ui.whole_level, A_OVERVIEW, level_id), Button(ui.choose_level, A_LEVELS)]
-    if step.followup:
+    if step.followup and len(buttons) + 2 <= SCREEN_ACTIONS:  # room for it and "Mer …"
         buttons.append(Button(guide.followup.button, A_FOLLOWUP, step_id))
-    buttons += [Button(ui.restart, A_START), acute_button(view)]
+    buttons.append(Button(guide.more.button, A_MORE, step_id))
     links = [
         Link(fill(ui.tool, {"title": guide.tools[t].title}), view.config.tool_urls[t])
         for t in step.tools
@@ -193,12 +206,12 @@ def _step_message(view: View, step_id: str, can_back: bool) -> Message:
 def _ending_message(view: View, name: str, can_back: bool) -> Message:
     guide, ui, config = view.guide, view.guide.ui, view.config
     ending = guide.endings[name]
-    buttons: list[Button] = []
+    buttons = [acute_button(view)]
     if ending.followup:
         buttons.append(Button(guide.followup.button, A_FOLLOWUP, name))
     if can_back:
         buttons.append(Button(ui.back, A_BACK))
-    buttons += [Button(ui.restart, A_START), acute_button(view)]
+    buttons += [Button(ui.restart, A_START), report_button(view, f"{TOPIC}:{name}")]
     links: list[Link] = []
     if name == "bekymringsmelding":
         if config.bekymringsmelding_url:
@@ -219,10 +232,10 @@ def _levels_message(view: View, can_back: bool) -> Message:
     guide, ui = view.guide, view.guide.ui
     lines = [ui.levels_text.strip()]
     lines += [f"- **{level.title}:** {level.summary}" for level in guide.levels.values()]
-    buttons = [Button(level.title, A_GOTO, level_id) for level_id, level in guide.levels.items()]
+    buttons = [acute_button(view)]
+    buttons += [Button(level.title, A_GOTO, level_id) for level_id, level in guide.levels.items()]
     if can_back:
         buttons.append(Button(ui.back, A_BACK))
-    buttons.append(acute_button(view))
     return screen_message(view, "\n".join(lines), buttons, f"{TOPIC}:nivaer")
 
 
@@ -241,10 +254,10 @@ def _overview_message(view: View, level_id: str) -> Message:
             choices = ", ".join(c.label for c in step.options)
             lines.append(fill(ui.overview_decision, {"choices": choices}))
     buttons = [
+        acute_button(view),
         Button(fill(ui.start_level, {"level": level.title}), A_GOTO, level_id, "primary"),
         Button(ui.back, A_BACK),
         Button(ui.choose_level, A_LEVELS),
-        acute_button(view),
     ]
     return screen_message(
         view, "\n".join(lines), buttons, f"{TOPIC}:{level_id}", common_links(view)
@@ -257,8 +270,25 @@ def _tool_message(view: View, name: str) -> Message:
     links = []
     if name in view.config.tool_urls:
         links.append(Link(fill(ui.tool, {"title": tool.title}), view.config.tool_urls[name]))
-    buttons = [Button(ui.back, A_BACK, style="primary"), acute_button(view)]
+    buttons = [acute_button(view), Button(ui.back, A_BACK, style="primary")]
     return screen_message(view, view.text(tool.text), buttons, f"{TOPIC}:{name}", links)
+
+
+def _more_message(view: View, step_id: str) -> Message:
+    """A step's less used choices; "Tilbake" (the history) leads to the step again."""
+    guide, ui = view.guide, view.guide.ui
+    step, level_id = guide.step(step_id), guide.level_of(step_id)
+    assert step is not None and level_id is not None
+    buttons = [acute_button(view), Button(ui.back, A_BACK, style="primary")]
+    buttons.append(Button(ui.whole_level, A_OVERVIEW, level_id))
+    if step.followup:
+        buttons.append(Button(guide.followup.button, A_FOLLOWUP, step_id))
+    buttons.append(Button(ui.restart, A_START))
+    buttons.append(report_button(view, f"{TOPIC}:{step_id}"))
+    if len(buttons) < SCREEN_ACTIONS:  # "Velg nivå" is also on the level overview
+        buttons.insert(3, Button(ui.choose_level, A_LEVELS))
+    text = fill(guide.more.text, {"title": step.title})
+    return screen_message(view, text, buttons, f"{TOPIC}:{step_id}:mer")
 
 
 def _changes_message(view: View) -> Message:
@@ -267,5 +297,5 @@ def _changes_message(view: View) -> Message:
     for entry in guide.changelog:
         lines.append(fill(ui.changes_entry, {"version": entry.version, "date": entry.date}))
         lines += [f"- {change}" for change in entry.changes]
-    buttons = [Button(ui.back, A_BACK, style="primary"), acute_button(view)]
+    buttons = [acute_button(view), Button(ui.back, A_BACK, style="primary")]
     return screen_message(view, "\n".join(lines), buttons, f"{TOPIC}:endringer")

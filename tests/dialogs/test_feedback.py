@@ -42,7 +42,9 @@ def only(reply: Reply) -> Message:
 
 def votes(message: Message) -> dict[str, str]:
     """The vote buttons of a message: action -> value."""
-    return {b.action: b.value for b in message.buttons if b.action.startswith("feedback:")}
+    return {
+        b.action: b.value for b in message.buttons if b.action in ("feedback:up", "feedback:down")
+    }
 
 
 async def greeted(store: Store, user: str = "u1") -> Router:
@@ -230,6 +232,7 @@ def test_stats_after_votes_in_the_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "tenant": None,
+        "reports": 0,
         "rows": [
             {
                 "kind": "topic",

@@ -375,6 +375,11 @@ async def test_navigation_next_back_jump_whole_level_restart(
     await chat.click("guide:levels")
     await chat.click("guide:goto", "nivaa2")
     assert chat.topic == "uro:n2_mote"
+    await chat.click("guide:more", "n2_mote")  # the whole level waits behind "Mer …"
+    assert chat.topic == "uro:n2_mote:mer" and chat.buttons()[0].action == "guide:acute"
+    await chat.click("guide:back")
+    assert chat.topic == "uro:n2_mote"
+    await chat.click("guide:more", "n2_mote")
     await chat.click("guide:overview", "nivaa2")
     assert "Stafettholder" in chat.text or "stafettholder" in chat.text
     assert "Beslutning:" in chat.text and chat.text.count("\n") >= 5
@@ -386,6 +391,7 @@ async def test_navigation_next_back_jump_whole_level_restart(
     assert chat.topic == "uro:n2_mote"
     await chat.say("nivå 3")
     assert chat.topic == "uro:n3_team"
+    await chat.click("guide:more", "n3_team")
     await chat.click("guide:start")
     assert chat.topic == "uro"
     assert chat.button("guide:goto", "n3_team").label.endswith("Tverrfaglig team")  # resume

@@ -1,10 +1,12 @@
-"""Issue #11, point 2: the acute exit as each client really shows it.
+"""Issue #11, point 2: the acute exit as each client really shows it, first on every screen.
 
 Teams shows at most six actions of an action set and drops the rest; Slack takes at most 25
 elements per actions block and 50 blocks per message. On every screen a user can reach (the walk of
 ``test_commands_everywhere``, nb and nn) the rendered Teams card and Slack blocks must stay within
-those limits and lose no button: "Akutt fare?" is among the actions Teams really shows. (Putting it
-first on every screen is still open in issue #11.)
+those limits and lose no button, and "Akutt fare?" is the first button of the message model and in
+the first action container each client shows (Teams: the first action set, after a form's submit
+at most; Slack: the first actions block). The guide's, the help menu's and the feedback form's
+screens must all carry it (the guide's first screen opens with its "yes, it may be acute" choice).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.platforms.slack.render import render_message
+from bot.platforms.slack.render import decode_action_id, render_message
 from bot.platforms.teams.render import MAX_ACTIONS, render_card
 from dialogs.messages import Message
 from tests.dialogs.test_commands_everywhere import (
@@ -29,6 +31,25 @@ from tests.platforms.test_teams import assert_valid_card
 SLACK_ACTIONS_PER_BLOCK = 25
 SLACK_BLOCKS = 50
 ACUTE = "guide:acute"
+#: Screens that must offer the acute exit (topics; the guide's start with its own acute choice).
+MUST_CARRY = ("hjelp", "om-bts", "ukjent", "tilbakemelding")
+GUIDE_TOPIC = "uro"
+
+
+def must_carry(message: Message) -> bool:
+    """Guide screens (but the acute path itself) and the help and feedback screens with buttons."""
+    if not message.buttons and message.form is None:
+        return False  # a notice shown above the screen that has the buttons
+    guide = message.topic == GUIDE_TOPIC or message.topic.startswith(GUIDE_TOPIC + ":")
+    return guide or message.topic in MUST_CARRY
+
+
+def acute_first(message: Message) -> bool:
+    """The model's first button is the acute exit (or, on the guide's start, its acute choice)."""
+    if not message.buttons:
+        return False
+    first = message.buttons[0]
+    return first.action == ACUTE or (first.action, first.value) == ("guide:goto", "akutt")
 
 
 def action_sets(card: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -52,10 +73,11 @@ def card_problems(message: Message, lang: str, where: str) -> list[str]:
     expected = len(message.buttons) + len(message.links) + (message.form is not None)
     if len(shown) != expected:
         problems.append(f"{where}: {expected} actions, Teams shows {len(shown)}")
-    if any(b.action == ACUTE for b in message.buttons) and not any(
-        a.get("data", {}).get("action") == ACUTE for a in shown
-    ):
-        problems.append(f"{where}: Teams does not show the acute exit")
+    if any(b.action == ACUTE for b in message.buttons):
+        if not any(a.get("data", {}).get("action") == ACUTE for a in shown):
+            problems.append(f"{where}: Teams does not show the acute exit")
+        if not any(a.get("data", {}).get("action") == ACUTE for a in sets[0]):
+            problems.append(f"{where}: the acute exit is not in Teams' first action set")
     return problems
 
 
@@ -67,7 +89,21 @@ def slack_problems(message: Message, lang: str, where: str) -> list[str]:
         for b in blocks
         if b["type"] == "actions" and len(b["elements"]) > SLACK_ACTIONS_PER_BLOCK
     ]
+    if any(b.action == ACUTE for b in message.buttons):
+        first = next(b for b in blocks if b["type"] == "actions")
+        actions = [decode_action_id(e["action_id"])[0] for e in first["elements"]]
+        if ACUTE not in actions:
+            problems.append(f"{where}: the acute exit is not in Slack's first actions block")
     return problems
+
+
+def model_problems(message: Message, where: str) -> list[str]:
+    carries = any(b.action == ACUTE for b in message.buttons)
+    if carries and message.buttons[0].action != ACUTE:
+        return [f"{where}: the acute exit is not the first button ({message.topic})"]
+    if must_carry(message) and not acute_first(message):
+        return [f"{where}: {message.topic} has no acute exit first"]
+    return []
 
 
 @pytest.mark.parametrize("lang", ["nb", "nn"])
@@ -83,8 +119,24 @@ async def test_every_screen_shows_the_acute_exit_within_the_clients_limits(
         for i, message in enumerate(screen.reply.messages):
             where = f"{screen.path} [{i}]"
             with_acute += any(b.action == ACUTE for b in message.buttons)
+            problems += model_problems(message, where)
             problems += card_problems(message, lang, where)
             problems += slack_problems(message, lang, where)
     await store.engine.dispose()
+    topics = {m.topic for screen in screens for m in screen.reply.messages}
     assert with_acute > 50, "the walk reached the guide's screens"
+    assert {"uro:n1_beslutt:mer", "tilbakemelding", "hjelp"} <= topics, "and the new ones"
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
+def test_the_model_puts_the_acute_exit_first_whoever_builds_the_message() -> None:
+    from dataclasses import replace
+
+    from dialogs.messages import Button
+
+    built = Message("x", buttons=(Button("Meny", "help:menu"), Button("Akutt fare?", ACUTE)))
+    assert [b.action for b in built.buttons] == [ACUTE, "help:menu"]
+    more = replace(built, buttons=(*built.buttons, Button("👍", "feedback:up")))
+    assert [b.action for b in more.buttons] == [ACUTE, "help:menu", "feedback:up"]
+    plain = Message("x", buttons=(Button("B", "b"), Button("A", "a")))
+    assert [b.action for b in plain.buttons] == ["b", "a"], "no other button moves"

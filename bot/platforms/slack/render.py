@@ -227,13 +227,15 @@ def _form_blocks(form: Form, lang: str) -> Iterator[Block]:
             element=_field_element(field, lang),
             optional=not field.required,
         )
-    submit = ButtonElement(
+
+
+def _submit(form: Form) -> ButtonElement:
+    return ButtonElement(
         text=PlainTextObject(text=_shorten(form.submit_label, BUTTON_TEXT_LIMIT)),
         action_id=encode_action_id(form.action, SUBMIT_SUFFIX),
         value=SUBMIT_SUFFIX,
         style="primary",
     )
-    yield ActionsBlock(elements=[submit])
 
 
 def message_blocks(message: Message, lang: str = "nb") -> list[Block]:
@@ -247,9 +249,13 @@ def message_blocks(message: Message, lang: str = "nb") -> list[Block]:
         blocks.extend(
             SectionBlock(text=MarkdownTextObject(text=piece)) for piece in split_mrkdwn(line)
         )
+    buttons: list[ButtonElement] = []
     if message.form is not None:
         blocks.extend(_form_blocks(message.form, lang))
-    buttons = [_button(b, i) for i, b in enumerate(message.buttons)]
+        # The submit opens the first actions block, the message's buttons (the acute exit
+        # first) follow in the same row: no separate block puts them further down.
+        buttons.append(_submit(message.form))
+    buttons += [_button(b, i) for i, b in enumerate(message.buttons)]
     for start in range(0, len(buttons), ACTIONS_PER_BLOCK):
         blocks.append(ActionsBlock(elements=buttons[start : start + ACTIONS_PER_BLOCK]))
     if message.footer:
