@@ -52,7 +52,7 @@ TOPICAL_MAX_CHARS = 1_000
 #: gives it). Low on purpose: a false alarm costs the user one tap back, a miss can cost a child.
 #: This and the numbers below were chosen by cross-validation on the training examples, never on
 #: the held-out file.
-ACUTE_PROBABILITY = 0.15
+ACUTE_PROBABILITY = 0.2
 #: The topic choice sharpens the probabilities first (softmax temperature below 1): the regularised
 #: regression spreads its probability thinly over 19 topics. Never applied to the acute check,
 #: where it would wash out a small but real acute probability.
