@@ -49,14 +49,15 @@ def test_ask_plain_prints_text_and_numbered_buttons(tmp_path: Path) -> None:
     bts(tmp_path, "ask", "hei")
     result = bts(tmp_path, "ask", "hjelp")
     assert "Dette kan jeg hjelpe deg med" in result.stdout
-    assert "[1] Veileder ved uro" in result.stdout
-    assert "[2] Hva er BTI/BTS?" in result.stdout
+    assert "[1] Akutt fare?" in result.stdout  # the acute exit first (issue #11)
+    assert "[2] Veileder ved uro" in result.stdout
+    assert "[3] Hva er BTI/BTS?" in result.stdout
 
 
 def test_chat_with_piped_input_presses_buttons_by_number(tmp_path: Path) -> None:
     bts(tmp_path, "ask", "hei")
-    # menu -> [2] about -> [2] back to menu -> "9" is no button, so it is text -> then quit
-    result = bts(tmp_path, "chat", stdin="hjelp\n2\n2\n9\navslutt\nhjelp\n")
+    # menu -> [3] about -> [2] back to menu -> "9" is no button, so it is text -> then quit
+    result = bts(tmp_path, "chat", stdin="hjelp\n3\n2\n9\navslutt\nhjelp\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Nivå 0" in out
@@ -66,7 +67,7 @@ def test_chat_with_piped_input_presses_buttons_by_number(tmp_path: Path) -> None
 
 def test_chat_language_switch_by_button(tmp_path: Path) -> None:
     bts(tmp_path, "ask", "hei")
-    result = bts(tmp_path, "chat", stdin="hjelp\n4\n")
+    result = bts(tmp_path, "chat", stdin="hjelp\n5\n")
     assert "Greitt, no skriv eg nynorsk." in result.stdout
     assert "Dette kan eg hjelpe deg med no" in result.stdout
 

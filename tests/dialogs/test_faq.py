@@ -15,6 +15,7 @@ from sqlalchemy import select
 from stdnum.no import fodselsnummer
 
 from bot.admin.faq_eval import evaluate, read_labelled, run_eval
+from dialogs import feedback
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.faq import dialog as faq
@@ -248,6 +249,9 @@ async def faq_router(store: Store, content: Content, user: str = "u1") -> Router
     router = Router(store, content, hooks)
     help_dialog.register(router, GuideDialog())
     faq.register(router)
+    # The help menu and the tilbakemelding answer open the report form.
+    router.add_action(feedback.A_REPORT, feedback.report)
+    router.add_action(feedback.A_REPORT_SEND, feedback.report_send)
     if not router.known_action("guide:start"):  # the guide dialog registers these for real
         router.add_action("guide:start", _guide_stub)
         router.add_action("guide:acute", _guide_stub)

@@ -181,7 +181,8 @@ def test_dm_gets_exactly_one_answer_with_the_help_menu(
     assert send_event(server, dm("UHELP1", channel, "hjelp"))[0] == 200
     (first,) = fake_slack.wait_for("chat.postMessage", where=to_channel(channel))
     assert "velkommen til *BTS-bot*" in block_text(first)  # first contact: the welcome
-    assert "help:menu#1" in block_text(first)  # after the guide button
+    assert "guide:acute#0" in block_text(first)  # the acute exit first (issue #11)
+    assert "help:menu#2" in block_text(first)  # after the guide button
     assert first.body["text"] and "**" not in first.body["text"]
     assert first.headers["Authorization"] == "Bearer xoxb-test"
 
