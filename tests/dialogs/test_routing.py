@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,8 @@ from dialogs.faq.engine import (
 from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.faq.semantic import SHIPPED_MODEL, SoftmaxModel, digest, features, load_model
 from dialogs.messages import Turn
-from storage.db import create_engine
-from storage.migrate import upgrade
 from storage.repositories import Store
+from tests.dialogs.test_faq import faq_store  # noqa: F401  # the migrated SQLite store fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDOUT_FILE = ROOT / HOLDOUT
@@ -155,21 +153,10 @@ def test_decide_answers_offers_two_or_admits_it_does_not_know() -> None:
     assert decide({"uro": CONFIDENT, "samtykke": 1 - CONFIDENT}).alternatives == ()
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'routing.sqlite3'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    try:
-        yield Store(engine)
-    finally:
-        await engine.dispose()
-
-
 async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_first(
-    store: Store,
+    faq_store: Store,  # noqa: F811  # the fixture imported from test_faq
 ) -> None:
-    router = build_router(store)
+    router = build_router(faq_store)
     await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
     classifier = router_classifier(router)
     question = next(
