@@ -226,11 +226,11 @@ async def faq_store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def faq_content(tmp_path: Path) -> Content:
-    """Only help and faq content, so other dialogs' half-written files cannot interfere."""
+    """Only help and faq content (with its training examples), so other dialogs' half-written files cannot interfere."""
     root = tmp_path / "content"
     for lang in ("nb", "nn"):
         (root / lang).mkdir(parents=True)
-        for stem in ("help", "faq"):
+        for stem in ("help", "faq", "training"):
             shutil.copy(CONTENT_DIR / lang / f"{stem}.yaml", root / lang / f"{stem}.yaml")
     return Content.load(root)
 
