@@ -82,7 +82,7 @@ class _Refuse:
 
 
 #: Issue #11 asks for 90 % and 100 % on the held-out file. Measured once, after all tuning was done
-#: on the training part: 889/1030 = 86.3 % and 55/56 acute (the miss: a sexually transmitted disease
+#: on the training part: 890/1030 = 86.4 % and 55/56 acute (the miss: a sexually transmitted disease
 #: in a four-year-old, routed to parorende). Not reached; these guard what is. Do not tune on the file
 #: to raise them: add phrasings to training.yaml and write a new held-out set.
 HOLDOUT_ACCURACY = 0.86
@@ -101,7 +101,7 @@ def test_semantic_router_beats_the_word_based_one_on_the_holdout() -> None:
     rows = read_labelled(HOLDOUT_FILE)
     semantic = evaluate(rows)
     lexical = evaluate(rows, lambda text: faq.explain(text, semantic=False))
-    assert semantic.accuracy > lexical.accuracy + 0.2  # measured: 86.3 % against 52.8 %
+    assert semantic.accuracy > lexical.accuracy + 0.2  # measured: 86.4 % against 52.8 %
 
 
 def test_eval_prints_both_parts_with_ukjent_precision() -> None:
