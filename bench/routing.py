@@ -30,13 +30,15 @@ from dialogs.faq import dialog as faq
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Peak RSS from VmHWM: ru_maxrss would report the parent's, as Linux keeps it across execve.
 _PROBE = """
-import resource, sys, time
+import time
 start = time.perf_counter()
 from dialogs.faq import dialog as faq
 faq.classify("hva gjør jeg ved uro?", semantic={semantic})
 seconds = time.perf_counter() - start
-print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print(seconds, int(status) / 1024)
 """
 
 
