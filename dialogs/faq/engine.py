@@ -1,6 +1,6 @@
 """The free-text classifier behind the FAQ: maps a staff question to a stable topic id with a confidence.
 
-Two passes, the acute one first. First a separate, high-recall acute pass: trigger words and phrases for violence, abuse,
+Two passes. First a separate, high-recall acute pass: trigger words and phrases for violence, abuse,
 a child afraid to go home and the like, plus concept classes (harm, caregiver, body, injury, fear,
 home, intoxication, secrecy …) combined by rules such as ``@harm + @caregiver`` (all data in
 ``faq.yaml``, typo-tolerant) win over everything, because missing an acute question is the worst
@@ -265,6 +265,7 @@ class FaqClassifier:
         if self.semantic is not None:
             if not folded:
                 return Classification(UNKNOWN, 0.0)
+            # No time budget here: the embedding reads at most TOPICAL_MAX_CHARS (~50 ms).
             return decide(self.semantic.probabilities(text[:TOPICAL_MAX_CHARS]))
         try:
             return self._topical(folded, deadline)
