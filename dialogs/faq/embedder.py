@@ -48,7 +48,9 @@ def text_key(model: str, text: str) -> bytes:
 
 
 def _prepared(text: str) -> str:
-    return " ".join(text[:MAX_CHARS].split())
+    # A lone surrogate ("\ud800") cannot be UTF-8 encoded for the engine or the cache key.
+    clean = text[:MAX_CHARS].encode("utf-8", "replace").decode("utf-8")
+    return " ".join(clean.split())
 
 
 class E5Embedder:

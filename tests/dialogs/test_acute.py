@@ -18,7 +18,10 @@ HOLDOUT = TESTS / "acute_holdout.tsv"
 #: Target was 0.95; measured once on the unseen holdout after tuning: 27/31 = 0.871. Misses are
 #: listed in the report; do not tune on this file (that would make it a second challenge set).
 HOLDOUT_RECALL = 0.87
-MAX_FALSE_ALARMS = 0.10
+#: Was 0.10 with the word rules alone. Issue #11 added acute triggers (FGM, exploitation, a child
+#: not collected) and the semantic router's acute net, trading false alarms for recall: measured
+#: 7/60 on the challenge set and 4/30 on the holdout's non-acute rows.
+MAX_FALSE_ALARMS = 0.14
 
 
 def _split(path: Path) -> tuple[list[str], list[str]]:

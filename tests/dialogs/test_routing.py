@@ -247,3 +247,8 @@ def test_the_shipped_model_is_what_training_on_the_shipped_examples_gives() -> N
     fresh = SoftmaxModel.train(features(embedder, texts), y, labels)
     assert fresh.labels == shipped.labels
     assert np.allclose(fresh.weights, shipped.weights, atol=1e-4)
+
+
+def test_a_lone_surrogate_is_routed_not_raised() -> None:
+    """The fuzz test's "\\ud800": not UTF-8 encodable for the engine or the cache key."""
+    assert faq.classify("lone \ud800 surrogate")[0] == UNKNOWN
