@@ -373,9 +373,8 @@ def unsure_message(ctx: TurnContext, alternatives: tuple[str, ...]) -> Message:
         Button(ctx.content.text(ctx.lang, f"faq.unsure.labels.{topic}"), TOPIC_ACTION, value=topic)
         for topic in alternatives
     )
-    acute = tuple(b for b in message.buttons if b.action == "guide:acute")
-    rest = tuple(b for b in message.buttons if b.action != "guide:acute")
-    return replace(message, buttons=(*acute, *offered, *rest))
+    # Message puts the acute exit first by itself; the topics follow it, then the menu.
+    return replace(message, buttons=(*offered, *message.buttons))
 
 
 async def show_topic(ctx: TurnContext) -> Reply:
