@@ -36,6 +36,8 @@ A_CHOSEN = "contacts:chosen"
 A_ALL = "contacts:all"
 A_REMEMBER = "contacts:remember"
 A_FORGET = "contacts:forget"
+#: The guide's acute path (dialogs.guide), one tap away on the directory's screens too.
+A_ACUTE = "guide:acute"
 
 # Norwegian alphabet order: æ, ø, å come after z (Python's code points would put å first).
 _NORWEGIAN_ORDER = str.maketrans({"æ": "{", "ø": "|", "å": "}"})
@@ -116,8 +118,12 @@ class ContactsDialog:
     def _button(self, ctx: TurnContext, key: str, action: str, value: str = "") -> Button:
         return Button(ctx.content.text(ctx.lang, f"contacts.{key}"), action, value)
 
-    def _message(self, text: str, buttons: list[Button], form: Form | None = None) -> Message:
-        return Message(text=text.strip(), buttons=tuple(buttons), form=form, topic=TOPIC)
+    def _message(
+        self, ctx: TurnContext, text: str, buttons: list[Button], form: Form | None = None
+    ) -> Message:
+        # Like every screen, the directory offers the acute exit first (issue #11).
+        acute = Button(ctx.content.text(ctx.lang, "contacts.acute_button"), A_ACUTE, style="danger")
+        return Message(text=text.strip(), buttons=(acute, *buttons), form=form, topic=TOPIC)
 
     def unit_message(
         self, ctx: TurnContext, d: Directory, unit: str, remembered: str | None, note: str = ""
@@ -147,7 +153,7 @@ class ContactsDialog:
         ]
         if remembered is not None:
             buttons.append(self._button(ctx, "forget_button", A_FORGET))
-        return self._message("\n".join(lines), buttons)
+        return self._message(ctx, "\n".join(lines), buttons)
 
     def all_message(self, ctx: TurnContext, d: Directory, remembered: str | None) -> Message:
         """Every unit with its contacts (and the tenant-wide ones last)."""
@@ -165,7 +171,7 @@ class ContactsDialog:
         buttons = [self._button(ctx, "choose_button", A_CHOOSE)]
         if remembered is not None:
             buttons.append(self._button(ctx, "forget_button", A_FORGET))
-        return self._message("\n".join(lines), buttons)
+        return self._message(ctx, "\n".join(lines), buttons)
 
     def ask_message(self, ctx: TurnContext, d: Directory, notice: str = "") -> Message:
         """Which unit? A choice form of the tenant's units, and "Vis alle"."""
@@ -185,6 +191,7 @@ class ContactsDialog:
         )
         body = text(ctx.lang, "contacts.ask.text")
         return self._message(
+            ctx,
             f"**{notice}**\n{body}" if notice else body,
             [self._button(ctx, "all_button", A_ALL)],
             form,

@@ -6,7 +6,8 @@ elements per actions block and 50 blocks per message. On every screen a user can
 those limits and lose no button, and "Akutt fare?" is the first button of the message model and in
 the first action container each client shows (Teams: the first action set, after a form's submit
 at most; Slack: the first actions block). The guide's, the help menu's and the feedback form's
-screens must all carry it (the guide's first screen opens with its "yes, it may be acute" choice).
+screens must all carry it (the guide's first screen opens with its "yes, it may be acute" choice),
+and so must the answer to every free-text topic, nb and nn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from bot.platforms.slack.render import decode_action_id, render_message
 from bot.platforms.teams.render import MAX_ACTIONS, render_card
+from dialogs.faq.dialog import TOPICS
 from dialogs.messages import Message
 from tests.dialogs.test_commands_everywhere import (
     WALKER,
@@ -31,8 +33,9 @@ from tests.platforms.test_teams import assert_valid_card
 SLACK_ACTIONS_PER_BLOCK = 25
 SLACK_BLOCKS = 50
 ACUTE = "guide:acute"
-#: Screens that must offer the acute exit (topics; the guide's start with its own acute choice).
-MUST_CARRY = ("hjelp", "om-bts", "ukjent", "tilbakemelding")
+#: Screens that must offer the acute exit (topics; the guide's start with its own acute choice):
+#: the help and feedback screens and every FAQ answer but the acute answer itself.
+MUST_CARRY = ("hjelp", "om-bts", "ukjent", "tilbakemelding", *(t for t in TOPICS if t != "akutt"))
 GUIDE_TOPIC = "uro"
 
 
@@ -140,3 +143,24 @@ def test_the_model_puts_the_acute_exit_first_whoever_builds_the_message() -> Non
     assert [b.action for b in more.buttons] == [ACUTE, "help:menu", "feedback:up"]
     plain = Message("x", buttons=(Button("B", "b"), Button("A", "a")))
     assert [b.action for b in plain.buttons] == ["b", "a"], "no other button moves"
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn"])
+async def test_every_faq_answer_offers_the_acute_exit_first(tmp_path: Path, lang: str) -> None:
+    router, store = await _router(tmp_path)
+    walker = Walker(router, store, WALKER)
+    await walker.send(action="lang:set", value=lang)
+    problems: list[str] = []
+    for topic in TOPICS:
+        if topic == "akutt":
+            continue
+        reply = await walker.send(action="faq:topic", value=topic)
+        assert reply.messages, topic
+        for message in reply.messages:
+            where = f"faq {topic} ({message.topic})"
+            problems += model_problems(message, where)
+            problems += card_problems(message, lang, where)
+            problems += slack_problems(message, lang, where)
+        assert any(acute_first(m) for m in reply.messages), topic
+    await store.engine.dispose()
+    assert not problems, "\n".join(problems)
