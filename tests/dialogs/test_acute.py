@@ -19,9 +19,10 @@ HOLDOUT = TESTS / "acute_holdout.tsv"
 #: listed in the report; do not tune on this file (that would make it a second challenge set).
 HOLDOUT_RECALL = 0.87
 #: Was 0.10 with the word rules alone. Issue #11 added acute triggers (FGM, exploitation, a child
-#: not collected) and the semantic router's acute net, trading false alarms for recall: measured
-#: 7/60 on the challenge set and 4/30 on the holdout's non-acute rows.
-MAX_FALSE_ALARMS = 0.14
+#: not collected, many rewordings) and the semantic router's acute net at P(akutt) >= 0.2, trading
+#: false alarms for recall (a false alarm costs one tap back). Measured after the last change: 9/60 on
+#: the challenge set and 5/30 on the holdout's non-acute rows. This bounds what is, it is no target.
+MAX_FALSE_ALARMS = 0.17
 
 
 def _split(path: Path) -> tuple[list[str], list[str]]:

@@ -73,5 +73,8 @@ def test_the_index_answers_as_the_rules(texts: list[str]) -> None:
 
 
 def test_a_number_of_thousands_of_digits_is_no_age() -> None:
-    # int() refuses numbers this long; the range check must not even try.
-    assert faq.classify("barnet er " + "1" * 5_000 + " år")[0] != "akutt"
+    # int() refuses numbers this long; the range check must not even try. The acute pass is what
+    # reads ages (the semantic router's view of such a text says nothing about the range check).
+    text = "barnet er " + "1" * 5_000 + " år"
+    assert faq.classify(text, semantic=False)[0] != "akutt"
+    assert faq.classify(text)[0] in faq.TOPICS
