@@ -1,6 +1,6 @@
 """What semantic routing costs, as ratios against the word-based (lexical) router in the same run.
 
-For every question of the held-out file (``tests/routing_holdout.tsv``) it times one
+For every question of the held-out files (``tests/routing_holdout*.tsv``) it times one
 classification with each router (after a warm-up) and prints p50/p99 per question; it starts a
 fresh Python process per router that builds the shipped classifier and answers one question, and
 reports that process's start time and peak RSS; and it starts the whole server (``bts-bot serve``
@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bot.admin.faq_eval import HOLDOUT, read_labelled
+from bot.admin.faq_eval import HOLDOUTS, read_labelled
 from dialogs.faq import dialog as faq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,7 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    questions = [q for q, _ in read_labelled(ROOT / HOLDOUT)]
+    questions = [q for path in HOLDOUTS for q, _ in read_labelled(ROOT / path)]
     lexical = per_question(questions, False, args.repeat)
     semantic = per_question(questions, True, args.repeat)
     start_lexical, start_semantic = process_start(False), process_start(True)

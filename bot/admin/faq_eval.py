@@ -2,7 +2,8 @@
 
 Without a file it reports both parts of the routing data: the training examples in the content
 files, by 5-fold cross-validation (each fold routed by a model trained on the other four), and the
-held-out file ``tests/routing_holdout.tsv`` that is never trained or tuned on. A file is a TSV with
+held-out files ``tests/routing_holdout.tsv`` and ``tests/routing_holdout_2.tsv`` (a second set, by
+other writers) that are never trained or tuned on. A file is a TSV with
 the header ``question<TAB>topic`` (lines starting with ``#`` are comments). For each part it prints
 overall accuracy, acute recall (missing an acute question is the worst error), precision and recall
 of ``ukjent`` and of every topic, how often two topics were offered as buttons (and whether the right
@@ -25,8 +26,12 @@ from dialogs.faq import dialog as faq
 from dialogs.faq.dialog import TOPICS
 from dialogs.faq.engine import ACUTE, UNKNOWN, Classification
 
-#: The held-out part of the routing data (relative to the repository root).
-HOLDOUT = Path("tests/routing_holdout.tsv")
+#: The held-out parts of the routing data (relative to the repository root), oldest first.
+HOLDOUTS = (
+    Path("tests/routing_holdout.tsv"),
+    Path("tests/routing_holdout_2.tsv"),
+    Path("tests/routing_holdout_3.tsv"),
+)
 FOLDS = 5
 Router = Callable[[str], Classification]
 
@@ -204,14 +209,14 @@ def run_eval(
     out: TextIO = sys.stdout,
     lexical: bool = False,
 ) -> int:
-    """Evaluate on ``paths`` (default: cross-validation and the held-out file) and print the
+    """Evaluate on ``paths`` (default: cross-validation and the held-out files) and print the
     report; 0 on success, 2 on a bad file."""
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     route: Router = (lambda text: faq.explain(text, semantic=False)) if lexical else faq.explain
     results: list[EvalResult] = []
     if not files and not lexical:
         results.append(cross_validate())
-    for path in files or ([HOLDOUT] if HOLDOUT.exists() else []):
+    for path in files or [h for h in HOLDOUTS if h.exists()]:
         try:
             rows = read_labelled(path)
         except (OSError, ValueError, KeyError) as exc:

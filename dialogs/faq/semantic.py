@@ -2,7 +2,8 @@
 
 Each text becomes one feature vector: its multilingual-e5-small sentence embedding (meaning, across
 bokmål, nynorsk and English) next to hashed character n-grams of its folded words (typos, dialect
-and nynorsk spellings, words without æøå). A softmax (multinomial logistic) regression over the
+and nynorsk spellings, words without æøå) and hashed folded words and word pairs ("melde sjølv",
+"ikke hentet": what a short phrase says, which neither of the others pins down). A softmax (multinomial logistic) regression over the
 topics is trained on the example questions in the content files — ``training.yaml`` and the
 ``examples``/``keywords`` of ``faq.yaml`` in every language, plus a kommune's own — when the router
 is built: deterministic, shared by every router built from the same examples in this process, and
@@ -23,6 +24,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,9 @@ NGRAM_BUCKETS = 2048
 NGRAM_SIZES = (3, 4, 5)
 #: Weight of the n-gram block against the embedding block (both have unit length).
 NGRAM_WEIGHT = 0.5
+#: Buckets and weight of the hashed word and word-pair block (unit length before the weight).
+WORD_BUCKETS = 4096
+WORD_WEIGHT = 0.5
 #: L2 penalty and full-batch Adam steps of the regression; chosen by 5-fold cross-validation on
 #: the training examples only (``bts-bot eval`` prints it), never on the held-out file.
 L2_PENALTY = 1e-5
@@ -61,10 +66,27 @@ def ngram_matrix(texts: Sequence[str]) -> np.ndarray:
     return matrix
 
 
+def word_matrix(texts: Sequence[str]) -> np.ndarray:
+    """Hashed, log-scaled, L2-normalised counts of folded words and adjacent word pairs."""
+    matrix = np.zeros((len(texts), WORD_BUCKETS), np.float32)
+    for row, text in enumerate(texts):
+        folded = words(text[:1_000])
+        for word in folded:
+            matrix[row, zlib.crc32(f"w{word}".encode()) % WORD_BUCKETS] += 1
+        for first, second in pairwise(folded):
+            matrix[row, zlib.crc32(f"b{first} {second}".encode()) % WORD_BUCKETS] += 1
+    np.log1p(matrix, out=matrix)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
+    return matrix
+
+
 def features(embedder: Embedder, texts: Sequence[str], examples: bool = False) -> np.ndarray:
-    """Embedding and n-gram blocks side by side; ``examples`` lets a caching embedder keep them."""
+    """Embedding, n-gram and word blocks side by side; ``examples`` lets a caching embedder keep
+    the embeddings."""
     vectors = embedder.embed(texts, remember=examples)
-    return np.hstack([vectors, NGRAM_WEIGHT * ngram_matrix(texts)]).astype(np.float32)
+    return np.hstack(
+        [vectors, NGRAM_WEIGHT * ngram_matrix(texts), WORD_WEIGHT * word_matrix(texts)]
+    ).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -110,7 +132,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def digest(embedder: Embedder, examples: Mapping[str, Sequence[str]]) -> str:
     """What a trained model depends on: the model, the examples and the training settings."""
-    settings = (NGRAM_BUCKETS, NGRAM_SIZES, NGRAM_WEIGHT, L2_PENALTY, STEPS, LEARNING_RATE)
+    settings = (
+        NGRAM_BUCKETS, NGRAM_SIZES, NGRAM_WEIGHT, WORD_BUCKETS, WORD_WEIGHT,
+        L2_PENALTY, STEPS, LEARNING_RATE,
+    )  # fmt: skip
     h = hashlib.sha256(f"{embedder.name}{settings}".encode())
     for topic in sorted(examples):
         h.update(b"\1" + topic.encode())

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.admin.faq_eval import HOLDOUT, evaluate, read_labelled, run_eval
+from bot.admin.faq_eval import HOLDOUTS, evaluate, read_labelled, run_eval
 from dialogs.app import build_router
 from dialogs.faq import dialog as faq
 from dialogs.faq.embedder import SHIPPED_CACHE, CachedEmbedder, default_embedder, text_key
@@ -27,11 +27,13 @@ from dialogs.faq.engine import (
 from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.faq.semantic import SHIPPED_MODEL, SoftmaxModel, digest, features, load_model
 from dialogs.messages import Turn
+from dialogs.pii import find_personal_data
 from storage.repositories import Store
 from tests.dialogs.test_faq import faq_store  # noqa: F401  # the migrated SQLite store fixture
 
 ROOT = Path(__file__).resolve().parents[2]
-HOLDOUT_FILE = ROOT / HOLDOUT
+HOLDOUT_FILES = tuple(ROOT / path for path in HOLDOUTS)
+HOLDOUT_FILE = HOLDOUT_FILES[0]
 
 
 def _training_examples() -> dict[str, list[str]]:
@@ -43,19 +45,30 @@ def _training_examples() -> dict[str, list[str]]:
 
 
 def test_holdout_says_what_it_is_and_is_a_quarter_of_the_data() -> None:
-    head = HOLDOUT_FILE.read_text(encoding="utf-8").splitlines()[:3]
-    assert head[0].startswith("#") and "never" in " ".join(head).lower()
-    held = read_labelled(HOLDOUT_FILE)
+    held: list[tuple[str, str]] = []
+    for path in HOLDOUT_FILES:
+        head = path.read_text(encoding="utf-8").splitlines()[:3]
+        assert head[0].startswith("#") and "never" in " ".join(head).lower()
+        rows = read_labelled(path)
+        assert {topic for _, topic in rows} == set(faq.TOPICS), path
+        held += rows
     _, training = faq.shipped_content()
     trained = sum(len(v) for lang in training.values() for v in lang.values())
     assert len(held) / (len(held) + trained) >= 0.25
-    assert {topic for _, topic in held} == set(faq.TOPICS)
 
 
 def test_holdout_is_never_trained_on() -> None:
     trained = {" ".join(t.lower().split()) for v in _training_examples().values() for t in v}
-    held = {" ".join(q.lower().split()) for q, _ in read_labelled(HOLDOUT_FILE)}
-    assert not trained & held
+    for path in HOLDOUT_FILES:
+        held = {" ".join(q.lower().split()) for q, _ in read_labelled(path)}
+        assert not trained & held, path
+
+
+def test_no_shipped_example_looks_like_personal_data() -> None:
+    """The same guard a kommune's own examples pass: the content files never hold a child's data."""
+    texts = [t for v in _training_examples().values() for t in v]
+    texts += [q for path in HOLDOUT_FILES for q, _ in read_labelled(path)]
+    assert [t for t in texts if find_personal_data(t)] == []
 
 
 def test_every_topic_has_at_least_60_training_examples() -> None:
@@ -81,27 +94,34 @@ class _Refuse:
 # --- what it achieves ----------------------------------------------------------------------
 
 
-#: Issue #11 asks for 90 % and 100 % on the held-out file. Measured once, after all tuning was done
-#: on the training part: 890/1030 = 86.4 % and 55/56 acute (the miss: a sexually transmitted disease
-#: in a four-year-old, routed to parorende). Not reached; these guard what is. Do not tune on the file
-#: to raise them: add phrasings to training.yaml and write a new held-out set.
-HOLDOUT_ACCURACY = 0.86
-HOLDOUT_ACUTE_RECALL = 0.98
+#: Issue #11 asks for 90 % and 100 % on the held-out files. Measured after the last change, which was
+#: made on the training part only (the third file, border cases between a worry and an emergency, was
+#: measured that once), as (accuracy, acute recall): 909/1030 and 55/56; 997/1097 and 154/154;
+#: 115/156 and 28/28. The first two files had been measured before, in aggregate, during the work; see
+#: each file's header and the closing note. Do not tune on a file to raise them: add phrasings to
+#: training.yaml and write a new held-out set.
+MEASURED = {
+    "routing_holdout.tsv": (0.882, 0.98),
+    "routing_holdout_2.tsv": (0.908, 1.0),
+    "routing_holdout_3.tsv": (0.737, 1.0),
+}
 
 
-def test_holdout_accuracy_and_acute_recall() -> None:
-    result = evaluate(read_labelled(HOLDOUT_FILE), name="holdout")
-    assert result.recall(ACUTE) >= HOLDOUT_ACUTE_RECALL, [
+@pytest.mark.parametrize("path", HOLDOUT_FILES, ids=lambda p: p.name)
+def test_holdout_accuracy_and_acute_recall(path: Path) -> None:
+    accuracy, acute_recall = MEASURED[path.name]
+    result = evaluate(read_labelled(path), name=path.name)
+    assert result.recall(ACUTE) >= acute_recall, [
         m for m in result.misrouted if m["expected"] == ACUTE
     ]
-    assert result.accuracy >= HOLDOUT_ACCURACY, (result.accuracy, result.misrouted)
+    assert result.accuracy >= accuracy, (result.accuracy, result.misrouted)
 
 
 def test_semantic_router_beats_the_word_based_one_on_the_holdout() -> None:
     rows = read_labelled(HOLDOUT_FILE)
     semantic = evaluate(rows)
     lexical = evaluate(rows, lambda text: faq.explain(text, semantic=False))
-    assert semantic.accuracy > lexical.accuracy + 0.2  # measured: 86.4 % against 52.8 %
+    assert semantic.accuracy > lexical.accuracy + 0.2  # measured: 88.3 % against 53.5 %
 
 
 def test_eval_prints_both_parts_with_ukjent_precision() -> None:
@@ -109,7 +129,9 @@ def test_eval_prints_both_parts_with_ukjent_precision() -> None:
     assert run_eval([], as_json=True, out=out) == 0
     parts = json.loads(out.getvalue())
     assert parts[0]["name"].startswith("training examples")
-    assert parts[1]["name"].endswith("routing_holdout.tsv")
+    assert [part["name"].rsplit("/", 1)[-1] for part in parts[1:]] == [
+        p.name for p in HOLDOUT_FILES
+    ]
     for part in parts:
         assert {"accuracy", "acute_recall", "unknown_precision", "unknown_recall"} <= set(part)
         assert set(part["per_topic"]["uro"]) >= {"precision", "recall"}
