@@ -50,7 +50,9 @@ def test_holdout_says_what_it_is_and_is_a_quarter_of_the_data() -> None:
         head = path.read_text(encoding="utf-8").splitlines()[:3]
         assert head[0].startswith("#") and "never" in " ".join(head).lower()
         rows = read_labelled(path)
-        assert {topic for _, topic in rows} == set(faq.TOPICS), path
+        topics = {topic for _, topic in rows}
+        # The third file is only the border between a worry and an emergency.
+        assert topics == set(faq.TOPICS) if path != HOLDOUT_FILES[2] else topics < set(faq.TOPICS)
         held += rows
     _, training = faq.shipped_content()
     trained = sum(len(v) for lang in training.values() for v in lang.values())
@@ -97,13 +99,13 @@ class _Refuse:
 #: Issue #11 asks for 90 % and 100 % on the held-out files. Measured after the last change, which was
 #: made on the training part only (the third file, border cases between a worry and an emergency, was
 #: measured that once), as (accuracy, acute recall): 909/1030 and 55/56; 997/1097 and 154/154;
-#: 115/156 and 28/28. The first two files had been measured before, in aggregate, during the work; see
+#: 343/456 and 83/83. The first two files had been measured before, in aggregate, during the work; see
 #: each file's header and the closing note. Do not tune on a file to raise them: add phrasings to
 #: training.yaml and write a new held-out set.
 MEASURED = {
     "routing_holdout.tsv": (0.882, 0.98),
     "routing_holdout_2.tsv": (0.908, 1.0),
-    "routing_holdout_3.tsv": (0.737, 1.0),
+    "routing_holdout_3.tsv": (0.752, 1.0),
 }
 
 
