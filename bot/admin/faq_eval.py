@@ -2,8 +2,8 @@
 
 Without a file it reports both parts of the routing data: the training examples in the content
 files, by 5-fold cross-validation (each fold routed by a model trained on the other four), and the
-held-out files ``tests/routing_holdout.tsv`` and ``tests/routing_holdout_2.tsv`` (a second set, by
-other writers) that are never trained or tuned on. A file is a TSV with
+held-out files ``tests/routing_holdout*.tsv`` (``HOLDOUTS``: three sets by different writers) that
+are never trained or tuned on. A file is a TSV with
 the header ``question<TAB>topic`` (lines starting with ``#`` are comments). For each part it prints
 overall accuracy, acute recall (missing an acute question is the worst error), precision and recall
 of ``ukjent`` and of every topic, how often two topics were offered as buttons (and whether the right
