@@ -98,13 +98,13 @@ class _Refuse:
 
 #: Issue #11 asks for 90 % and 100 % on the held-out files. Measured after the last change, which was
 #: made on the training part only (the third file, border cases between a worry and an emergency, was
-#: measured that once), as (accuracy, acute recall): 909/1030 and 55/56; 997/1097 and 154/154;
+#: measured that once), as (accuracy, acute recall): 909/1030 and 55/56; 996/1097 and 154/154;
 #: 343/456 and 83/83. The first two files had been measured before, in aggregate, during the work; see
 #: each file's header and the closing note. Do not tune on a file to raise them: add phrasings to
 #: training.yaml and write a new held-out set.
 MEASURED = {
     "routing_holdout.tsv": (0.882, 0.98),
-    "routing_holdout_2.tsv": (0.908, 1.0),
+    "routing_holdout_2.tsv": (0.907, 1.0),
     "routing_holdout_3.tsv": (0.752, 1.0),
 }
 
