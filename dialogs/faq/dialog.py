@@ -28,6 +28,7 @@ from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
 from dialogs.faq.embedder import Embedder, default_embedder
 from dialogs.faq.engine import (
+    ACUTE,
     TOPICAL_MAX_CHARS,
     UNKNOWN,
     Classification,
@@ -359,7 +360,9 @@ class FaqDialog:
                 "tenant": ctx.turn.tenant_id,
             },
         )
-        if len(result.alternatives) >= 2:
+        if result.topic == ACUTE and len(result.alternatives) >= 2:
+            reply = also_offered(ctx, await _answer(ctx, ACUTE, False), result.alternatives[1])
+        elif len(result.alternatives) >= 2:
             reply = ctx.reply(unsure_message(ctx, result.alternatives), replace=False, topic=UNSURE)
         else:
             reply = await _answer(ctx, result.topic, replace_message=False)
@@ -375,6 +378,16 @@ def unsure_message(ctx: TurnContext, alternatives: tuple[str, ...]) -> Message:
     )
     # Message puts the acute exit first by itself; the topics follow it, then the menu.
     return replace(message, buttons=(*offered, *message.buttons))
+
+
+def also_offered(ctx: TurnContext, reply: Reply, topic: str) -> Reply:
+    """The acute answer with a button for the topic the question may have meant instead: the net
+    is set low, and a false alarm should cost one tap, not a retyped question."""
+    first, *rest = reply.messages
+    label = ctx.content.text(ctx.lang, f"faq.unsure.labels.{topic}")
+    # Second, right after the acute steps: within the actions every client shows.
+    buttons = (*first.buttons[:1], Button(label, TOPIC_ACTION, value=topic), *first.buttons[1:])
+    return replace(reply, messages=(replace(first, buttons=buttons), *rest))
 
 
 async def show_topic(ctx: TurnContext) -> Reply:

@@ -4,14 +4,23 @@ fallback, and that a user's question is never kept."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.admin.faq_eval import HOLDOUTS, evaluate, read_labelled, run_eval
+from bot.admin.faq_eval import (
+    HOLDOUTS,
+    EvalResult,
+    cross_validate,
+    evaluate,
+    read_labelled,
+    run_eval,
+)
 from dialogs.app import build_router
 from dialogs.faq import dialog as faq
 from dialogs.faq.embedder import SHIPPED_CACHE, CachedEmbedder, default_embedder, text_key
@@ -97,22 +106,30 @@ class _Refuse:
 
 
 #: Issue #11 asks for 90 % and 100 % on the held-out files. Measured after the last change, which was
-#: made on the training part only (the third file, border cases between a worry and an emergency, was
-#: measured that once), as (accuracy, acute recall): 909/1030 and 55/56; 996/1097 and 154/154;
-#: 343/456 and 83/83. The first two files had been measured before, in aggregate, during the work; see
-#: each file's header and the closing note. Do not tune on a file to raise them: add phrasings to
-#: training.yaml and write a new held-out set.
+#: made on the training part only, as (accuracy, acute recall): 922/1030 and 55/56; 1008/1097 and
+#: 154/154; 346/456 and 83/83; 478/530 and 71/71. The fourth file was split from its writers' lines
+#: before they were used and measured once, after the nearest-neighbour vote had been chosen by
+#: cross-validation; the first three had been measured before, in aggregate, during earlier work
+#: (see each file's header and docs/routing.md). Do not tune on a file to raise them: add phrasings
+#: to training.yaml and write a new held-out set.
 MEASURED = {
-    "routing_holdout.tsv": (0.882, 0.98),
-    "routing_holdout_2.tsv": (0.907, 1.0),
-    "routing_holdout_3.tsv": (0.752, 1.0),
+    "routing_holdout.tsv": (0.895, 0.98),
+    "routing_holdout_2.tsv": (0.918, 1.0),
+    "routing_holdout_3.tsv": (0.758, 1.0),
+    "routing_holdout_4.tsv": (0.901, 1.0),
 }
+
+
+@cache
+def _held_out(path: Path) -> EvalResult:
+    """Each held-out file routed once per test run (a few thousand questions take a minute)."""
+    return evaluate(read_labelled(path), name=path.name)
 
 
 @pytest.mark.parametrize("path", HOLDOUT_FILES, ids=lambda p: p.name)
 def test_holdout_accuracy_and_acute_recall(path: Path) -> None:
     accuracy, acute_recall = MEASURED[path.name]
-    result = evaluate(read_labelled(path), name=path.name)
+    result = _held_out(path)
     assert result.recall(ACUTE) >= acute_recall, [
         m for m in result.misrouted if m["expected"] == ACUTE
     ]
@@ -120,25 +137,41 @@ def test_holdout_accuracy_and_acute_recall(path: Path) -> None:
 
 
 def test_semantic_router_beats_the_word_based_one_on_the_holdout() -> None:
-    rows = read_labelled(HOLDOUT_FILE)
-    semantic = evaluate(rows)
-    lexical = evaluate(rows, lambda text: faq.explain(text, semantic=False))
-    assert semantic.accuracy > lexical.accuracy + 0.2  # measured: 88.3 % against 53.5 %
+    lexical = evaluate(read_labelled(HOLDOUT_FILE), lambda text: faq.explain(text, semantic=False))
+    # measured: 89.5 % against 53.5 %
+    assert _held_out(HOLDOUT_FILE).accuracy > lexical.accuracy + 0.2
 
 
-def test_eval_prints_both_parts_with_ukjent_precision() -> None:
+def test_eval_prints_cross_validation_then_each_held_out_file(tmp_path: Path) -> None:
+    """The report's shape, on a small sample: the full run (``bts-bot eval``) trains five models on
+    all 8,900 examples and routes every one of them, minutes of CPU for numbers no test asserts."""
+    examples = {t: v[:15] for t, v in _training_examples().items()}
+    holdouts = []
+    for path in HOLDOUT_FILES[:2]:
+        small = tmp_path / path.name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+        small.write_text("\n".join(lines[: header + 41]) + "\n", encoding="utf-8")
+        holdouts.append(small)
     out = io.StringIO()
-    assert run_eval([], as_json=True, out=out) == 0
+    cv = lambda: cross_validate(folds=3, examples=examples)  # noqa: E731
+    assert run_eval([], as_json=True, out=out, cross_validation=cv, holdouts=holdouts) == 0
     parts = json.loads(out.getvalue())
-    assert parts[0]["name"].startswith("training examples")
-    assert [part["name"].rsplit("/", 1)[-1] for part in parts[1:]] == [
-        p.name for p in HOLDOUT_FILES
-    ]
+    assert parts[0]["name"] == "training examples, 3-fold cross-validation"
+    # Every sampled example is routed once, by a model trained without it (those listed under
+    # two topics are left out).
+    assert 0.95 * 15 * len(examples) <= parts[0]["total"] <= 15 * len(examples)
+    assert [part["name"] for part in parts[1:]] == [str(p) for p in holdouts]
+    assert [part["total"] for part in parts[1:]] == [40, 40]
     for part in parts:
         assert {"accuracy", "acute_recall", "unknown_precision", "unknown_recall"} <= set(part)
-        assert set(part["per_topic"]["uro"]) >= {"precision", "recall"}
+        assert part["per_topic"]
+        assert all({"precision", "recall"} <= set(c) for c in part["per_topic"].values())
+    defaults = inspect.signature(run_eval).parameters
+    assert defaults["cross_validation"].default is cross_validate
+    assert defaults["holdouts"].default == HOLDOUTS
     text = io.StringIO()
-    assert run_eval([HOLDOUT_FILE], out=text) == 0
+    assert run_eval(holdouts[:1], out=text) == 0
     assert "ukjent precision:" in text.getvalue() and "two topics offered:" in text.getvalue()
 
 
@@ -184,7 +217,12 @@ async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_firs
     await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
     classifier = router_classifier(router)
     question = next(
-        (q for q, _ in read_labelled(HOLDOUT_FILE) if classifier.classify(q).alternatives), None
+        (
+            q
+            for q, _ in read_labelled(HOLDOUT_FILE)
+            if classifier.classify(q).alternatives and classifier.classify(q).topic != ACUTE
+        ),
+        None,
     )
     assert question is not None, "no held-out question makes the router hesitate"
     first, second = classifier.classify(question).alternatives
@@ -200,6 +238,40 @@ async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_firs
         Turn("web", "local", "u1", "c1", action=faq.TOPIC_ACTION, value=second)
     )
     assert chosen.topic == second
+
+
+async def test_an_acute_answer_from_the_net_offers_the_topic_it_may_have_meant(
+    faq_store: Store,  # noqa: F811  # the fixture imported from test_faq
+) -> None:
+    router = build_router(faq_store)
+    await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
+    classifier = router_classifier(router)
+    question = next(
+        (
+            q
+            for path in HOLDOUT_FILES
+            for q, _ in read_labelled(path)
+            if classifier.classify(q).topic == ACUTE and classifier.classify(q).alternatives
+        ),
+        None,
+    )
+    assert question is not None, "no held-out question gets the acute answer with another topic"
+    assert classifier.acute_trigger(question) is None, "a trigger hit is never second-guessed"
+    _, other = classifier.classify(question).alternatives
+    reply = await router.handle(Turn("web", "local", "u1", "c1", text=question))
+    assert reply.topic == ACUTE
+    buttons = reply.messages[0].buttons
+    assert buttons[0].action == "guide:acute"
+    assert (buttons[1].action, buttons[1].value) == (faq.TOPIC_ACTION, other)
+    assert other not in (ACUTE, UNKNOWN)
+
+
+def test_the_acute_net_brings_the_likeliest_other_topic_along() -> None:
+    probs = {ACUTE: ACUTE_PROBABILITY + 0.01, "uro": 0.6, UNKNOWN: 0.1}
+    probs["samtykke"] = 1 - sum(probs.values())
+    assert decide(probs).alternatives == (ACUTE, "uro")
+    assert decide({ACUTE: 0.3, UNKNOWN: 0.6, "uro": 0.1}).alternatives == ()
+    assert decide({ACUTE: 0.9, "uro": 0.05, "samtykke": 0.05}).alternatives == ()
 
 
 def router_classifier(router: object) -> faq.FaqClassifier:
