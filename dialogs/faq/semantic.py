@@ -222,9 +222,13 @@ class SemanticRouter:
         )
 
     def probabilities(self, text: str) -> dict[str, float]:
-        x = features(self.embedder, [text])
-        row = (1 - KNN_WEIGHT) * self.model.probabilities(x)[0]
-        row += KNN_WEIGHT * self._vote(x[0, : self._neighbours.shape[1]])
+        x = features(self.embedder, [text])[0]
+        # einsum, not @, for one question: a matrix product wakes OpenBLAS's threads, which then
+        # spin for a while and slow the embedding engine down on the next question (2 cores: p50
+        # 45 ms against 22 ms, p99 139 against 48 ms).
+        logits = np.einsum("i,ij->j", x, self.model.weights) + self.model.bias
+        row = (1 - KNN_WEIGHT) * _softmax(logits[None, :])[0]
+        row += KNN_WEIGHT * self._vote(x[: self._neighbours.shape[1]])
         return {label: float(p) for label, p in zip(self.model.labels, row, strict=True)}
 
     def _vote(self, vector: np.ndarray) -> np.ndarray:
@@ -232,7 +236,7 @@ class SemanticRouter:
         vote = np.zeros(len(self.model.labels), np.float32)
         if not len(self._neighbours):
             return vote
-        similarity = self._neighbours @ vector
+        similarity = np.einsum("ij,j->i", self._neighbours, vector)
         k = min(KNN_NEIGHBOURS, len(similarity))
         nearest = np.argpartition(-similarity, k - 1)[:k]
         weight = np.exp((similarity[nearest] - similarity[nearest].max()) / KNN_TEMPERATURE)

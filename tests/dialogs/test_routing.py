@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from dialogs.faq.engine import (
     CONFIDENT,
     PAIR,
     UNKNOWN,
+    Classification,
     decide,
     sharpen,
 )
@@ -37,6 +39,7 @@ from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.faq.semantic import SHIPPED_MODEL, SoftmaxModel, digest, features, load_model
 from dialogs.messages import Turn
 from dialogs.pii import find_personal_data
+from dialogs.router import Router
 from storage.repositories import Store
 from tests.dialogs.test_faq import faq_store  # noqa: F401  # the migrated SQLite store fixture
 
@@ -213,16 +216,8 @@ def test_decide_answers_offers_two_or_admits_it_does_not_know() -> None:
 async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_first(
     faq_store: Store,  # noqa: F811  # the fixture imported from test_faq
 ) -> None:
-    router = build_router(faq_store)
-    await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
-    classifier = router_classifier(router)
-    question = next(
-        (
-            q
-            for q, _ in read_labelled(HOLDOUT_FILE)
-            if classifier.classify(q).alternatives and classifier.classify(q).topic != ACUTE
-        ),
-        None,
+    router, classifier, question = await _router_and_held_out_question(
+        faq_store, lambda c: bool(c.alternatives) and c.topic != ACUTE
     )
     assert question is not None, "no held-out question makes the router hesitate"
     first, second = classifier.classify(question).alternatives
@@ -243,17 +238,8 @@ async def test_two_likely_topics_are_offered_as_buttons_with_the_acute_exit_firs
 async def test_an_acute_answer_from_the_net_offers_the_topic_it_may_have_meant(
     faq_store: Store,  # noqa: F811  # the fixture imported from test_faq
 ) -> None:
-    router = build_router(faq_store)
-    await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
-    classifier = router_classifier(router)
-    question = next(
-        (
-            q
-            for path in HOLDOUT_FILES
-            for q, _ in read_labelled(path)
-            if classifier.classify(q).topic == ACUTE and classifier.classify(q).alternatives
-        ),
-        None,
+    router, classifier, question = await _router_and_held_out_question(
+        faq_store, lambda c: c.topic == ACUTE and bool(c.alternatives)
     )
     assert question is not None, "no held-out question gets the acute answer with another topic"
     assert classifier.acute_trigger(question) is None, "a trigger hit is never second-guessed"
@@ -272,6 +258,18 @@ def test_the_acute_net_brings_the_likeliest_other_topic_along() -> None:
     assert decide(probs).alternatives == (ACUTE, "uro")
     assert decide({ACUTE: 0.3, UNKNOWN: 0.6, "uro": 0.1}).alternatives == ()
     assert decide({ACUTE: 0.9, "uro": 0.05, "samtykke": 0.05}).alternatives == ()
+
+
+async def _router_and_held_out_question(
+    store: Store, wanted: Callable[[Classification], bool]
+) -> tuple[Router, faq.FaqClassifier, str | None]:
+    """A router that has answered once, its classifier, and the first held-out question whose
+    classification is ``wanted`` (None when there is none)."""
+    router = build_router(store)
+    await router.handle(Turn("web", "local", "u1", "c1", text="hei"))
+    classifier = router_classifier(router)
+    questions = (q for path in HOLDOUT_FILES for q, _ in read_labelled(path))
+    return router, classifier, next((q for q in questions if wanted(classifier.classify(q))), None)
 
 
 def router_classifier(router: object) -> faq.FaqClassifier:

@@ -13,6 +13,7 @@ and so must the answer to every free-text topic, nb and nn.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -109,6 +110,15 @@ def model_problems(message: Message, where: str) -> list[str]:
     return []
 
 
+def all_problems(message: Message, lang: str, where: str) -> list[str]:
+    """What the model, a Teams card and Slack blocks of one message get wrong."""
+    return (
+        model_problems(message, where)
+        + card_problems(message, lang, where)
+        + slack_problems(message, lang, where)
+    )
+
+
 @pytest.mark.parametrize("lang", ["nb", "nn"])
 async def test_every_screen_shows_the_acute_exit_within_the_clients_limits(
     tmp_path: Path, lang: str
@@ -122,9 +132,7 @@ async def test_every_screen_shows_the_acute_exit_within_the_clients_limits(
         for i, message in enumerate(screen.reply.messages):
             where = f"{screen.path} [{i}]"
             with_acute += any(b.action == ACUTE for b in message.buttons)
-            problems += model_problems(message, where)
-            problems += card_problems(message, lang, where)
-            problems += slack_problems(message, lang, where)
+            problems += all_problems(message, lang, where)
     await store.engine.dispose()
     topics = {m.topic for screen in screens for m in screen.reply.messages}
     assert with_acute > 50, "the walk reached the guide's screens"
@@ -158,9 +166,33 @@ async def test_every_faq_answer_offers_the_acute_exit_first(tmp_path: Path, lang
         assert reply.messages, topic
         for message in reply.messages:
             where = f"faq {topic} ({message.topic})"
-            problems += model_problems(message, where)
-            problems += card_problems(message, lang, where)
-            problems += slack_problems(message, lang, where)
+            problems += all_problems(message, lang, where)
         assert any(acute_first(m) for m in reply.messages), topic
     await store.engine.dispose()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", ["nb", "nn"])
+async def test_the_acute_answer_with_another_topic_offered_stays_within_the_limits(
+    tmp_path: Path, lang: str
+) -> None:
+    """The net's acute answer carries the likeliest other topic second; any topic may be it."""
+    from dialogs.faq.dialog import also_offered
+
+    router, store = await _router(tmp_path)
+    walker = Walker(router, store, WALKER)
+    await walker.send(action="lang:set", value=lang)
+    acute = await walker.send(action="faq:topic", value="akutt")
+    await store.engine.dispose()
+    ctx: Any = SimpleNamespace(lang=lang, content=router.content)  # what also_offered reads
+    problems: list[str] = []
+    for topic in TOPICS:
+        if topic in ("akutt", "ukjent"):
+            continue
+        reply = also_offered(ctx, acute, topic)
+        message = reply.messages[0]
+        where = f"akutt + {topic}"
+        assert message.buttons[0].action == ACUTE, where
+        assert (message.buttons[1].action, message.buttons[1].value) == ("faq:topic", topic)
+        problems += all_problems(message, lang, where)
     assert not problems, "\n".join(problems)
