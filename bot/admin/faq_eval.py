@@ -32,6 +32,7 @@ HOLDOUTS = (
     Path("tests/routing_holdout_2.tsv"),
     Path("tests/routing_holdout_3.tsv"),
     Path("tests/routing_holdout_4.tsv"),
+    Path("tests/routing_holdout_5.tsv"),
 )
 FOLDS = 5
 Router = Callable[[str], Classification]

@@ -10,7 +10,7 @@ language, plus a kommune's own — when the router is built: deterministic, shar
 built from the same examples in this process, and for the shipped examples read from ``model.npz``
 beside this module instead (``bts-bot routing cache`` writes it; a digest of the examples and the
 settings below says whether it still fits). Training takes about 25 s with numpy on 2 cores for
-the ~8,900 shipped examples, so only a kommune's own examples cost that at start. Its probabilities
+the ~10,700 shipped examples, so only a kommune's own examples cost that at start. Its probabilities
 are blended with a vote of the examples nearest to the question by embedding. The outcome is a
 probability per topic; ``dialogs.faq.engine`` decides what to do with it (answer, offer two topics,
 or say honestly that it does not know).

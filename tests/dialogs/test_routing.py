@@ -109,17 +109,17 @@ class _Refuse:
 
 
 #: Issue #11 asks for 90 % and 100 % on the held-out files. Measured after the last change, which was
-#: made on the training part only, as (accuracy, acute recall): 922/1030 and 55/56; 1008/1097 and
-#: 154/154; 346/456 and 83/83; 478/530 and 71/71. The fourth file was split from its writers' lines
-#: before they were used and measured once, after the nearest-neighbour vote had been chosen by
-#: cross-validation; the first three had been measured before, in aggregate, during earlier work
-#: (see each file's header and docs/routing.md). Do not tune on a file to raise them: add phrasings
-#: to training.yaml and write a new held-out set.
+#: made on the training part only, as (accuracy, acute recall): 922/1030 and 55/56; 1011/1097 and
+#: 154/154; 349/456 and 83/83; 475/530 and 71/71; 533/574 and 110/110. The fifth file was split from
+#: its writers' lines before they were used and measured once; the others had been measured before
+#: on earlier models (see each file's header and docs/routing.md). Do not tune on a file to raise
+#: them: add phrasings to training.yaml and write a new held-out set.
 MEASURED = {
     "routing_holdout.tsv": (0.895, 0.98),
-    "routing_holdout_2.tsv": (0.918, 1.0),
-    "routing_holdout_3.tsv": (0.758, 1.0),
-    "routing_holdout_4.tsv": (0.901, 1.0),
+    "routing_holdout_2.tsv": (0.921, 1.0),
+    "routing_holdout_3.tsv": (0.765, 1.0),
+    "routing_holdout_4.tsv": (0.896, 1.0),
+    "routing_holdout_5.tsv": (0.928, 1.0),
 }
 
 
