@@ -25,7 +25,7 @@ import logging
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -64,32 +64,43 @@ KNN_TEMPERATURE = 0.02
 KNN_WEIGHT = 0.3
 
 
-def ngram_matrix(texts: Sequence[str]) -> np.ndarray:
-    """Hashed, log-scaled, L2-normalised character n-gram counts; one row per text."""
-    matrix = np.zeros((len(texts), NGRAM_BUCKETS), np.float32)
+def _hashed_counts(
+    texts: Sequence[str], buckets: int, keys: Callable[[list[str]], Iterator[str]]
+) -> np.ndarray:
+    """Counts of each text's ``keys`` (of its folded words) hashed into ``buckets``, log-scaled and
+    L2-normalised; one row per text."""
+    matrix = np.zeros((len(texts), buckets), np.float32)
     for row, text in enumerate(texts):
-        for word in words(text[:1_000]):
-            padded = f" {word} "
-            for size in NGRAM_SIZES:
-                for i in range(len(padded) - size + 1):
-                    matrix[row, zlib.crc32(padded[i : i + size].encode()) % NGRAM_BUCKETS] += 1
+        for key in keys(words(text[:1_000])):
+            matrix[row, zlib.crc32(key.encode()) % buckets] += 1
     np.log1p(matrix, out=matrix)
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
     return matrix
+
+
+def _ngrams(folded: list[str]) -> Iterator[str]:
+    for word in folded:
+        padded = f" {word} "
+        for size in NGRAM_SIZES:
+            for i in range(len(padded) - size + 1):
+                yield padded[i : i + size]
+
+
+def _words_and_pairs(folded: list[str]) -> Iterator[str]:
+    for word in folded:
+        yield f"w{word}"
+    for first, second in pairwise(folded):
+        yield f"b{first} {second}"
+
+
+def ngram_matrix(texts: Sequence[str]) -> np.ndarray:
+    """Hashed, log-scaled, L2-normalised character n-gram counts; one row per text."""
+    return _hashed_counts(texts, NGRAM_BUCKETS, _ngrams)
 
 
 def word_matrix(texts: Sequence[str]) -> np.ndarray:
     """Hashed, log-scaled, L2-normalised counts of folded words and adjacent word pairs."""
-    matrix = np.zeros((len(texts), WORD_BUCKETS), np.float32)
-    for row, text in enumerate(texts):
-        folded = words(text[:1_000])
-        for word in folded:
-            matrix[row, zlib.crc32(f"w{word}".encode()) % WORD_BUCKETS] += 1
-        for first, second in pairwise(folded):
-            matrix[row, zlib.crc32(f"b{first} {second}".encode()) % WORD_BUCKETS] += 1
-    np.log1p(matrix, out=matrix)
-    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-9
-    return matrix
+    return _hashed_counts(texts, WORD_BUCKETS, _words_and_pairs)
 
 
 def features(embedder: Embedder, texts: Sequence[str], examples: bool = False) -> np.ndarray:
