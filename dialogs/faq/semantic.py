@@ -167,14 +167,28 @@ def digest(embedder: Embedder, examples: Mapping[str, Sequence[str]]) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class _Trained:
+    """What every router built from the same examples shares: the regression, and the examples'
+    embeddings with their topic index for the nearest-neighbour vote."""
+
+    model: SoftmaxModel
+    neighbours: np.ndarray
+    neighbour_labels: np.ndarray
+
+
 # Routers are built per Router (tests build hundreds); the training is shared by content digest.
-_trained: OrderedDict[str, SoftmaxModel] = OrderedDict()
+_trained: OrderedDict[str, _Trained] = OrderedDict()
 _trained_lock = threading.Lock()
 _TRAINED_KEPT = 4
 
 
 def trained_model(embedder: Embedder, examples: Mapping[str, Sequence[str]]) -> SoftmaxModel:
     """The model for these examples, trained once per process and content."""
+    return _trained_for(embedder, examples).model
+
+
+def _trained_for(embedder: Embedder, examples: Mapping[str, Sequence[str]]) -> _Trained:
     key = digest(embedder, examples)
     with _trained_lock:
         if key in _trained:
@@ -186,10 +200,15 @@ def trained_model(embedder: Embedder, examples: Mapping[str, Sequence[str]]) -> 
             texts = [text for topic in labels for text in examples[topic]]
             y = np.array([i for i, topic in enumerate(labels) for _ in examples[topic]])
             model = SoftmaxModel.train(features(embedder, texts, examples=True), y, labels)
-        _trained[key] = model
+        texts = [text for topic in model.labels for text in examples[topic]]
+        neighbour_labels = np.array(
+            [i for i, topic in enumerate(model.labels) for _ in examples[topic]], np.intp
+        )
+        trained = _Trained(model, embedder.embed(texts, remember=True), neighbour_labels)
+        _trained[key] = trained
         while len(_trained) > _TRAINED_KEPT:
             _trained.popitem(last=False)
-        return model
+        return trained
 
 
 def save_model(path: Path, key: str, model: SoftmaxModel) -> None:
@@ -224,13 +243,9 @@ class SemanticRouter:
     def __init__(self, examples: Mapping[str, Sequence[str]], embedder: Embedder) -> None:
         self.embedder = embedder
         self.examples = {t: tuple(dict.fromkeys(v)) for t, v in examples.items()}
-        self.model = trained_model(embedder, self.examples)
-        index = {label: i for i, label in enumerate(self.model.labels)}
-        texts = [text for topic in self.model.labels for text in self.examples[topic]]
-        self._neighbours = embedder.embed(texts, remember=True)
-        self._neighbour_labels = np.array(
-            [index[topic] for topic in self.model.labels for _ in self.examples[topic]], np.intp
-        )
+        trained = _trained_for(embedder, self.examples)
+        self.model = trained.model
+        self._neighbours, self._neighbour_labels = trained.neighbours, trained.neighbour_labels
 
     def probabilities(self, text: str) -> dict[str, float]:
         x = features(self.embedder, [text])[0]
