@@ -338,9 +338,13 @@ def test_the_shipped_model_is_what_training_on_the_shipped_examples_gives() -> N
     labels = sorted(examples)
     texts = [text for topic in labels for text in examples[topic]]
     y = np.array([i for i, topic in enumerate(labels) for _ in examples[topic]])
-    fresh = SoftmaxModel.train(features(embedder, texts), y, labels)
+    x = features(embedder, texts)
+    fresh = SoftmaxModel.train(x, y, labels)
     assert fresh.labels == shipped.labels
-    assert np.allclose(fresh.weights, shipped.weights, atol=1e-4)
+    # Not bit-equal: OpenBLAS picks its kernels by CPU, and 200 float32 steps on another CPU end
+    # ~1e-4 away in a weight or two. A stale model is far further off than this.
+    assert np.allclose(fresh.weights, shipped.weights, atol=2e-3)
+    assert np.allclose(fresh.probabilities(x), shipped.probabilities(x), atol=2e-3)
 
 
 def test_a_lone_surrogate_is_routed_not_raised() -> None:
