@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from dialogs.bilingual import Strict as _Strict
+from dialogs.bilingual import Text
 from dialogs.yaml_source import ContentFileError, read_yaml, validation_problems
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "content" / "arshjul_templates"
@@ -30,20 +32,6 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 class ArshjulError(ContentFileError):
     """An årshjul file cannot be used; ``errors`` are ``file:line: message`` lines."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class Text(_Strict):
-    """A text in both written standards."""
-
-    nb: str = Field(min_length=1)
-    nn: str = Field(min_length=1)
-
-    def get(self, language: str) -> str:
-        return self.nn if language == "nn" else self.nb
 
 
 class Recurrence(_Strict):

@@ -1,0 +1,1 @@
+"""Pulse surveys in chat: templates, launching, answering, results."""
