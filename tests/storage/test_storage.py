@@ -41,6 +41,10 @@ TABLES = {
     "contact_details",
     "user_units",
     "feedback_counts",
+    "survey_runs",
+    "survey_recipients",
+    "survey_answered",
+    "survey_answers",
 }
 
 
