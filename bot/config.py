@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     teams_send_rate: float = Field(default=50.0, gt=0, le=1000)
     teams_conversation_rate: float = Field(default=7.0, gt=0, le=100)
 
+    # pulse surveys: the secret behind the keyed hashes of anonymous answers (docs/surveys.md); it
+    # must never be in the database. Empty: a key file in DATA_DIR, made on first use.
+    survey_secret: SecretStr | None = None
+    # no result of an anonymous survey is shown for fewer answers than this (never below 3)
+    survey_min_group: int = Field(default=5, ge=3, le=1000)
+
     @field_validator("bot_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
