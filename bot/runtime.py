@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.survey_key import survey_key
 from dialogs.app import build_router
 from dialogs.feedback import vote_key
 from dialogs.router import Router
@@ -37,7 +38,10 @@ class Runtime:
         # Vote buttons are signed while a reply is rendered (synchronously): read the key now.
         await vote_key(store)
         router = build_router(
-            store, default_lang=settings.bot_language, kommune_dir=settings.kommune_dir
+            store,
+            default_lang=settings.bot_language,
+            kommune_dir=settings.kommune_dir,
+            survey_key=survey_key(settings),
         )
         return cls(settings=settings, engine=engine, store=store, router=router)
 

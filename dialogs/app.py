@@ -24,6 +24,7 @@ from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.router import Hooks, Router
+from dialogs.surveys import dialog as survey_dialog
 from storage.models import utcnow
 from storage.repositories import Store
 
@@ -36,9 +37,11 @@ def build_router(
     default_lang: str = "nb",
     kommune_dir: Path | None = None,
     clock: Callable[[], datetime] = utcnow,
+    survey_key: bytes | None = None,
 ) -> Router:
     """A ready router; raises ContentError (GuideError for the guide) when content and handlers
-    do not fit together. ``clock`` is the guide's and the årshjul's "now" (tests stand on a day)."""
+    do not fit together. ``clock`` is the guide's, the årshjul's and the surveys' "now" (tests
+    stand on a day); ``survey_key`` the secret of anonymous survey answers (``bot.survey_key``)."""
     content = content or Content.load()
     kommune_dir = kommune_dir or DEFAULT_KOMMUNE_DIR
     extra, problems = load_kommune_examples(kommune_dir, faq.TOPICS)
@@ -60,6 +63,7 @@ def build_router(
     arshjul_chat.register(router, arshjul_chat.ArshjulChat(clock))
     arshjul_setup.register(router)
     contacts_dialog.register(router)
+    survey_dialog.register(router, survey_key, clock)
     feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()
     return router

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FieldKind = Literal["scale", "yesno", "choice", "number", "text"]
+FieldKind = Literal["scale", "yesno", "choice", "multi", "number", "text"]
 ButtonStyle = Literal["default", "primary", "danger"]
 Platform = Literal["slack", "teams", "web", "terminal"]
 
@@ -50,7 +50,8 @@ class Link:
 
 @dataclass(frozen=True)
 class FormField:
-    """One input of a form; ``name`` is the key of the submitted value."""
+    """One input of a form; ``name`` is the key of the submitted value. A ``multi`` field (several
+    of its options) comes back as the chosen values joined by commas."""
 
     name: str
     label: str
@@ -71,6 +72,8 @@ class Form:
     fields: tuple[FormField, ...]
     submit_label: str
     title: str = ""
+    #: Sent back with the submit as the turn's ``value`` (e.g. which survey run the form answers).
+    value: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ no platform.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -33,7 +33,8 @@ Anonymity = Literal["anonymous", "unit", "named"]
 
 #: The range of the two rating kinds.
 SCALE_RANGE = {"scale": (1, 5), "nps": (0, 10)}
-YES, NO = "ja", "nei"
+#: The values a yes/no question stores (what every platform sends for the two buttons).
+YES, NO = "yes", "no"
 #: A whole number's default bounds: counts in a unit's report.
 NUMBER_MIN, NUMBER_MAX = 0, 100_000
 TEXT_MAX = 1_000
@@ -184,7 +185,7 @@ class SurveyTemplate(Strict):
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
 
-    def check(self, raw: dict[str, str | Sequence[str]]) -> dict[str, Value]:
+    def check(self, raw: Mapping[str, str | Sequence[str]]) -> dict[str, Value]:
         """Every answer checked; the first misfit raises AnswerError. Unknown keys are ignored
         (a form from an older version of the survey may carry them)."""
         out: dict[str, Value] = {}

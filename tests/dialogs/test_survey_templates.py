@@ -91,7 +91,7 @@ def question(kind: str, **extra: object) -> Question:
         ("nps", {}, "0", 0),
         ("nps", {}, "10", 10),
         ("nps", {}, "11", "too_big"),
-        ("yesno", {}, "ja", "ja"),
+        ("yesno", {}, "yes", "yes"),
         ("yesno", {}, "kanskje", "not_offered"),
         ("single", {}, "b", "b"),
         ("single", {}, "z", "not_offered"),

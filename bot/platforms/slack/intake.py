@@ -26,7 +26,7 @@ from aiohttp import web
 from bot.platforms import _http as http_input
 from bot.platforms._http import json_error
 from bot.platforms.inbox import InboxWriter
-from bot.platforms.slack.render import decode_action_id, form_values, unescape
+from bot.platforms.slack.render import SUBMIT_SUFFIX, decode_action_id, form_values, unescape
 from bot.runtime import Runtime
 from dialogs.messages import Turn
 from storage import inbox
@@ -141,6 +141,12 @@ class ClickedMessage:
     ephemeral: bool
 
 
+def _submitted_value(clicked_action: Mapping[str, Any]) -> str:
+    """A form's own value (``Form.value``), carried by its submit button; '' when it has none."""
+    value = str_field(clicked_action, "value")
+    return "" if value == SUBMIT_SUFFIX else value
+
+
 def action_turn(body: Mapping[str, Any], team_id: str | None) -> tuple[Turn, ClickedMessage]:
     """The turn of a button click or form submit, and the message it was clicked in."""
     clicked_action = first_action(body)
@@ -160,7 +166,7 @@ def action_turn(body: Mapping[str, Any], team_id: str | None) -> tuple[Turn, Cli
         channel_id=channel,
         is_direct=is_direct_channel(channel),
         action=action,
-        value="" if is_submit else str_field(clicked_action, "value"),
+        value=_submitted_value(clicked_action) if is_submit else str_field(clicked_action, "value"),
         form_values=values,
     )
     clicked = ClickedMessage(

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    CheckboxesElement,
     ContextBlock,
     InputBlock,
     InputInteractiveElement,
@@ -29,6 +30,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
+    StaticMultiSelectElement,
     StaticSelectElement,
 )
 
@@ -41,6 +43,7 @@ ACTIONS_PER_BLOCK = 25
 OPTION_TEXT_LIMIT = 75
 OPTION_VALUE_LIMIT = 150
 RADIO_LIMIT = 10
+CHECKBOX_LIMIT = 10
 SELECT_LIMIT = 100
 LABEL_LIMIT = 2000
 PLACEHOLDER_LIMIT = 150
@@ -200,6 +203,15 @@ def _field_element(field: FormField, lang: str) -> InputInteractiveElement:
             options=options[:SELECT_LIMIT],
             placeholder=_placeholder(field) or PlainTextObject(text=form_word(lang, "choose")),
         )
+    if field.kind == "multi":
+        options = _field_options(field, lang)
+        if len(options) <= CHECKBOX_LIMIT:
+            return CheckboxesElement(action_id=action_id, options=options)
+        return StaticMultiSelectElement(
+            action_id=action_id,
+            options=options[:SELECT_LIMIT],
+            placeholder=_placeholder(field) or PlainTextObject(text=form_word(lang, "choose")),
+        )
     if field.kind == "number":
         return NumberInputElement(
             action_id=action_id,
@@ -233,7 +245,7 @@ def _submit(form: Form) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=_shorten(form.submit_label, BUTTON_TEXT_LIMIT)),
         action_id=encode_action_id(form.action, SUBMIT_SUFFIX),
-        value=SUBMIT_SUFFIX,
+        value=form.value or SUBMIT_SUFFIX,
         style="primary",
     )
 
@@ -288,6 +300,11 @@ def render_reply(reply: Reply) -> list[SlackMessage]:
 
 
 def _input_value(element: Mapping[str, Any]) -> str:
+    several = element.get("selected_options")
+    if isinstance(several, list):  # checkboxes and multi-selects
+        return ",".join(
+            str(o.get("value") or "") for o in several if isinstance(o, Mapping) and o.get("value")
+        )
     selected = element.get("selected_option")
     if isinstance(selected, Mapping):
         return str(selected.get("value") or "")

@@ -124,7 +124,7 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
     if field.name in RESERVED_FIELD_NAMES:
         raise ValueError(f"form field name {field.name!r} is reserved for Action.Submit data")
     element: dict[str, Any]
-    if field.kind in ("choice", "scale", "yesno"):
+    if field.kind in ("choice", "scale", "yesno", "multi"):
         if field.kind == "yesno":
             choices = [_choice(form_word(lang, "yes"), "yes"), _choice(form_word(lang, "no"), "no")]
         elif field.kind == "scale" and not field.options:
@@ -142,6 +142,9 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
         }
         if not expanded:
             element["placeholder"] = field.placeholder or form_word(lang, "choose")
+        if field.kind == "multi":
+            # Teams sends the chosen values joined by commas, as our model says.
+            element["isMultiSelect"] = True
     elif field.kind == "number":
         element = {"type": "Input.Number"}
         if field.minimum is not None:
@@ -212,7 +215,9 @@ def _actions(message: Message) -> list[dict[str, Any]]:
             {
                 "type": "Action.Submit",
                 "title": message.form.submit_label,
-                "data": {ACTION_KEY: message.form.action},
+                "data": submit_data(message.form.action, message.form.value)
+                if message.form.value
+                else {ACTION_KEY: message.form.action},
                 "style": "positive",
             }
         )

@@ -137,6 +137,19 @@
   }
 
   function fieldInput(field) {
+    if (field.kind === "multi") {
+      // Checkboxes; the values go back joined by commas, as every platform sends them.
+      const set = el("fieldset", "field checks multi");
+      set.appendChild(el("legend", "", field.label));
+      for (const opt of field.options || []) {
+        const label = el("label", "check");
+        const box = document.createElement("input");
+        box.type = "checkbox"; box.name = field.name; box.value = opt.value;
+        label.append(box, el("span", "", opt.label));
+        set.appendChild(label);
+      }
+      return set;
+    }
     if (field.kind === "scale" || field.kind === "yesno") {
       const set = el("fieldset", "field radios " + field.kind);
       set.appendChild(el("legend", "", field.label));
@@ -198,8 +211,13 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const values = {};
-      for (const [name, value] of new FormData(form).entries()) values[name] = String(value);
-      send({ action: spec.action, form: values }, { holder, echo: t("form_sent") });
+      for (const field of spec.fields) values[field.name] = "";
+      for (const [name, value] of new FormData(form).entries()) {
+        values[name] = values[name] ? values[name] + "," + String(value) : String(value);
+      }
+      const turn = { action: spec.action, form: values };
+      if (spec.value) turn.value = spec.value;
+      send(turn, { holder, echo: t("form_sent") });
     });
     return form;
   }
