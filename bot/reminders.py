@@ -20,10 +20,15 @@ from bot.delivery.dispatcher import Dispatcher, DispatchSettings, DispatchStats
 from bot.delivery.senders import Sender
 from bot.platforms.senders import build_senders, close_senders
 from bot.runtime import Runtime
-from dialogs.arshjul.planner import PlanSettings, after_sent, obsolete, plan_all
+from bot.survey_key import survey_key
+from dialogs.arshjul import planner
+from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.messages import Reply
+from dialogs.surveys import launch as survey_launch
 from storage.models import utcnow
 from storage.outbox import Notice
+from storage.outbox_models import SURVEY_KINDS, OutboxItem, row_kind
+from storage.repositories import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +46,11 @@ def plan_settings(runtime: Runtime) -> PlanSettings:
 
 def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = None) -> Dispatcher:
     """The dispatcher of this process, rendering with the router's content and asking the årshjul
-    planner whether a row is still wanted."""
+    planner (or, for survey rows, the survey launcher) whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
+    from dialogs.surveys.notices import render_survey_notice
+
+    key = survey_key(runtime.settings)
 
     store, content = runtime.store, runtime.router.content
     # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
@@ -50,6 +58,8 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     views: dict[str, tuple[float, TenantView]] = {}
 
     async def render(notice: Notice) -> Reply:
+        if notice.kind in SURVEY_KINDS:
+            return await render_survey_notice(store, content, notice, utcnow())
         cached = views.get(notice.tenant_id)
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
@@ -61,14 +71,27 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
         store,
         build_senders(runtime) if senders is None else senders,
         render,
-        obsolete=obsolete,
-        after_sent=after_sent,
+        obsolete=lambda store, row: _obsolete(store, key, row),
+        after_sent=_after_sent,
         default_lang=s.bot_language,
         settings=DispatchSettings(
             lease=timedelta(seconds=s.outbox_lease_seconds),
             grace=timedelta(hours=s.outbox_grace_hours),
         ),
     )
+
+
+async def _obsolete(store: Store, key: bytes, row: OutboxItem) -> bool:
+    if row_kind(row.kind) in SURVEY_KINDS:
+        return await survey_launch.obsolete(store, key, row, utcnow())
+    return await planner.obsolete(store, row)
+
+
+async def _after_sent(store: Store, row: OutboxItem) -> None:
+    if row_kind(row.kind) in SURVEY_KINDS:
+        await survey_launch.after_sent(store, row, utcnow())
+    else:
+        await planner.after_sent(store, row)
 
 
 class ReminderService:
@@ -86,6 +109,12 @@ class ReminderService:
                 log.info("outbox planned", extra={"count": added})
         except Exception as exc:
             log.error("planning failed", extra={"error_type": type(exc).__name__})
+        try:
+            closed = await survey_launch.close_due(self.runtime.store, now or utcnow())
+            if closed:
+                log.info("surveys closed", extra={"count": len(closed)})
+        except Exception as exc:
+            log.error("closing surveys failed", extra={"error_type": type(exc).__name__})
         return await self.dispatch()
 
     async def dispatch(self) -> DispatchStats:

@@ -47,10 +47,14 @@ class OutboxKind(StrEnum):
     FOLLOWUP = "followup"
     REPORT = "report"
     DIGEST = "digest"
+    SURVEY = "survey"  # the invitation to answer a survey run
+    SURVEY_NUDGE = "survey-nudge"  # a reminder to someone who has not answered yet
+    SURVEY_SUMMARY = "survey-summary"  # the results, posted to a channel when the run closes
 
 
 LEAD_PREFIX = "lead-"
 REMINDER_KINDS = frozenset({OutboxKind.REMINDER, OutboxKind.POSTPONED})
+SURVEY_KINDS = frozenset({OutboxKind.SURVEY, OutboxKind.SURVEY_NUDGE, OutboxKind.SURVEY_SUMMARY})
 
 
 def row_kind(column: str) -> OutboxKind | None:

@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from storage.contacts_models import UserUnit
+from storage.models import User
 from storage.repositories import Store, aware, rowcount
 from storage.survey_models import (
     ANONYMOUS,
@@ -457,3 +459,20 @@ async def previous_run(store: Store, run: Run) -> Run | None:
             .limit(1)
         )
     return _run(row) if row is not None else None
+
+
+async def known_people(store: Store, tenant_id: str) -> list[Recipient]:
+    """Everyone the bot knows in the tenant (they have written to it), with the unit they asked it
+    to remember, if any: the audience "all"."""
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(User.platform, User.platform_user_id, UserUnit.unit)
+            .outerjoin(
+                UserUnit,
+                (UserUnit.tenant_id == User.tenant_id)
+                & (UserUnit.platform_user_id == User.platform_user_id),
+            )
+            .where(User.tenant_id == tenant_id)
+            .order_by(User.platform_user_id)
+        )
+        return [Recipient(p, u, unit or "") for p, u, unit in rows]

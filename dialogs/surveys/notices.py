@@ -1,0 +1,202 @@
+"""The messages of the survey rows in the outbox: an invitation with "Svar nå", a nudge, and the
+summary of a closed run for its channel (response rate, each question's distribution, mean or
+total and trend, per unit, comments), all under the minimum group size rules of ``results``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dialogs.arshjul.notices import Texts
+from dialogs.content import Content
+from dialogs.messages import Button, Message, Reply
+from dialogs.surveys.dialog import A_ACUTE, A_OPEN, TOPIC
+from dialogs.surveys.model import SurveyTemplate
+from dialogs.surveys.results import NO_UNIT, QuestionResult, Summary, summarise
+from storage import directory, surveys
+from storage.outbox import Notice
+from storage.outbox_models import OutboxKind
+from storage.repositories import Store
+from storage.surveys import Run
+
+DEFAULT_ZONE = "Europe/Oslo"
+
+
+class GoneRun(LookupError):
+    """The row names a run that is not (or no longer) there."""
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",") if value != int(value) else str(int(value))
+
+
+async def _zone(store: Store, tenant_id: str) -> ZoneInfo:
+    config = await directory.get_settings(store, tenant_id)
+    return ZoneInfo(config.timezone if config is not None else DEFAULT_ZONE)
+
+
+async def render_survey_notice(
+    store: Store, content: Content, notice: Notice, now: datetime
+) -> Reply:
+    """The message for one survey row of the outbox."""
+    lang = notice.lang if notice.lang in content.by_lang else "nb"
+    run = await surveys.get_run(store, notice.tenant_id, str(notice.payload.get("run", "")))
+    if run is None:
+        raise GoneRun("survey run not found")
+    template = SurveyTemplate.model_validate(run.template)
+    if notice.kind is OutboxKind.SURVEY_SUMMARY:
+        message = await summary_message(store, content, lang, run, template)
+    else:
+        message = await _invitation(store, content, lang, run, template, notice.kind, now)
+    return Reply(messages=(message,), lang=lang, topic=TOPIC)
+
+
+async def _invitation(
+    store: Store,
+    content: Content,
+    lang: str,
+    run: Run,
+    template: SurveyTemplate,
+    kind: OutboxKind,
+    now: datetime,
+) -> Message:
+    texts = Texts(content, lang)
+    local = run.closes_at.astimezone(await _zone(store, run.tenant_id))
+    when = {
+        "date": texts.long_date(local.date(), now.astimezone(local.tzinfo).date()),
+        "time": texts.clock_time(local),
+    }
+    closes = content.text(lang, "surveys.form.closes", **when)
+    key = "surveys.nudge.text" if kind is OutboxKind.SURVEY_NUDGE else "surveys.invite.text"
+    text = content.get(lang, key)
+    body = text["text"] if isinstance(text, dict) else str(text)
+    filled = body.format(
+        title=template.title.get(lang), intro=template.intro.get(lang), closes=closes
+    )
+    return Message(
+        text=filled.strip(),
+        buttons=(
+            Button(content.text(lang, "surveys.labels.acute"), A_ACUTE, style="danger"),
+            Button(content.text(lang, "surveys.labels.answer"), A_OPEN, run.id, style="primary"),
+        ),
+        topic=TOPIC,
+    )
+
+
+async def summarise_run(store: Store, run: Run, template: SurveyTemplate) -> Summary:
+    """The results of ``run`` with the trend against the previous closed round."""
+    previous: Summary | None = None
+    before = await surveys.previous_run(store, run)
+    if before is not None:
+        old = SurveyTemplate.model_validate(before.template)
+        previous = summarise(
+            old,
+            [(a.unit, a.values) for a in await surveys.answers(store, run.tenant_id, before.id)],
+            anonymity=before.anonymity,
+            recipients=before.recipients,
+            min_group=before.min_group,
+        )
+    answers = await surveys.answers(store, run.tenant_id, run.id)
+    recipients = run.recipients
+    return summarise(
+        template,
+        [(a.unit, a.values) for a in answers],
+        anonymity=run.anonymity,
+        recipients=recipients,
+        min_group=run.min_group,
+        previous=previous,
+    )
+
+
+def _label(content: Content, lang: str, template: SurveyTemplate, qkey: str, value: str) -> str:
+    question = template.question(qkey)
+    if question is None:
+        return value
+    if question.kind == "yesno":
+        return content.text(lang, f"surveys.labels.{value}")
+    for option in question.options:
+        if option.key == value:
+            return option.text.get(lang)
+    return value
+
+
+def _question_text(template: SurveyTemplate, key: str, lang: str) -> str:
+    question = template.question(key)
+    return question.text.get(lang) if question is not None else key
+
+
+def _question_line(
+    content: Content, lang: str, template: SurveyTemplate, result: QuestionResult
+) -> str:
+    say = content.text
+    parts = []
+    if result.counts and result.kind != "number":
+        parts.append(
+            " · ".join(
+                f"{_label(content, lang, template, result.key, k)}: {n}"
+                for k, n in result.counts.items()
+            )
+        )
+    if result.total is not None:
+        parts.append(say(lang, "surveys.summary.total", total=str(result.total)))
+    elif result.mean is not None:
+        parts.append(say(lang, "surveys.summary.mean", mean=_number(result.mean)))
+    if result.trend is not None and result.previous is not None:
+        parts.append(
+            say(lang, f"surveys.summary.trend.{result.trend}", previous=_number(result.previous))
+        )
+    parts.append(say(lang, "surveys.summary.answered", n=str(result.answered)))
+    return " – ".join(parts)
+
+
+async def summary_message(
+    store: Store, content: Content, lang: str, run: Run, template: SurveyTemplate
+) -> Message:
+    """The results as one chat message (the same rules as exports and the CLI)."""
+    summary = await summarise_run(store, run, template)
+    say = content.text
+    answered = summary.answered
+    percent = round(100 * summary.rate) if summary.recipients else 0
+    lines = [
+        say(lang, "surveys.summary.heading", title=template.title.get(lang)),
+        say(
+            lang,
+            "surveys.summary.rate",
+            answered=str(answered),
+            recipients=str(summary.recipients),
+            percent=str(percent),
+        ),
+    ]
+    if summary.hidden:
+        lines.append(say(lang, "surveys.summary.hidden", min=str(summary.min_group)))
+        return Message(text="\n\n".join(lines), topic=TOPIC)
+    if not answered:
+        lines.append(say(lang, "surveys.summary.none"))
+        return Message(text="\n\n".join(lines), topic=TOPIC)
+    comments: list[str] = []
+    for question, result in zip(template.questions, summary.questions, strict=True):
+        if question.kind == "text":
+            comments += [f"- {c}" for c in result.comments]
+            continue
+        lines.append(
+            f"**{question.text.get(lang)}**\n{_question_line(content, lang, template, result)}"
+        )
+    units = [u for u in summary.units if u.unit != NO_UNIT or u.hidden or u.questions]
+    if len(units) > 1 or (units and units[0].unit != NO_UNIT):
+        unit_lines = [say(lang, "surveys.summary.units")]
+        for unit in units:
+            name = unit.unit or say(lang, "surveys.summary.no_unit")
+            if unit.hidden:
+                unit_lines.append(say(lang, "surveys.summary.unit_hidden", unit=name))
+                continue
+            numbers = [
+                f"{_question_text(template, k, lang)}: {_question_line(content, lang, template, r)}"
+                for k, r in unit.questions.items()
+                if r.answered
+            ]
+            unit_lines.append(f"- **{name}**: " + "; ".join(numbers))
+        lines.append("\n".join(unit_lines))
+    if comments:
+        lines.append("\n".join([say(lang, "surveys.summary.comments"), *comments]))
+    return Message(text="\n\n".join(lines), topic=TOPIC)
