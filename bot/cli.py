@@ -1,5 +1,6 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
-manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback).
+manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback,
+surveys).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.feedback import add_parsers as add_feedback_parsers
 
     add_feedback_parsers(sub)  # feedback list
+    from bot.admin.surveys import add_parsers as add_survey_parsers
+
+    add_survey_parsers(sub)  # survey templates|launch|list|close|results
     return parser
 
 
