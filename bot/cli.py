@@ -129,8 +129,13 @@ def _check_content(args: argparse.Namespace) -> int:
     """Validate a content folder (and optionally kommune files); errors name file and line."""
     from dialogs.guide.kommune import check_kommune_dir
     from dialogs.guide.model import check_content_dir
+    from dialogs.surveys.checks import check_surveys
 
     errors = check_content_dir(args.dir)
+    survey_errors, warnings = check_surveys(args.dir, args.kommuner)
+    errors += survey_errors
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     if args.kommuner is not None and not errors:
         from dialogs.faq.dialog import TOPICS
         from dialogs.faq.kommune_examples import load_kommune_examples

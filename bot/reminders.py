@@ -48,9 +48,19 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     """The dispatcher of this process, rendering with the router's content and asking the årshjul
     planner (or, for survey rows, the survey launcher) whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
+    from dialogs.surveys.arshjul import with_survey_button
+    from dialogs.surveys.model import SurveyFileError, load_templates
     from dialogs.surveys.notices import render_survey_notice
 
     key = survey_key(runtime.settings)
+    try:
+        templates = load_templates([runtime.settings.kommune_dir / "surveys"])
+    except SurveyFileError as exc:
+        log.error(
+            "kommune survey templates unreadable; built-in ones used",
+            extra={"errors": len(exc.errors)},
+        )
+        templates = load_templates()
 
     store, content = runtime.store, runtime.router.content
     # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
@@ -64,7 +74,11 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
             cached = views[notice.tenant_id] = (time.monotonic() + VIEW_TTL_SECONDS, view)
-        return await render_notice(store, content, notice, view=cached[1])
+        reply = await render_notice(store, content, notice, view=cached[1])
+        return await with_survey_button(
+            store, content, reply, notice, cached[1], templates,
+            now=utcnow(), min_group=runtime.settings.survey_min_group,
+        )  # fmt: skip
 
     s = runtime.settings
     return Dispatcher(

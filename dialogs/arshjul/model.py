@@ -91,6 +91,9 @@ class Task(_Strict):
     link: str | None = Field(default=None, pattern=r"^https?://\S+$")
     done: Literal["click", "survey", "report"] = "click"
     done_link: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    #: A survey template (``content/surveys/<key>.yaml``) launched when the first reminder of an
+    #: occurrence goes out, open until the due date; the reminder then carries its button.
+    survey: str | None = Field(default=None, pattern=KEY_PATTERN)
 
     @model_validator(mode="after")
     def _check(self) -> Task:
@@ -103,8 +106,13 @@ class Task(_Strict):
             raise ValueError("lead_days must be 1+ numbers of days 0–90")
         if len(set(self.lead_days)) != len(self.lead_days):
             raise ValueError("a lead time is listed twice")
-        if self.done in ("survey", "report") and self.done_link is None and self.link is None:
-            raise ValueError(f"done '{self.done}' needs done_link (or link)")
+        if (
+            self.done in ("survey", "report")
+            and self.done_link is None
+            and self.link is None
+            and self.survey is None
+        ):
+            raise ValueError(f"done '{self.done}' needs a survey, done_link or link")
         return self
 
     @property

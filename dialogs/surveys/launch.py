@@ -37,8 +37,8 @@ class AudienceError(ValueError):
 
 @dataclass(frozen=True)
 class Audience:
-    """Whom a run goes to: the holders of a role (optionally in some units), everyone known in the
-    tenant, or listed users (the CLI's ``users:U1,U2``)."""
+    """Whom a run goes to: the holders of a role or roles (``role:a,b``; optionally in some units),
+    everyone known in the tenant, or listed users (the CLI's ``users:U1,U2``)."""
 
     kind: AudienceKind
     value: str = ""
@@ -74,12 +74,13 @@ async def recipients_for(
     found: dict[str, Recipient] = {}
     if audience.kind == "role":
         roles = {r.key for r in await directory.list_roles(store, tenant_id)}
-        if audience.value not in roles:
+        wanted = set(audience.value.split(","))
+        for role in sorted(wanted - roles):
             names = ", ".join(sorted(roles)) or "none"
-            raise AudienceError(f"unknown role {audience.value!r} (known: {names})")
+            raise AudienceError(f"unknown role {role!r} (known: {names})")
         for holder in await directory.list_holders(store, tenant_id):
             user = _acting(holder)
-            if holder.role != audience.value or not user:
+            if holder.role not in wanted or not user:
                 continue
             if audience.units and holder.unit not in audience.units:
                 continue

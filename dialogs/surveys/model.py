@@ -220,12 +220,14 @@ def load_template(path: Path) -> SurveyTemplate:
     return parse_template(text, str(path))
 
 
-def load_templates(folders: Iterable[Path | None] = ()) -> dict[str, SurveyTemplate]:
+def load_templates(
+    folders: Iterable[Path | None] = (), builtin: Path | None = BUILTIN_DIR
+) -> dict[str, SurveyTemplate]:
     """The built-in templates, then each folder's ``*.yaml`` (a kommune's own; a key it reuses
     replaces the built-in one). Every broken file is reported in one SurveyFileError."""
     found: dict[str, SurveyTemplate] = {}
     errors: list[str] = []
-    for folder in (BUILTIN_DIR, *folders):
+    for folder in (builtin, *folders):
         if folder is None or not folder.is_dir():
             continue
         local: dict[str, Path] = {}

@@ -391,12 +391,12 @@ async def test_the_kind_column_decides_and_rows_of_earlier_releases_still_go_out
         await session.execute(
             tstore.insert(OutboxItem).values(
                 tenant_id=TENANT,
-                dedupe_key="survey:1",
-                kind="survey",
+                dedupe_key="future:1",
+                kind="future-kind",
                 platform="slack",
                 target_kind="user",
                 target_id="U3",
-                payload={"type": "survey"},
+                payload={"type": "future-kind"},
                 send_at=T0,
                 next_attempt_at=T0,
             )
@@ -405,10 +405,10 @@ async def test_the_kind_column_decides_and_rows_of_earlier_releases_still_go_out
     stats = await dispatcher(tstore, sender, Clock()).run_once()
     assert stats.counts == {SENT: 2, SKIPPED: 1}
     assert sender.texts == ["nb:reminder:rapport", "nb:reminder:rapport"]
-    skipped = await outbox.get_by_key(tstore, "survey:1")
+    skipped = await outbox.get_by_key(tstore, "future:1")
     assert skipped is not None and (skipped.status, skipped.last_error) == (SKIPPED, "gone")
 
 
 async def test_unknown_kinds_are_refused_when_planned(tstore: Store) -> None:
     with pytest.raises(ValueError):
-        await outbox.enqueue(tstore, [NewItem(**{**reminder(1).__dict__, "kind": "survey"})])
+        await outbox.enqueue(tstore, [NewItem(**{**reminder(1).__dict__, "kind": "future-kind"})])
