@@ -476,3 +476,21 @@ async def known_people(store: Store, tenant_id: str) -> list[Recipient]:
             .order_by(User.platform_user_id)
         )
         return [Recipient(p, u, unit or "") for p, u, unit in rows]
+
+
+async def open_runs_for(store: Store, tenant_id: str, platform_user_id: str) -> list[Run]:
+    """The open runs this person was asked to answer, soonest close first."""
+    async with store.sessions() as session:
+        rows = (
+            await session.scalars(
+                select(SurveyRun)
+                .join(SurveyRecipient, SurveyRecipient.run_id == SurveyRun.id)
+                .where(
+                    SurveyRun.tenant_id == tenant_id,
+                    SurveyRun.status == OPEN,
+                    SurveyRecipient.platform_user_id == platform_user_id,
+                )
+                .order_by(SurveyRun.closes_at)
+            )
+        ).all()
+    return [_run(r) for r in rows]

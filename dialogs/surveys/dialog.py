@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 A_OPEN = "survey:open"
 A_ANSWER = "survey:answer"
+A_MINE = "survey:mine"
+#: At most this many open surveys are listed as buttons (Teams shows six actions of a card).
+MINE_SHOWN = 4
 A_ACUTE = "guide:acute"
 TOPIC = "undersokelse"
 DEFAULT_ZONE = "Europe/Oslo"
@@ -138,6 +141,29 @@ class SurveyDialog:
         change = Button(ctx.content.text(ctx.lang, "surveys.labels.change"), A_OPEN, run.id)
         return ctx.reply(replace(thanks, buttons=(*thanks.buttons, change)), topic=TOPIC)
 
+    async def mine(self, ctx: TurnContext) -> Reply:
+        """The open surveys this person was asked to answer, each a button (the web chat and
+        terminal get no DMs; in Slack and Teams it finds a lost invitation)."""
+        now = self.clock()
+        runs = [
+            r
+            for r in await surveys.open_runs_for(ctx.store, ctx.turn.tenant_id, ctx.turn.user_id)
+            if r.closes_at > now
+        ]
+        if not runs:
+            return ctx.reply(self._say(ctx, "mine.none"), topic=TOPIC)
+        buttons = [self._acute(ctx)]
+        for run in runs[:MINE_SHOWN]:
+            title = SurveyTemplate.model_validate(run.template).title.get(ctx.lang)
+            label = ctx.content.text(
+                ctx.lang, "surveys.mine.item", title=title, **await self._when(ctx, run)
+            )
+            buttons.append(
+                Button(label.split(" (")[0] if len(label) > 75 else label, A_OPEN, run.id)
+            )
+        text = ctx.content.text(ctx.lang, "surveys.mine.some")
+        return ctx.reply(Message(text=text, buttons=tuple(buttons), topic=TOPIC), topic=TOPIC)
+
     def _error(self, ctx: TurnContext, template: SurveyTemplate, error: AnswerError) -> str:
         question = template.question(error.question)
         name = question.text.get(ctx.lang) if question else error.question
@@ -154,4 +180,6 @@ def register(router: Router, key: bytes | None, clock: Callable[[], datetime]) -
     dialog = SurveyDialog(key or secrets.token_bytes(32), clock)
     router.add_action(A_OPEN, dialog.open)
     router.add_action(A_ANSWER, dialog.answer)
+    router.add_action(A_MINE, dialog.mine)
+    router.add_commands("surveys.commands", dialog.mine)
     return dialog

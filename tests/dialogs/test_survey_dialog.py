@@ -13,7 +13,7 @@ import pytest
 from dialogs.app import build_router
 from dialogs.messages import Message, Reply, Turn
 from dialogs.router import Router
-from dialogs.surveys.dialog import A_ANSWER, A_OPEN
+from dialogs.surveys.dialog import A_ANSWER, A_MINE, A_OPEN
 from dialogs.surveys.model import load_templates
 from storage import surveys
 from storage.repositories import Store
@@ -158,3 +158,27 @@ async def test_a_unit_report_says_it_is_not_anonymous(store: Store) -> None:
     (answer,) = await surveys.answers(store, "local", run.id)
     assert answer.unit == "Sortland skole" and answer.respondent == "u1"
     assert answer.values[multi.name] == [multi.options[0].value, multi.options[1].value]
+
+
+async def test_mine_undersokelser_lists_the_open_surveys_i_was_asked(store: Store) -> None:
+    router, run, clock = await setup(store)
+    typed = last(await router.handle(Turn("web", "local", "u1", "c1", text="mine undersøkelser")))
+    assert typed.buttons[0].action == "guide:acute"
+    (button,) = [b for b in typed.buttons if b.action == A_OPEN]
+    assert button.value == run.id and button.label.startswith("Puls")
+    stranger = last(await router.handle(press(A_MINE, user="someone-else")))
+    assert "ingen åpne undersøkelser" in stranger.text
+    clock.now = NOW + timedelta(days=8)  # past the close: nothing to answer any more
+    assert "ingen åpne" in last(await router.handle(press(A_MINE))).text
+
+
+async def test_the_faq_answer_about_surveys_leads_to_mine(store: Store) -> None:
+    router, _run, _ = await setup(store)
+    answer = last(
+        await router.handle(
+            Turn(
+                "web", "local", "u1", "c1", text="hvordan svarer jeg på en undersøkelse i chatten?"
+            )
+        )
+    )
+    assert any(b.action == A_MINE for b in answer.buttons), answer.text
