@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select, update
@@ -132,15 +132,23 @@ async def plan_reply(
     return rowcount(result) == 1
 
 
+def _forgotten(now: datetime) -> dict[str, Any]:
+    """What a closed row keeps of who and when: nothing but the day. The dedupe key and the expiry
+    are all a redelivery needs, and a row that named its user and second would let a dump line
+    turns up with what they wrote elsewhere (an anonymous survey answer, say)."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"body": None, "reply": None, "lease_until": None, "order_key": "", "received_at": day}
+
+
 async def finish(store: Store, item_id: int, worker: str, status: str, error: str = "") -> bool:
-    """Close a row (``done`` or ``failed``): body and reply are erased, the key stays."""
+    """Close a row (``done`` or ``failed``): body, reply, user and time are erased, the key stays."""
     if status not in (DONE, FAILED):
         raise ValueError(f"not a final status: {status}")
     async with store.engine.begin() as session:
         result = await session.execute(
             update(InboxItem)
             .where(InboxItem.id == item_id, InboxItem.claimed_by == worker)
-            .values(status=status, body=None, reply=None, lease_until=None, last_error=error[:80])
+            .values(status=status, last_error=error[:80], **_forgotten(utcnow()))
         )
     return rowcount(result) == 1
 
@@ -153,7 +161,7 @@ async def finish_many(store: Store, item_ids: Sequence[int], worker: str) -> int
         result = await connection.execute(
             update(InboxItem)
             .where(InboxItem.id.in_(list(item_ids)), InboxItem.claimed_by == worker)
-            .values(status=DONE, body=None, reply=None, lease_until=None, last_error="")
+            .values(status=DONE, last_error="", **_forgotten(utcnow()))
         )
     return rowcount(result)
 

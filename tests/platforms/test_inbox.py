@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from storage import inbox
 from storage.inbox import Incoming
@@ -68,6 +68,10 @@ async def test_a_planned_reply_erases_the_body_and_survives_a_crash_as_sending(
     assert await inbox.finish(store, recovered.id, "w2", DONE)
     done = await row(store, claimed.id)
     assert done.status == DONE and done.reply is None and done.body is None
+    # Who and when are forgotten too (only the day stays): a dump cannot line a closed turn up
+    # with what its user wrote elsewhere, such as an anonymous survey answer.
+    received = done.received_at if done.received_at.tzinfo else done.received_at.replace(tzinfo=UTC)
+    assert done.order_key == "" and (received.hour, received.minute, received.second) == (0, 0, 0)
     assert not await inbox.receive(store, incoming(1))  # the key is kept for redeliveries
 
 
