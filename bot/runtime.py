@@ -42,6 +42,7 @@ class Runtime:
             default_lang=settings.bot_language,
             kommune_dir=settings.kommune_dir,
             survey_key=survey_key(settings),
+            survey_min_group=settings.survey_min_group,
         )
         return cls(settings=settings, engine=engine, store=store, router=router)
 

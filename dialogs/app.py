@@ -24,7 +24,9 @@ from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.router import Hooks, Router
+from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
+from dialogs.surveys.model import SurveyFileError, SurveyTemplate, load_templates
 from storage.models import utcnow
 from storage.repositories import Store
 
@@ -38,6 +40,7 @@ def build_router(
     kommune_dir: Path | None = None,
     clock: Callable[[], datetime] = utcnow,
     survey_key: bytes | None = None,
+    survey_min_group: int = 5,
 ) -> Router:
     """A ready router; raises ContentError (GuideError for the guide) when content and handlers
     do not fit together. ``clock`` is the guide's, the årshjul's and the surveys' "now" (tests
@@ -64,6 +67,19 @@ def build_router(
     arshjul_setup.register(router)
     contacts_dialog.register(router)
     survey_dialog.register(router, survey_key, clock)
+    survey_admin.register(
+        router, lambda: _survey_templates(kommune_dir), clock, survey_min_group, hooks.unknown_text
+    )
     feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()
     return router
+
+
+def _survey_templates(kommune_dir: Path) -> dict[str, SurveyTemplate]:
+    """The built-in survey templates and the kommune's own; a broken kommune file is logged and the
+    built-in ones are offered (``bts-bot content check`` names the problem with its line)."""
+    try:
+        return load_templates([kommune_dir / "surveys"])
+    except SurveyFileError as exc:
+        log.error("kommune survey templates skipped", extra={"errors": len(exc.errors)})
+        return load_templates()
