@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -126,3 +126,31 @@ def placeholders(text: str) -> set[str]:
 def fill(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` placeholders that ``values`` knows; leave everything else alone."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_model(
+    text: str, name: str, model: type[ModelT], error: type[ContentFileError], shape: str
+) -> ModelT:
+    """``text`` (a YAML mapping) validated as ``model``; every problem raised as ``error`` with
+    ``file:line: message`` lines (``shape`` says what the file must be when it is no mapping)."""
+    try:
+        source = read_yaml(Path(name), text)
+    except ContentFileError as exc:
+        raise error(exc.errors) from None
+    if not isinstance(source.data, dict):
+        raise error([f"{name}:1: {shape}"])
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        raise error(source.format(validation_problems(exc))) from None
+
+
+def read_text(path: Path, error: type[ContentFileError]) -> str:
+    """The file's text, or ``error`` saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error([f"{path}: cannot read file: {exc.strerror or exc}"]) from exc

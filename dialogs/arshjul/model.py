@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from dialogs.bilingual import Strict as _Strict
 from dialogs.bilingual import Text
-from dialogs.yaml_source import ContentFileError, read_yaml, validation_problems
+from dialogs.yaml_source import ContentFileError, parse_model, read_text
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "content" / "arshjul_templates"
 TEMPLATES = ("hadsel", "strand", "sirdal", "salangen")
@@ -147,24 +147,13 @@ class Arshjul(_Strict):
 
 def parse_arshjul(text: str, name: str = "<arshjul>") -> Arshjul:
     """Parse and validate YAML text; raise ArshjulError with ``file:line: message`` lines."""
-    try:
-        source = read_yaml(Path(name), text)
-    except ContentFileError as exc:
-        raise ArshjulError(exc.errors) from None
-    if not isinstance(source.data, dict):
-        raise ArshjulError([f"{name}:1: an årshjul file is a mapping with name and tasks"])
-    try:
-        return Arshjul.model_validate(source.data)
-    except ValidationError as exc:
-        raise ArshjulError(source.format(validation_problems(exc))) from None
+    return parse_model(
+        text, name, Arshjul, ArshjulError, "an årshjul file is a mapping with name and tasks"
+    )
 
 
 def load_arshjul(path: Path) -> Arshjul:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ArshjulError([f"{path}: cannot read file: {exc.strerror or exc}"]) from exc
-    return parse_arshjul(text, str(path))
+    return parse_arshjul(read_text(path, ArshjulError), str(path))
 
 
 def load_template(name: str) -> Arshjul:

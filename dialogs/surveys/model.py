@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from dialogs.bilingual import Strict, Text
-from dialogs.yaml_source import ContentFileError, read_yaml, validation_problems
+from dialogs.yaml_source import ContentFileError, parse_model, read_text
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "content" / "surveys"
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
@@ -198,26 +198,12 @@ class SurveyTemplate(Strict):
 
 def parse_template(text: str, name: str = "<survey>") -> SurveyTemplate:
     """Parse and validate YAML text; raise SurveyFileError with ``file:line: message`` lines."""
-    try:
-        source = read_yaml(Path(name), text)
-    except ContentFileError as exc:
-        raise SurveyFileError(exc.errors) from None
-    if not isinstance(source.data, dict):
-        raise SurveyFileError(
-            [f"{name}:1: a survey file is a mapping with key, title and questions"]
-        )
-    try:
-        return SurveyTemplate.model_validate(source.data)
-    except ValidationError as exc:
-        raise SurveyFileError(source.format(validation_problems(exc))) from None
+    shape = "a survey file is a mapping with key, title and questions"
+    return parse_model(text, name, SurveyTemplate, SurveyFileError, shape)
 
 
 def load_template(path: Path) -> SurveyTemplate:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SurveyFileError([f"{path}: cannot read file: {exc.strerror or exc}"]) from exc
-    return parse_template(text, str(path))
+    return parse_template(read_text(path, SurveyFileError), str(path))
 
 
 def load_templates(
