@@ -23,6 +23,7 @@ from bot.admin.command import tenant_option as tenant
 from bot.admin.command import with_runtime, with_settings
 from bot.config import Settings
 from dialogs.surveys.model import SurveyFileError, SurveyTemplate, load_templates
+from dialogs.surveys.results import Summary
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -61,6 +62,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     out = results.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print JSON")
     out.add_argument("--csv", type=Path, default=None, help="write counts per question to FILE")
+    out.add_argument("--xlsx", type=Path, default=None, help="the same as an Excel workbook")
     results.set_defaults(func=with_runtime(_results))
 
 
@@ -215,6 +217,49 @@ async def _close(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+HEADER = ("enhet", "spørsmål", "svar", "antall", "snitt", "sum", "endring")
+
+
+def _result_rows(summary: Summary) -> list[list[Any]]:
+    """Counts per question (and per unit shown), the same rows for CSV and XLSX: never one answer
+    of an anonymous survey, nothing below the minimum group, no hidden unit."""
+    rows: list[list[Any]] = []
+    scopes = [("", summary.questions)] + [
+        (u.unit or "-", tuple(u.questions.values())) for u in summary.units if not u.hidden
+    ]
+    for unit, questions in scopes:
+        for q in questions:
+            trend = q.trend or ""
+            if q.counts:
+                rows += [[unit, q.key, v, n, q.mean, q.total, trend] for v, n in q.counts.items()]
+            elif not summary.hidden and q.kind != "text":
+                rows.append([unit, q.key, "", q.answered, q.mean, q.total, trend])
+    return rows
+
+
+def _write_xlsx(
+    path: Path, template: SurveyTemplate, run: Any, summary: Summary, rows: list[list[Any]]
+) -> None:
+    from openpyxl import Workbook  # only for this export
+
+    book = Workbook()
+    about = book.active
+    assert about is not None
+    about.title = "Om"
+    about.append(["Undersøkelse", template.title.nb])
+    about.append(["Anonymitet", run.anonymity])
+    about.append(["Svar", summary.answered])
+    about.append(["Spurt", summary.recipients])
+    about.append(["Minste gruppe", summary.min_group])
+    if summary.hidden:
+        about.append(["Merknad", f"Færre enn {summary.min_group} svar: resultatene vises ikke."])
+    sheet = book.create_sheet("Resultater")
+    sheet.append(list(HEADER))
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+
 def _plain(text: str) -> str:
     return text.replace("**", "")
 
@@ -228,27 +273,19 @@ async def _results(runtime: Runtime, args: argparse.Namespace) -> int:
         print(f"bts-bot: no survey {args.id!r} in tenant {args.tenant!r}", file=sys.stderr)
         return 1
     template = SurveyTemplate.model_validate(run.template)
-    if args.json or args.csv:
+    if args.json or args.csv or args.xlsx:
         summary = await summarise_run(runtime.store, run, template)
         if args.json:
             print(json.dumps({"run": _run_row(run), **asdict(summary)}, ensure_ascii=False))
             return 0
-        with args.csv.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle, delimiter=";")
-            writer.writerow(["enhet", "spørsmål", "svar", "antall", "snitt", "sum", "endring"])
-            scopes = [("", summary.questions)] + [
-                (u.unit or "-", tuple(u.questions.values())) for u in summary.units
-            ]
-            for unit, questions in scopes:
-                for q in questions:
-                    if q.counts:
-                        for value, n in q.counts.items():
-                            writer.writerow([unit, q.key, value, n, q.mean, q.total, q.trend or ""])
-                    elif not summary.hidden:
-                        writer.writerow(
-                            [unit, q.key, "", q.answered, q.mean, q.total, q.trend or ""]
-                        )
-        print(f"wrote {args.csv}")
+        rows = _result_rows(summary)
+        if args.csv:
+            with args.csv.open("w", newline="", encoding="utf-8-sig") as handle:
+                csv.writer(handle, delimiter=";").writerows([list(HEADER), *rows])
+            print(f"wrote {args.csv}")
+        else:
+            _write_xlsx(args.xlsx, template, run, summary, rows)
+            print(f"wrote {args.xlsx}")
         return 0
     message = await summary_message(runtime.store, runtime.router.content, "nb", run, template)
     print(_plain(message.text))
