@@ -21,3 +21,13 @@ def _content() -> Content:
 def form_word(lang: str, key: str) -> str:
     """``forms.<key>`` in ``lang`` (bokmål for a language the content does not have)."""
     return _content().text(lang, f"forms.{key}")
+
+
+def form_phrases(lang: str, key: str) -> list[str]:
+    """The list ``forms.<key>`` in ``lang`` (e.g. the words that cancel a form in the terminal)."""
+    return _content().words(lang, f"forms.{key}")
+
+
+def form_text(lang: str, key: str, **values: str) -> str:
+    """``forms.<key>`` with its ``{placeholders}`` filled."""
+    return _content().text(lang, f"forms.{key}", **values)
