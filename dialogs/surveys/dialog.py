@@ -9,7 +9,6 @@ and the form (``Form.value``), so two open surveys never mix.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,8 +23,6 @@ from dialogs.surveys.form import survey_form
 from dialogs.surveys.model import AnswerError, SurveyTemplate
 from storage import directory, surveys
 from storage.surveys import AnswerRefused, Run
-
-log = logging.getLogger(__name__)
 
 A_OPEN = "survey:open"
 A_ANSWER = "survey:answer"
@@ -136,7 +133,7 @@ class SurveyDialog:
             )
         except AnswerRefused as refused:
             return ctx.reply(self._say(ctx, refused.reason))
-        log.info("survey answered", extra={"tenant": ctx.turn.tenant_id, "run": run.id})
+        # Not logged: a log line's time next to an answer's arrival is what anonymity must not keep.
         thanks = self._say(ctx, "thanks", **await self._when(ctx, run))
         change = Button(ctx.content.text(ctx.lang, "surveys.labels.change"), A_OPEN, run.id)
         return ctx.reply(replace(thanks, buttons=(*thanks.buttons, change)), topic=TOPIC)
