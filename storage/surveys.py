@@ -370,6 +370,15 @@ async def not_answered(
     ]
 
 
+async def nudge_due(store: Store, run_id: str, platform_user_id: str, before: datetime) -> bool:
+    """The person is a recipient of the run and was not nudged at or after ``before``."""
+    async with store.sessions() as session:
+        row = await session.get(SurveyRecipient, (run_id, platform_user_id))
+    if row is None:
+        return False
+    return row.last_nudged_at is None or aware(row.last_nudged_at) < before
+
+
 async def mark_nudged(store: Store, run_id: str, user_ids: Iterable[str], at: datetime) -> int:
     ids = list(user_ids)
     if not ids:

@@ -216,10 +216,10 @@ async def obsolete(store: Store, key: bytes, row: OutboxItem, now: datetime) -> 
     if not run.is_open or run.closes_at <= now:
         return True
     if kind is OutboxKind.SURVEY_NUDGE:
+        # One person per row: a fan-out of nudges checks each row's own person, not the whole list.
         if await surveys.has_answered(store, key, run.id, row.target_id):
             return True
-        waiting = await surveys.not_answered(store, key, run.id, nudged_before=now - NUDGE_GAP)
-        return row.target_id not in {r.platform_user_id for r in waiting}
+        return not await surveys.nudge_due(store, run.id, row.target_id, now - NUDGE_GAP)
     return False
 
 
