@@ -24,9 +24,10 @@ from dialogs.guide.dialog import GuideDialog
 from dialogs.messages import Reply, Turn
 from dialogs.pii import find_personal_data
 from dialogs.router import Hooks, Router, TurnContext
+from dialogs.surveys import dialog as survey_dialog
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models import Base, utcnow
 from storage.repositories import Store
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -226,11 +227,12 @@ async def faq_store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def faq_content(tmp_path: Path) -> Content:
-    """Only help and faq content (with its training examples), so other dialogs' half-written files cannot interfere."""
+    """Only help and faq content (with its training examples, and the survey texts its answer
+    about surveys leads to), so other dialogs' half-written files cannot interfere."""
     root = tmp_path / "content"
     for lang in ("nb", "nn"):
         (root / lang).mkdir(parents=True)
-        for stem in ("help", "faq", "training"):
+        for stem in ("help", "faq", "training", "surveys"):
             shutil.copy(CONTENT_DIR / lang / f"{stem}.yaml", root / lang / f"{stem}.yaml")
     return Content.load(root)
 
@@ -252,6 +254,8 @@ async def faq_router(store: Store, content: Content, user: str = "u1") -> Router
     # The help menu and the tilbakemelding answer open the report form.
     router.add_action(feedback.A_REPORT, feedback.report)
     router.add_action(feedback.A_REPORT_SEND, feedback.report_send)
+    # The answer about surveys leads to "Mine undersøkelser".
+    survey_dialog.register(router, None, utcnow)
     if not router.known_action("guide:start"):  # the guide dialog registers these for real
         router.add_action("guide:start", _guide_stub)
         router.add_action("guide:acute", _guide_stub)
