@@ -17,7 +17,7 @@ from dialogs.arshjul.tasks import ensure_tenant_setup
 from dialogs.messages import Button, Form, FormField, Message, Option, Reply
 from dialogs.router import Handler, Router, TurnContext
 from dialogs.surveys import launch as survey_launch
-from dialogs.surveys.dialog import A_ACUTE, TOPIC
+from dialogs.surveys.dialog import TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.notices import summary_message
 from storage import directory, surveys
@@ -51,7 +51,7 @@ class SurveyAdmin:
         return ctx.content.text(ctx.lang, f"surveys.admin.{key}", **values)
 
     def _acute(self, ctx: TurnContext) -> Button:
-        return Button(ctx.content.text(ctx.lang, "surveys.labels.acute"), A_ACUTE, style="danger")
+        return acute_button(ctx.content, ctx.lang)
 
     async def _admin(self, ctx: TurnContext) -> bool:
         turn = ctx.turn
@@ -60,8 +60,7 @@ class SurveyAdmin:
         return await directory.is_admin(ctx.store, turn.tenant_id, turn.platform, turn.user_id)
 
     async def _zone(self, ctx: TurnContext) -> ZoneInfo:
-        config = await directory.get_settings(ctx.store, ctx.turn.tenant_id)
-        return ZoneInfo(config.timezone if config is not None else "Europe/Oslo")
+        return await tenant_zone(ctx.store, ctx.turn.tenant_id)
 
     def _title(self, run: Run, lang: str) -> str:
         return SurveyTemplate.model_validate(run.template).title.get(lang)

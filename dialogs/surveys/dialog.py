@@ -16,12 +16,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dialogs.arshjul.notices import Texts
+from dialogs.content import Content
 from dialogs.messages import Button, Message, Reply
 from dialogs.pii import find_personal_data
 from dialogs.router import Router, TurnContext
 from dialogs.surveys.form import survey_form
 from dialogs.surveys.model import AnswerError, SurveyTemplate
 from storage import directory, surveys
+from storage.repositories import Store
 from storage.surveys import AnswerRefused, Run
 
 A_OPEN = "survey:open"
@@ -34,6 +36,17 @@ TOPIC = "undersokelse"
 DEFAULT_ZONE = "Europe/Oslo"
 
 
+async def tenant_zone(store: Store, tenant_id: str) -> ZoneInfo:
+    """The tenant's time zone (Europe/Oslo until the tenant is set up)."""
+    config = await directory.get_settings(store, tenant_id)
+    return ZoneInfo(config.timezone if config is not None else DEFAULT_ZONE)
+
+
+def acute_button(content: Content, lang: str) -> Button:
+    """The acute exit every survey screen starts with."""
+    return Button(content.text(lang, "surveys.labels.acute"), A_ACUTE, style="danger")
+
+
 class SurveyDialog:
     """The survey screens of one process; ``key`` keeps anonymous answers apart from people."""
 
@@ -42,8 +55,7 @@ class SurveyDialog:
         self.clock = clock
 
     async def _zone(self, ctx: TurnContext) -> ZoneInfo:
-        config = await directory.get_settings(ctx.store, ctx.turn.tenant_id)
-        return ZoneInfo(config.timezone if config is not None else DEFAULT_ZONE)
+        return await tenant_zone(ctx.store, ctx.turn.tenant_id)
 
     def _say(self, ctx: TurnContext, key: str, **values: str) -> Message:
         return Message(
@@ -53,7 +65,7 @@ class SurveyDialog:
         )
 
     def _acute(self, ctx: TurnContext) -> Button:
-        return Button(ctx.content.text(ctx.lang, "surveys.labels.acute"), A_ACUTE, style="danger")
+        return acute_button(ctx.content, ctx.lang)
 
     async def _when(self, ctx: TurnContext, run: Run) -> dict[str, str]:
         local = run.closes_at.astimezone(await self._zone(ctx))

@@ -6,21 +6,18 @@ total and trend, per unit, comments), all under the minimum group size rules of 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from dialogs.arshjul.notices import Texts
 from dialogs.content import Content
 from dialogs.messages import Button, Message, Reply
-from dialogs.surveys.dialog import A_ACUTE, A_OPEN, TOPIC
+from dialogs.surveys.dialog import A_OPEN, TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.results import NO_UNIT, QuestionResult, Summary, summarise
-from storage import directory, surveys
+from storage import surveys
 from storage.outbox import Notice
 from storage.outbox_models import OutboxKind
 from storage.repositories import Store
 from storage.surveys import Run
-
-DEFAULT_ZONE = "Europe/Oslo"
 
 
 class GoneRun(LookupError):
@@ -29,11 +26,6 @@ class GoneRun(LookupError):
 
 def _number(value: float) -> str:
     return f"{value:.1f}".replace(".", ",") if value != int(value) else str(int(value))
-
-
-async def _zone(store: Store, tenant_id: str) -> ZoneInfo:
-    config = await directory.get_settings(store, tenant_id)
-    return ZoneInfo(config.timezone if config is not None else DEFAULT_ZONE)
 
 
 async def render_survey_notice(
@@ -62,7 +54,7 @@ async def _invitation(
     now: datetime,
 ) -> Message:
     texts = Texts(content, lang)
-    local = run.closes_at.astimezone(await _zone(store, run.tenant_id))
+    local = run.closes_at.astimezone(await tenant_zone(store, run.tenant_id))
     when = {
         "date": texts.long_date(local.date(), now.astimezone(local.tzinfo).date()),
         "time": texts.clock_time(local),
@@ -77,7 +69,7 @@ async def _invitation(
     return Message(
         text=filled.strip(),
         buttons=(
-            Button(content.text(lang, "surveys.labels.acute"), A_ACUTE, style="danger"),
+            acute_button(content, lang),
             Button(content.text(lang, "surveys.labels.answer"), A_OPEN, run.id, style="primary"),
         ),
         topic=TOPIC,
@@ -98,12 +90,11 @@ async def summarise_run(store: Store, run: Run, template: SurveyTemplate) -> Sum
             min_group=before.min_group,
         )
     answers = await surveys.answers(store, run.tenant_id, run.id)
-    recipients = run.recipients
     return summarise(
         template,
         [(a.unit, a.values) for a in answers],
         anonymity=run.anonymity,
-        recipients=recipients,
+        recipients=run.recipients,
         min_group=run.min_group,
         previous=previous,
     )
