@@ -62,14 +62,14 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
         )
         templates = load_templates()
 
-    store, content = runtime.store, runtime.router.content
+    store, content, charts = runtime.store, runtime.router.content, runtime.charts
     # A fan-out renders the same tenant thousands of times: read its årshjul and holders once per
     # VIEW_TTL instead of once per row (who may receive a row is checked in the database anyway).
     views: dict[str, tuple[float, TenantView]] = {}
 
     async def render(notice: Notice) -> Reply:
         if notice.kind in SURVEY_KINDS:
-            return await render_survey_notice(store, content, notice, utcnow())
+            return await render_survey_notice(store, content, notice, utcnow(), charts)
         cached = views.get(notice.tenant_id)
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)

@@ -11,11 +11,29 @@ from bot.survey_key import survey_key
 from dialogs.app import build_router
 from dialogs.feedback import vote_key
 from dialogs.router import Router
+from dialogs.surveys.chart import ChartLinks
+from dialogs.surveys.launch import ChannelMembers
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repositories import Store
 
 LOCAL_TENANT = "local"
+
+
+def channel_members(settings: Settings) -> ChannelMembers:
+    """Who is in a channel, read from the platform (Slack; imported when first asked)."""
+
+    async def members(tenant_id: str, channel: str) -> list[str]:
+        from bot.platforms.slack.members import slack_channel_members
+
+        return await slack_channel_members(settings)(tenant_id, channel)
+
+    return members
+
+
+def chart_links(settings: Settings) -> ChartLinks:
+    """Chart addresses under PUBLIC_URL, signed with (a key derived from) the survey secret."""
+    return ChartLinks(survey_key(settings), settings.public_url)
 
 
 @dataclass
@@ -43,8 +61,15 @@ class Runtime:
             kommune_dir=settings.kommune_dir,
             survey_key=survey_key(settings),
             survey_min_group=settings.survey_min_group,
+            charts=chart_links(settings),
+            channel_members=channel_members(settings),
         )
         return cls(settings=settings, engine=engine, store=store, router=router)
+
+    @property
+    def charts(self) -> ChartLinks:
+        """Signs and reads the addresses of survey charts (``/charts/…``)."""
+        return chart_links(self.settings)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -26,6 +26,8 @@ from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.router import Hooks, Router
 from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
+from dialogs.surveys.chart import ChartLinks
+from dialogs.surveys.launch import ChannelMembers
 from dialogs.surveys.model import SurveyFileError, SurveyTemplate, load_templates
 from storage.models import utcnow
 from storage.repositories import Store
@@ -41,10 +43,14 @@ def build_router(
     clock: Callable[[], datetime] = utcnow,
     survey_key: bytes | None = None,
     survey_min_group: int = 5,
+    charts: ChartLinks | None = None,
+    channel_members: ChannelMembers | None = None,
 ) -> Router:
     """A ready router; raises ContentError (GuideError for the guide) when content and handlers
     do not fit together. ``clock`` is the guide's, the årshjul's and the surveys' "now" (tests
-    stand on a day); ``survey_key`` the secret of anonymous survey answers (``bot.survey_key``)."""
+    stand on a day); ``survey_key`` the secret of anonymous survey answers (``bot.survey_key``);
+    ``charts`` signs the addresses of result charts shown in chat; ``channel_members`` reads who
+    is in a channel (a survey to "everyone here")."""
     content = content or Content.load()
     kommune_dir = kommune_dir or DEFAULT_KOMMUNE_DIR
     extra, problems = load_kommune_examples(kommune_dir, faq.TOPICS)
@@ -68,7 +74,13 @@ def build_router(
     contacts_dialog.register(router)
     survey_dialog.register(router, survey_key, clock)
     survey_admin.register(
-        router, lambda: _survey_templates(kommune_dir), clock, survey_min_group, hooks.unknown_text
+        router,
+        lambda: _survey_templates(kommune_dir),
+        clock,
+        survey_min_group,
+        hooks.unknown_text,
+        charts,
+        channel_members,
     )
     feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()

@@ -49,6 +49,18 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture under the message (a survey's chart). ``png`` is what a platform that takes files
+    uploads (Slack); ``url`` is where we serve the same picture, for clients that only show images
+    by address (a Teams card). Either may be empty; ``alt`` is always shown to screen readers."""
+
+    alt: str
+    png: bytes = b""
+    url: str = ""
+    name: str = "chart.png"
+
+
+@dataclass(frozen=True)
 class FormField:
     """One input of a form; ``name`` is the key of the submitted value. A ``multi`` field (several
     of its options) comes back as the chosen values joined by commas."""
@@ -74,6 +86,10 @@ class Form:
     title: str = ""
     #: Sent back with the submit as the turn's ``value`` (e.g. which survey run the form answers).
     value: str = ""
+    #: A form long enough to deserve its own window where the client has one (a Slack modal).
+    modal: bool = False
+    #: (field name, value) the form is shown with: what the person already filled in.
+    values: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class Message:
     form: Form | None = None
     topic: str = ""
     footer: str = ""
+    image: Image | None = None
 
     def __post_init__(self) -> None:
         # Acute first, the rest in the order the dialog chose; also after ``replace`` adds buttons.
@@ -95,7 +112,16 @@ class Message:
             object.__setattr__(self, "buttons", acute + rest)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.image is not None:
+            # JSON carries the picture's address and size, never the bytes themselves.
+            data["image"] = {
+                "alt": self.image.alt,
+                "url": self.image.url,
+                "name": self.image.name,
+                "bytes": len(self.image.png),
+            }
+        return data
 
 
 @dataclass(frozen=True)
@@ -111,6 +137,9 @@ class Reply:
     lang: str = "nb"
     topic: str = ""
     confidence: float | None = None  # set by the free-text classifier; None for exact commands
+    #: (field name, what is wrong) when the submitted form did not fit: a client that keeps the
+    #: form open (a Slack modal) shows these at the fields instead of the messages.
+    field_errors: tuple[tuple[str, str], ...] = ()
 
     def plain_text(self) -> str:
         return "\n\n".join(m.text for m in self.messages)

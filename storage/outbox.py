@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import User, utcnow
 from storage.outbox_models import (
@@ -81,6 +82,16 @@ class NewItem:
 
 async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
     """Insert rows whose key is new; returns how many were inserted."""
+    inserted = 0
+    for start in range(0, len(items), ENQUEUE_CHUNK):
+        async with store.sessions.begin() as session:
+            inserted += await enqueue_in(store, session, items[start : start + ENQUEUE_CHUNK])
+    return inserted
+
+
+async def enqueue_in(store: Store, session: AsyncSession, items: Sequence[NewItem]) -> int:
+    """``enqueue`` inside the caller's transaction: the rows exist exactly when what planned
+    them does (a survey run and its invitations commit together)."""
     if any(item.send_at.tzinfo is None for item in items):
         raise ValueError("send_at must be timezone-aware")
     kinds = [row_kind(item.kind) for item in items]
@@ -119,8 +130,7 @@ async def enqueue(store: Store, items: Sequence[NewItem]) -> int:
             .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
-        async with store.sessions.begin() as session:
-            inserted += rowcount(await session.execute(stmt))
+        inserted += rowcount(await session.execute(stmt))
     return inserted
 
 

@@ -65,6 +65,9 @@ class SurveyRun(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     #: How many answered: counted on close, when the answered record is deleted.
     answered: Mapped[int] = mapped_column(Integer, default=0)
+    #: A unit's report: the units it went to (names of units, never people), so the summary
+    #: can list who did not report after the recipient rows are gone. Empty for other runs.
+    units: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     #: Makes a launch idempotent (e.g. ``arshjul:<task>:<due date>``); None for a manual launch.
     launch_key: Mapped[str | None] = mapped_column(String(200), default=None)
     launched_by: Mapped[str] = mapped_column(String(200), default="")

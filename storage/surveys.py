@@ -15,15 +15,17 @@ import hashlib
 import hmac
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from storage import outbox
 from storage.contacts_models import UserUnit
 from storage.models import User
+from storage.outbox import NewItem
 from storage.repositories import Store, aware, rowcount
 from storage.survey_models import (
     ANONYMOUS,
@@ -78,6 +80,8 @@ class Run:
     answered: int
     launched_by: str
     closed_at: datetime | None
+    #: A unit's report: the units it was sent to.
+    units: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +115,7 @@ def _run(row: SurveyRun) -> Run:
         answered=row.answered,
         launched_by=row.launched_by,
         closed_at=aware(row.closed_at) if row.closed_at else None,
+        units=tuple(row.units or ()),
     )
 
 
@@ -140,10 +145,12 @@ async def launch(
     post_to: str = "",
     launch_key: str | None = None,
     launched_by: str = "",
+    plan: Callable[[Run, Sequence[Recipient]], Sequence[NewItem]] | None = None,
 ) -> tuple[Run, bool]:
-    """Store a new run with its recipients; ``(run, False)`` when ``launch_key`` was launched
-    before (nothing changes). LaunchRefused when an anonymous run has fewer recipients than
-    ``min_group``, or any run has none."""
+    """Store a new run with its recipients and the outbox rows ``plan`` makes for it, in one
+    transaction (a crash cannot leave a run whose invitations were never planned); ``(run,
+    False)`` when ``launch_key`` was launched before (nothing changes). LaunchRefused when an
+    anonymous run has fewer recipients than ``min_group``, or any run has none."""
     unique = {r.platform_user_id: r for r in recipients}
     if not unique:
         raise LaunchRefused("no_recipients", 0, min_group)
@@ -176,6 +183,9 @@ async def launch(
             answered=0,
             launch_key=launch_key,
             launched_by=launched_by,
+            units=sorted({r.unit for r in unique.values() if r.unit})
+            if anonymity == BY_UNIT
+            else [],
         )
         session.add(row)
         await session.flush()
@@ -188,6 +198,8 @@ async def launch(
             )
             for r in unique.values()
         )
+        if plan is not None:
+            await outbox.enqueue_in(store, session, plan(_run(row), list(unique.values())))
     return _run(row), True
 
 
@@ -196,6 +208,14 @@ async def get_run(store: Store, tenant_id: str, run_id: str) -> Run | None:
     async with store.sessions() as session:
         row = await session.get(SurveyRun, run_id)
     return _run(row) if row is not None and row.tenant_id == tenant_id else None
+
+
+async def run_by_id(store: Store, run_id: str) -> Run | None:
+    """The run whatever its tenant: only for an address that was signed for this very run (the
+    chart link of ``dialogs.surveys.chart``)."""
+    async with store.sessions() as session:
+        row = await session.get(SurveyRun, run_id)
+    return _run(row) if row is not None else None
 
 
 async def runs(store: Store, tenant_id: str, status: str | None = None) -> list[Run]:
@@ -291,7 +311,7 @@ async def submit(
             if not person.unit:
                 raise AnswerRefused("no_unit")
             unit, respondent = person.unit, platform_user_id
-            row_key = hashlib.sha256(f"unit\0{person.unit}".encode()).hexdigest()
+            row_key = _unit_key(person.unit)
         else:
             unit, respondent = person.unit, platform_user_id
             row_key = hashlib.sha256(f"person\0{platform_user_id}".encode()).hexdigest()
@@ -320,6 +340,31 @@ async def submit(
     return replaced
 
 
+def _unit_key(unit: str) -> str:
+    return hashlib.sha256(f"unit\0{unit}".encode()).hexdigest()
+
+
+async def unit_reported(store: Store, run_id: str, unit: str) -> bool:
+    """A unit's report: whether the unit has sent it (by anyone of it)."""
+    async with store.sessions() as session:
+        return await session.get(SurveyAnswer, (run_id, _unit_key(unit))) is not None
+
+
+async def units_not_reported(store: Store, run: Run) -> list[str]:
+    """A unit's report: the units it went to that have not sent it, in name order."""
+    if run.anonymity != BY_UNIT:
+        return []
+    async with store.sessions() as session:
+        reported = set(
+            (
+                await session.scalars(
+                    select(SurveyAnswer.unit).where(SurveyAnswer.run_id == run.id)
+                )
+            ).all()
+        )
+    return [u for u in run.units if u not in reported]
+
+
 async def has_answered(store: Store, key: bytes, run_id: str, platform_user_id: str) -> bool:
     digest = answered_digest(key, run_id, platform_user_id)
     async with store.sessions() as session:
@@ -336,7 +381,7 @@ async def own_answer(
         person = await recipient(store, run.id, platform_user_id)
         if person is None or not person.unit:
             return None
-        row_key = hashlib.sha256(f"unit\0{person.unit}".encode()).hexdigest()
+        row_key = _unit_key(person.unit)
     else:
         row_key = hashlib.sha256(f"person\0{platform_user_id}".encode()).hexdigest()
     async with store.sessions() as session:
@@ -403,17 +448,25 @@ async def answer_count(store: Store, run_id: str) -> int:
 
 
 async def answers(store: Store, tenant_id: str, run_id: str) -> list[Answer]:
-    """Every answer of the run, in an order that says nothing (by key: a hash or random)."""
+    """Every answer of the run, in an order that says nothing (by key: a hash or random). Read
+    as plain rows, not ORM objects: a big run has 100,000 of them."""
     async with store.sessions() as session:
         run = await session.get(SurveyRun, run_id)
         if run is None or run.tenant_id != tenant_id:
             return []
         rows = (
-            await session.scalars(
-                select(SurveyAnswer).where(SurveyAnswer.run_id == run_id).order_by(SurveyAnswer.key)
+            await session.execute(
+                select(
+                    SurveyAnswer.unit,
+                    SurveyAnswer.respondent,
+                    SurveyAnswer.day,
+                    SurveyAnswer.values,
+                )
+                .where(SurveyAnswer.run_id == run_id)
+                .order_by(SurveyAnswer.key)
             )
         ).all()
-    return [Answer(r.unit, r.respondent, r.day, dict(r.values)) for r in rows]
+    return [Answer(unit, respondent, day, dict(values)) for unit, respondent, day, values in rows]
 
 
 async def close(store: Store, tenant_id: str, run_id: str, now: datetime) -> Run | None:

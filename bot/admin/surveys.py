@@ -42,7 +42,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     launch = tenant(survey_sub.add_parser("launch", help="send a survey; prints the run id"))
     launch.add_argument("template", help="template key (see: survey templates)")
     launch.add_argument(
-        "--audience", required=True, help="role:NAME, all, or users:ID,ID (platform user ids)"
+        "--audience",
+        required=True,
+        help="role:NAME, channel:ID (its members, Slack), all, or users:ID,ID (platform user ids)",
     )
     launch.add_argument("--units", nargs="*", default=[], help="only these units")
     launch.add_argument(
@@ -119,6 +121,7 @@ async def _zone(runtime: Runtime, tenant_id: str) -> ZoneInfo:
 
 
 async def _launch(runtime: Runtime, args: argparse.Namespace) -> int:
+    from bot.runtime import channel_members
     from dialogs.surveys import launch as survey_launch
     from storage.models import utcnow
     from storage.surveys import LaunchRefused
@@ -154,6 +157,7 @@ async def _launch(runtime: Runtime, args: argparse.Namespace) -> int:
             min_group=runtime.settings.survey_min_group,
             post_to=args.post_to,
             launched_by="cli",
+            members=channel_members(runtime.settings),
         )
     except survey_launch.AudienceError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)

@@ -73,7 +73,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
-    from bot.http import calendar_feed, pages
+    from bot.http import calendar_feed, charts, pages
     from bot.platforms import webchat  # kept out of the core's imports
     from bot.platforms.slack import adapter as slack
     from bot.platforms.teams import adapter as teams
@@ -87,6 +87,7 @@ def build_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/readyz", readyz)
     pages.setup_pages(app, runtime)
     calendar_feed.setup_calendar_feed(app, runtime)
+    charts.setup_charts(app, runtime)
     settings = runtime.settings
     if settings.webchat_enabled:
         webchat.setup_webchat(app, runtime)

@@ -32,6 +32,8 @@ def render_reply(reply: Reply) -> tuple[str, list[Button]]:
     buttons: list[Button] = []
     for message in reply.messages:
         parts.append(render_text(message.text))
+        if message.image is not None and message.image.url:
+            parts.append(f"  → {message.image.alt}: {message.image.url}")
         for link in message.links:
             parts.append(f"  → {link.label}: {link.url}")
         for button in message.buttons:

@@ -264,9 +264,12 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
     Meant to run before any handler sees the text; the text is neither stored, logged nor echoed.
     """
     kinds: list[str] = []
+    flagged: list[str] = []
     for text in _free_texts(ctx):
         found = await _off_the_loop(find_personal_data, text)
         kinds.extend(k for k in found if k not in kinds)
+        if found:
+            flagged += [name for name, value in ctx.turn.form_values.items() if value == text]
     if not kinds:
         return None
     _answer_in_question_language(ctx)
@@ -277,7 +280,12 @@ async def pii_guard(ctx: TurnContext) -> Reply | None:
         extra={"kinds": ",".join(kinds), "tenant": ctx.turn.tenant_id},
     )
     message = ctx.message("faq.pii_refused", topic=PII_TOPIC, kinds=joined)
-    return ctx.reply(message, replace=False, topic=PII_TOPIC)
+    reply = ctx.reply(message, replace=False, topic=PII_TOPIC)
+    if not flagged:
+        return reply
+    # A form that stays open (a Slack modal) shows the refusal at the fields it is about.
+    refusal = ctx.content.text(ctx.lang, "faq.pii_field", kinds=joined)
+    return replace(reply, field_errors=tuple((name, refusal) for name in dict.fromkeys(flagged)))
 
 
 def _answer_in_question_language(ctx: TurnContext) -> None:

@@ -17,6 +17,7 @@ from dialogs.arshjul.tasks import ensure_tenant_setup
 from dialogs.messages import Button, Form, FormField, Message, Option, Reply
 from dialogs.router import Handler, Router, TurnContext
 from dialogs.surveys import launch as survey_launch
+from dialogs.surveys.chart import ChartLinks
 from dialogs.surveys.dialog import TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.notices import summary_message
@@ -28,6 +29,8 @@ A_LAUNCH = "survey:launch"
 A_CLOSE = "survey:close"
 A_RESULTS = "survey:results"
 ALL = "all"
+#: The audience "everyone in this channel" (a role key never looks like this).
+CHANNEL = ":channel"
 #: Runs that get their own buttons (Teams shows six actions: acute, new and two per run).
 RUNS_WITH_BUTTONS = 2
 DEFAULT_DAYS = 14
@@ -41,11 +44,15 @@ class SurveyAdmin:
         clock: Callable[[], dt.datetime],
         min_group: int,
         not_admin: Handler,
+        charts: ChartLinks | None = None,
+        members: survey_launch.ChannelMembers | None = None,
     ) -> None:
         self.templates = templates
         self.clock = clock
         self.min_group = min_group
         self.not_admin = not_admin
+        self.charts = charts
+        self.members = members
 
     def _t(self, ctx: TurnContext, key: str, **values: str) -> str:
         return ctx.content.text(ctx.lang, f"surveys.admin.{key}", **values)
@@ -103,6 +110,8 @@ class SurveyAdmin:
         audience = [Option(self._t(ctx, "everyone"), ALL)] + [
             Option(r.name_nn if ctx.lang == "nn" else r.name_nb, r.key) for r in roles
         ]
+        if self._in_channel(ctx):
+            audience.insert(0, Option(self._t(ctx, "this_channel"), CHANNEL))
         form = Form(
             action=A_LAUNCH,
             title=self._t(ctx, "form_title"),
@@ -125,6 +134,11 @@ class SurveyAdmin:
         message = Message(text=text, buttons=(self._acute(ctx),), form=form, topic=TOPIC)
         return ctx.reply(message, topic=TOPIC)
 
+    def _in_channel(self, ctx: TurnContext) -> bool:
+        """Sent from a Slack channel whose members can be read: "everyone here" is offered."""
+        turn = ctx.turn
+        return self.members is not None and turn.platform == "slack" and not turn.is_direct
+
     async def launch(self, ctx: TurnContext) -> Reply:
         if not await self._admin(ctx):
             return await self.not_admin(ctx)
@@ -140,17 +154,18 @@ class SurveyAdmin:
         day = (now.astimezone(zone) + dt.timedelta(days=int(raw_days))).date()
         closes = dt.datetime.combine(day, CLOSE_TIME, tzinfo=zone)
         chosen = values.get("audience", ALL) or ALL
-        audience = (
-            survey_launch.Audience("all")
-            if chosen == ALL
-            else survey_launch.Audience("role", chosen)
-        )
+        if chosen == CHANNEL and self._in_channel(ctx):
+            audience = survey_launch.Audience("channel", ctx.turn.channel_id)
+        elif chosen == ALL:
+            audience = survey_launch.Audience("all")
+        else:
+            audience = survey_launch.Audience("role", chosen)
         try:
             run, _ = await survey_launch.launch(
                 ctx.store, tenant_id=ctx.turn.tenant_id, template=template, audience=audience,
                 closes_at=closes, now=now, min_group=self.min_group,
                 post_to=ctx.turn.channel_id if ctx.turn.platform in ("slack", "teams") else "",
-                launched_by=f"{ctx.turn.platform}:{ctx.turn.user_id}",
+                launched_by=f"{ctx.turn.platform}:{ctx.turn.user_id}", members=self.members,
             )  # fmt: skip
         except LaunchRefused as refused:
             key = "too_few" if refused.reason == "too_few" else "nobody"
@@ -158,6 +173,8 @@ class SurveyAdmin:
                 ctx, self._t(ctx, key, n=str(refused.recipients), min=str(refused.minimum))
             )
         except survey_launch.AudienceError:
+            if audience.kind == "channel":
+                return await self.new(ctx, self._t(ctx, "channel_unreadable"))
             return await self.new(ctx, self._t(ctx, "nobody", n="0", min=str(self.min_group)))
         sent = self._t(
             ctx, "launched", title=template.title.get(ctx.lang), n=str(run.recipients),
@@ -184,9 +201,16 @@ class SurveyAdmin:
         if run is None:
             return await self.overview(ctx, self._t(ctx, "gone"))
         template = SurveyTemplate.model_validate(run.template)
-        summary = await summary_message(ctx.store, ctx.content, ctx.lang, run, template)
+        summary = await summary_message(
+            ctx.store, ctx.content, ctx.lang, run, template, self.charts
+        )
         back = Button(self._t(ctx, "back"), A_OVERVIEW)
-        message = Message(text=summary.text, buttons=(self._acute(ctx), back), topic=TOPIC)
+        message = Message(
+            text=summary.text,
+            buttons=(self._acute(ctx), back),
+            topic=TOPIC,
+            image=summary.image,
+        )
         return ctx.reply(message, topic=TOPIC)
 
 
@@ -199,8 +223,10 @@ def register(
     clock: Callable[[], dt.datetime],
     min_group: int,
     not_admin: Handler,
+    charts: ChartLinks | None = None,
+    members: survey_launch.ChannelMembers | None = None,
 ) -> SurveyAdmin:
-    admin = SurveyAdmin(templates, clock, min_group, not_admin)
+    admin = SurveyAdmin(templates, clock, min_group, not_admin, charts, members)
     router.add_commands("surveys.admin.commands", admin.overview)
     router.add_action(A_OVERVIEW, admin.overview)
     router.add_action(A_NEW, admin.new)

@@ -85,7 +85,9 @@ class SurveyDialog:
             return None, ctx.reply(self._say(ctx, "not_recipient"), replace=False)
         return run, None
 
-    async def form(self, ctx: TurnContext, run: Run, notice: str = "") -> Reply:
+    async def form(
+        self, ctx: TurnContext, run: Run, notice: str = "", errors: dict[str, str] | None = None
+    ) -> Reply:
         template = SurveyTemplate.model_validate(run.template)
         when = await self._when(ctx, run)
         lines = [
@@ -102,13 +104,20 @@ class SurveyDialog:
             lines.append(ctx.content.text(ctx.lang, "surveys.form.again"))
         if notice:
             lines.insert(0, f"**{notice}**")
+        # Shown again after a misfit, the answers that fitted stay filled in (the one that did
+        # not is asked again, and a text with personal data is never shown back).
+        kept = {
+            k: v
+            for k, v in ctx.turn.form_values.items()
+            if errors and k not in errors and not _personal(v)
+        }
         message = Message(
             text="\n\n".join(lines),
             buttons=(self._acute(ctx),),
-            form=survey_form(template, ctx.content, ctx.lang, A_ANSWER, run.id),
+            form=survey_form(template, ctx.content, ctx.lang, A_ANSWER, run.id, values=kept),
             topic=TOPIC,
         )
-        return ctx.reply(message, topic=TOPIC)
+        return replace(ctx.reply(message, topic=TOPIC), field_errors=tuple((errors or {}).items()))
 
     async def open(self, ctx: TurnContext) -> Reply:
         run, refusal = await self._run_for(ctx)
@@ -126,11 +135,14 @@ class SurveyDialog:
         try:
             values = template.check(ctx.turn.form_values)
         except AnswerError as error:
-            return await self.form(ctx, run, self._error(ctx, template, error))
+            problem = self._error(ctx, template, error)
+            return await self.form(ctx, run, problem, {error.question: problem})
         # The router's guard refused personal data before this; checked again because answers
         # are stored as given, and a guard wired differently must not let one through.
-        if any(isinstance(v, str) and find_personal_data(v) for v in values.values()):
-            return await self.form(ctx, run, ctx.content.text(ctx.lang, "surveys.personal_data"))
+        personal = [k for k, v in values.items() if isinstance(v, str) and _personal(v)]
+        if personal:
+            problem = ctx.content.text(ctx.lang, "surveys.personal_data")
+            return await self.form(ctx, run, problem, dict.fromkeys(personal, problem))
         now = self.clock()
         try:
             await surveys.submit(
@@ -192,3 +204,7 @@ def register(router: Router, key: bytes | None, clock: Callable[[], datetime]) -
     router.add_action(A_MINE, dialog.mine)
     router.add_commands("surveys.commands", dialog.mine)
     return dialog
+
+
+def _personal(value: str) -> bool:
+    return bool(find_personal_data(value))

@@ -8,6 +8,8 @@ within the question's bounds, free text a text input with the question's help as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from dialogs.content import Content
 from dialogs.messages import FieldKind, Form, FormField, Option
 from dialogs.surveys.model import SCALE_RANGE, Question, SurveyTemplate
@@ -61,13 +63,24 @@ def question_field(question: Question, content: Content, lang: str) -> FormField
 
 
 def survey_form(
-    template: SurveyTemplate, content: Content, lang: str, action: str, run_id: str
+    template: SurveyTemplate,
+    content: Content,
+    lang: str,
+    action: str,
+    run_id: str,
+    *,
+    values: Mapping[str, str] | None = None,
 ) -> Form:
-    """The whole survey as one form; its submit sends ``action`` with the run id as value."""
+    """The whole survey as one form (in its own window where the client has one); its submit
+    sends ``action`` with the run id as value. Shown again after a misfit with the ``values``
+    the person had given, so nothing they typed is lost."""
+    keys = {q.key for q in template.questions}
     return Form(
         action=action,
         fields=tuple(question_field(q, content, lang) for q in template.questions),
         submit_label=content.text(lang, "surveys.labels.submit"),
         title=template.title.get(lang),
         value=run_id,
+        modal=True,
+        values=tuple((k, v) for k, v in (values or {}).items() if k in keys and v),
     )

@@ -9,7 +9,7 @@ The same code serves the CLI, an admin in chat and the årshjul.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -28,17 +28,24 @@ NUDGE_BEFORE_CLOSE = timedelta(days=1)
 #: Nobody is nudged twice within this.
 NUDGE_GAP = timedelta(days=3)
 
-AudienceKind = Literal["role", "all", "users"]
+AudienceKind = Literal["role", "all", "users", "channel"]
+USE = "use role:NAME, channel:ID, all or users:ID,ID"
 
 
 class AudienceError(ValueError):
     """An audience that names nothing we can send to; the message says what was wrong."""
 
 
+#: The people in a channel, read from the platform: ``(tenant id, channel id) → user ids``, the
+#: bot itself and other bots left out. Raises AudienceError when the platform cannot tell.
+ChannelMembers = Callable[[str, str], Awaitable[list[str]]]
+
+
 @dataclass(frozen=True)
 class Audience:
     """Whom a run goes to: the holders of a role or roles (``role:a,b``; optionally in some units),
-    everyone known in the tenant, or listed users (the CLI's ``users:U1,U2``)."""
+    the members of a channel (``channel:C0123``), everyone known in the tenant, or listed users
+    (the CLI's ``users:U1,U2``)."""
 
     kind: AudienceKind
     value: str = ""
@@ -53,11 +60,9 @@ class Audience:
             return cls("role", value.strip(), tuple(units))
         if kind == "users" and value:
             return cls("users", ",".join(v.strip() for v in value.split(",") if v.strip()))
-        if kind == "channel":
-            raise AudienceError(
-                "channel audiences are not supported yet: use role:NAME, all or users:ID,ID"
-            )
-        raise AudienceError(f"unknown audience {text!r}: use role:NAME, all or users:ID,ID")
+        if kind == "channel" and value.strip():
+            return cls("channel", value.strip(), tuple(units))
+        raise AudienceError(f"unknown audience {text!r}: {USE}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "value": self.value, "units": list(self.units)}
@@ -68,9 +73,14 @@ def _acting(holder: Holder) -> str | None:
 
 
 async def recipients_for(
-    store: Store, tenant_id: str, audience: Audience, platform: str = ""
+    store: Store,
+    tenant_id: str,
+    audience: Audience,
+    platform: str = "",
+    members: ChannelMembers | None = None,
 ) -> list[Recipient]:
-    """The people ``audience`` names today (a deputy stands in for someone marked away)."""
+    """The people ``audience`` names today (a deputy stands in for someone marked away); a
+    channel's members come from ``members`` (the platform)."""
     found: dict[str, Recipient] = {}
     if audience.kind == "role":
         roles = {r.key for r in await directory.list_roles(store, tenant_id)}
@@ -89,6 +99,20 @@ async def recipients_for(
         for person in await surveys.known_people(store, tenant_id):
             if not audience.units or person.unit in audience.units:
                 found.setdefault(person.platform_user_id, person)
+    elif audience.kind == "channel":
+        if members is None:
+            raise AudienceError("the members of a channel cannot be read here")
+        known = {p.platform_user_id: p for p in await surveys.known_people(store, tenant_id)}
+        # A role holder's unit counts as theirs when they never told the bot one themselves.
+        for holder in await directory.list_holders(store, tenant_id):
+            if holder.user_id and holder.unit and holder.user_id not in known:
+                known[holder.user_id] = Recipient(holder.platform, holder.user_id, holder.unit)
+        for user in await members(tenant_id, audience.value):
+            # Someone the bot never met is still in the channel: a DM reaches them (unit unknown,
+            # so a breakdown shows them under "other units").
+            person = known.get(user) or Recipient(platform or _platform_of(tenant_id), user)
+            if not audience.units or person.unit in audience.units:
+                found.setdefault(user, person)
     else:
         known = {p.platform_user_id: p for p in await surveys.known_people(store, tenant_id)}
         for user in audience.value.split(","):
@@ -136,13 +160,14 @@ async def launch(
     launch_key: str | None = None,
     launched_by: str = "",
     platform: str = "",
+    members: ChannelMembers | None = None,
 ) -> tuple[Run, bool]:
     """Start a run and plan its sends; ``(run, False)`` when ``launch_key`` ran before.
 
     Raises AudienceError for an audience that names nobody we know, LaunchRefused (from storage)
     for one below the minimum group size of an anonymous survey, ValueError when it would close
     before it opens."""
-    people = await recipients_for(store, tenant_id, audience, platform)
+    people = await recipients_for(store, tenant_id, audience, platform, members)
     run, new = await surveys.launch(
         store,
         tenant_id=tenant_id,
@@ -157,9 +182,8 @@ async def launch(
         post_to=post_to,
         launch_key=launch_key,
         launched_by=launched_by,
+        plan=lambda run, people: planned_sends(run, people, now),
     )
-    if new:
-        await outbox.enqueue(store, planned_sends(run, people, now))
     return run, new
 
 
@@ -219,8 +243,19 @@ async def obsolete(store: Store, key: bytes, row: OutboxItem, now: datetime) -> 
         # One person per row: a fan-out of nudges checks each row's own person, not the whole list.
         if await surveys.has_answered(store, key, run.id, row.target_id):
             return True
+        if run.anonymity == "unit" and await _unit_done(store, run.id, row.target_id):
+            return True  # a unit's report sent by a colleague (the deputy): nobody else is nudged
         return not await surveys.nudge_due(store, run.id, row.target_id, now - NUDGE_GAP)
     return False
+
+
+async def _unit_done(store: Store, run_id: str, platform_user_id: str) -> bool:
+    person = await surveys.recipient(store, run_id, platform_user_id)
+    return (
+        person is not None
+        and bool(person.unit)
+        and await surveys.unit_reported(store, run_id, person.unit)
+    )
 
 
 async def after_sent(store: Store, row: OutboxItem, now: datetime) -> None:

@@ -5,11 +5,13 @@ total and trend, per unit, comments), all under the minimum group size rules of 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from dialogs.arshjul.notices import Texts
 from dialogs.content import Content
-from dialogs.messages import Button, Message, Reply
+from dialogs.messages import Button, Image, Message, Reply
+from dialogs.surveys.chart import ChartLinks, chart_alt, render_chart
 from dialogs.surveys.dialog import A_OPEN, TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.results import NO_UNIT, QuestionResult, Summary, summarise
@@ -18,6 +20,9 @@ from storage.outbox import Notice
 from storage.outbox_models import OutboxKind
 from storage.repositories import Store
 from storage.surveys import Run
+
+#: Comments shown in the chat summary; the export has them all.
+MAX_COMMENTS = 20
 
 
 class GoneRun(LookupError):
@@ -29,16 +34,20 @@ def _number(value: float) -> str:
 
 
 async def render_survey_notice(
-    store: Store, content: Content, notice: Notice, now: datetime
+    store: Store,
+    content: Content,
+    notice: Notice,
+    now: datetime,
+    charts: ChartLinks | None = None,
 ) -> Reply:
-    """The message for one survey row of the outbox."""
+    """The message for one survey row of the outbox (a summary with its chart)."""
     lang = notice.lang if notice.lang in content.by_lang else "nb"
     run = await surveys.get_run(store, notice.tenant_id, str(notice.payload.get("run", "")))
     if run is None:
         raise GoneRun("survey run not found")
     template = SurveyTemplate.model_validate(run.template)
     if notice.kind is OutboxKind.SURVEY_SUMMARY:
-        message = await summary_message(store, content, lang, run, template)
+        message = await summary_message(store, content, lang, run, template, charts)
     else:
         message = await _invitation(store, content, lang, run, template, notice.kind, now)
     return Reply(messages=(message,), lang=lang, topic=TOPIC)
@@ -77,20 +86,25 @@ async def _invitation(
 
 
 async def summarise_run(store: Store, run: Run, template: SurveyTemplate) -> Summary:
-    """The results of ``run`` with the trend against the previous closed round."""
+    """The results of ``run`` with the trend against the previous closed round. The counting
+    runs in a worker thread: 100,000 answers take seconds, and the event loop answers Slack."""
     previous: Summary | None = None
     before = await surveys.previous_run(store, run)
     if before is not None:
         old = SurveyTemplate.model_validate(before.template)
-        previous = summarise(
+        earlier = await surveys.answers(store, run.tenant_id, before.id)
+        previous = await asyncio.to_thread(
+            summarise,
             old,
-            [(a.unit, a.values) for a in await surveys.answers(store, run.tenant_id, before.id)],
+            [(a.unit, a.values) for a in earlier],
             anonymity=before.anonymity,
             recipients=before.recipients,
             min_group=before.min_group,
+            comments=False,
         )
     answers = await surveys.answers(store, run.tenant_id, run.id)
-    return summarise(
+    return await asyncio.to_thread(
+        summarise,
         template,
         [(a.unit, a.values) for a in answers],
         anonymity=run.anonymity,
@@ -142,9 +156,15 @@ def _question_line(
 
 
 async def summary_message(
-    store: Store, content: Content, lang: str, run: Run, template: SurveyTemplate
+    store: Store,
+    content: Content,
+    lang: str,
+    run: Run,
+    template: SurveyTemplate,
+    charts: ChartLinks | None = None,
 ) -> Message:
-    """The results as one chat message (the same rules as exports and the CLI)."""
+    """The results as one chat message (the same rules as exports and the CLI), with the chart
+    as its picture when there is anything to draw; ``charts`` gives the picture its address."""
     summary = await summarise_run(store, run, template)
     say = content.text
     answered = summary.answered
@@ -159,6 +179,12 @@ async def summary_message(
             percent=str(percent),
         ),
     ]
+    missing = await surveys.units_not_reported(store, run)
+    if missing:
+        # A unit's report names who has not sent it (the units were told it shows who reported).
+        lines.append(say(lang, "surveys.summary.not_reported", units=", ".join(missing)))
+    elif run.units:
+        lines.append(say(lang, "surveys.summary.all_reported"))
     if summary.hidden:
         lines.append(say(lang, "surveys.summary.hidden", min=str(summary.min_group)))
         return Message(text="\n\n".join(lines), topic=TOPIC)
@@ -189,5 +215,17 @@ async def summary_message(
             unit_lines.append(f"- **{name}**: " + "; ".join(numbers))
         lines.append("\n".join(unit_lines))
     if comments:
-        lines.append("\n".join([say(lang, "surveys.summary.comments"), *comments]))
-    return Message(text="\n\n".join(lines), topic=TOPIC)
+        # A chat message holds a sample (they come in random order); every comment that may be
+        # shown is in the CSV/XLSX export. 100,000 answers would otherwise be a 2-MB message.
+        shown = comments[:MAX_COMMENTS]
+        if len(comments) > MAX_COMMENTS:
+            shown.append(
+                say(lang, "surveys.summary.more_comments", n=str(len(comments) - MAX_COMMENTS))
+            )
+        lines.append("\n".join([say(lang, "surveys.summary.comments"), *shown]))
+    png = await asyncio.to_thread(render_chart, content, lang, template, summary)
+    image = None
+    if png is not None:
+        url = charts.url(run.id, lang) if charts is not None else ""
+        image = Image(alt=chart_alt(content, lang, template), png=png, url=url)
+    return Message(text="\n\n".join(lines), topic=TOPIC, image=image)

@@ -89,11 +89,11 @@ def _question(
 ) -> QuestionResult:
     given = [v[question.key] for v in values if question.key in v]
     if question.kind == "text":
+        if not show_comments:  # the personal-data check is the costly part: not for nothing
+            return QuestionResult(question.key, question.kind, len(given))
         texts = [str(t) for t in given if str(t).strip() and not find_personal_data(str(t))]
         rng.shuffle(texts)
-        return QuestionResult(
-            question.key, question.kind, len(given), comments=tuple(texts) if show_comments else ()
-        )
+        return QuestionResult(question.key, question.kind, len(given), comments=tuple(texts))
     counts: Counter[str] = Counter()
     for value in given:
         for part in value if isinstance(value, list | tuple) else [value]:
@@ -142,9 +142,11 @@ def summarise(
     min_group: int,
     previous: Summary | None = None,
     seed: int | None = None,
+    comments: bool = True,
 ) -> Summary:
     """The summary of ``answers`` (pairs of unit and answer values). ``previous`` (the last round of
-    the same template) gives each rating and count its trend."""
+    the same template) gives each rating and count its trend; without ``comments`` the free
+    text is counted but not read (a previous round's comments are never shown)."""
     rng = random.Random(seed)
     rows = list(answers)
     anonymous = anonymity == "anonymous"
@@ -159,7 +161,7 @@ def summarise(
         if hidden:
             questions.append(QuestionResult(question.key, question.kind, 0))
             continue
-        result = _question(question, values, show_comments=True, rng=rng)
+        result = _question(question, values, show_comments=comments, rng=rng)
         questions.append(_with_trend(result, question, before.get(question.key)))
     by_unit: dict[str, list[Mapping[str, Any]]] = {}
     for unit, value in rows:

@@ -50,6 +50,9 @@ TEAMS_FILES = ["color.png", "manifest.json", "outline.png"]
 
 SLACK_SCOPES = {
     "chat:write",
+    "files:write",
+    "channels:read",
+    "groups:read",
     "im:history",
     "im:read",
     "im:write",

@@ -10,6 +10,7 @@ from dialogs.app import build_router
 from dialogs.messages import Message, Reply, Turn
 from dialogs.surveys.admin import A_CLOSE, A_LAUNCH, A_NEW, A_RESULTS
 from dialogs.surveys.dialog import A_MINE
+from dialogs.surveys.launch import AudienceError
 from storage import directory, outbox, surveys
 from storage.repositories import Store
 from storage.users import touch_user
@@ -89,3 +90,43 @@ async def test_an_admin_launches_sees_results_and_closes(store: Store) -> None:
     assert len(await outbox.list_items(store, TENANT, kind="survey-summary")) == 1
     stale = last(await router.handle(press(A_RESULTS, "0" * 32)))
     assert "finner ikke" in stale.text
+
+
+async def test_an_admin_in_a_channel_can_send_to_everyone_in_it(store: Store) -> None:
+    asked: list[tuple[str, str]] = []
+
+    async def members(tenant_id: str, channel: str) -> list[str]:
+        asked.append((tenant_id, channel))
+        if channel != "C-LEDERE":
+            raise AudienceError("Slack did not give the members of it: not_in_channel")
+        return [f"M{i}" for i in range(7)]
+
+    router = build_router(store, clock=lambda: NOW, survey_key=b"k" * 32, channel_members=members)
+    await router.handle(say("hei"))
+    await directory.add_admin(store, TENANT, "slack", "ADMIN")
+    form = last(await router.handle(press(A_NEW))).form
+    assert form is not None
+    audience = {f.name: f for f in form.fields}["audience"]
+    assert audience.options[0].label == "Alle i denne kanalen"  # offered first, in a channel
+    sent = last(
+        await router.handle(
+            press(A_LAUNCH, form={"template": "puls", "audience": audience.options[0].value})
+        )
+    )
+    assert "er sendt til 7" in sent.text and asked == [(TENANT, "C-LEDERE")]
+    invites = await outbox.list_items(store, TENANT, kind="survey")
+    assert sorted(i.target_id for i in invites) == [f"M{i}" for i in range(7)]
+
+    elsewhere = Turn(
+        "slack", TENANT, "ADMIN", "C-ANNEN", is_direct=False, action=A_LAUNCH,
+        form_values={"template": "puls", "audience": audience.options[0].value},
+    )  # fmt: skip
+    refused = last(await router.handle(elsewhere))
+    assert "fikk ikke lest hvem som er med" in refused.text and refused.form is not None
+    # In a DM there is no channel to send to: not offered.
+    dm = Turn("slack", TENANT, "ADMIN", "D-ADMIN", is_direct=True, action=A_NEW)
+    dm_form = last(await router.handle(dm)).form
+    assert dm_form is not None
+    assert "Alle i denne kanalen" not in {
+        o.label for o in {f.name: f for f in dm_form.fields}["audience"].options
+    }

@@ -5,11 +5,14 @@ runs, strangers and forged run ids are refused."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.platforms.slack.render import render_message as slack_message
+from bot.platforms.teams.render import render_card as teams_card
 from dialogs.app import build_router
 from dialogs.messages import Message, Reply, Turn
 from dialogs.router import Router
@@ -112,6 +115,27 @@ async def test_a_misfit_shows_the_form_again_with_what_to_fix(
     assert await surveys.answer_count(store, run.id) == 0
 
 
+async def test_a_misfit_keeps_what_fitted_and_names_the_field_that_did_not(store: Store) -> None:
+    router, run, _ = await setup(store)
+    values = {"trygg": "4", "anbefale": "11", "hjelpe-mest": "Mer tid"}
+    reply = await router.handle(submit(run.id, values))
+    form = last(reply).form
+    assert form is not None
+    # The answers that fitted are filled in again; the one that did not is asked afresh.
+    assert dict(form.values) == {"trygg": "4", "hjelpe-mest": "Mer tid"}
+    ((field, problem),) = reply.field_errors
+    assert field == "anbefale" and "høyst 10" in problem
+    # Every platform shows the form filled in: Slack, Teams and the web chat's JSON.
+    slack = {b.get("block_id"): b for b in slack_message(last(reply)).blocks}
+    assert slack["field:trygg"]["element"]["initial_option"]["value"] == "4"
+    assert slack["field:hjelpe-mest"]["element"]["initial_value"] == "Mer tid"
+    assert "initial_option" not in slack["field:anbefale"]["element"]
+    inputs = {e["id"]: e for e in teams_card(last(reply))["body"] if e.get("id")}
+    assert inputs["trygg"]["value"] == "4" and "value" not in inputs["anbefale"]
+    as_json = json.loads(json.dumps(last(reply).to_dict()))
+    assert ["hjelpe-mest", "Mer tid"] in as_json["form"]["values"]
+
+
 async def test_personal_data_in_a_free_text_answer_stores_nothing(store: Store) -> None:
     router, run, _ = await setup(store)
     values = {"trygg": "3", "anbefale": "5", "hjelpe-mest": "Snakk med Kari Nordmann, 12057812345"}
@@ -119,6 +143,10 @@ async def test_personal_data_in_a_free_text_answer_stores_nothing(store: Store) 
     assert "Takk for svaret" not in reply.text
     assert "Kari" not in reply.text and "12057812345" not in reply.text
     assert await surveys.answer_count(store, run.id) == 0
+    # A form that stays open (a Slack modal) gets the refusal at the field it is about.
+    refused = await router.handle(submit(run.id, values))
+    assert [name for name, _ in refused.field_errors] == ["hjelpe-mest"]
+    assert "Kari" not in str(refused.field_errors)
 
 
 async def test_closed_runs_strangers_and_forged_ids_are_refused(store: Store) -> None:

@@ -185,3 +185,60 @@ async def test_the_summary_is_posted_to_the_channel_and_honours_the_minimum(stor
     text = (await render_survey_notice(store, CONTENT, notice(rows[-1]), CLOSES)).messages[0].text
     assert "6 av 7 svarte (86 %)" in text and "snitt" in text and "Kommentarer" in text
     assert "Mer tid 0" in text and "Færre enn" not in text
+
+
+def report_values(count: int) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for question in TEMPLATES["halvarsrapport"].questions:
+        if question.kind == "number":
+            values[question.key] = count
+        elif question.kind == "multi":
+            values[question.key] = [question.option_keys[0]]
+        elif question.kind in ("single", "yesno"):
+            values[question.key] = question.option_keys[0]
+    return values
+
+
+async def test_a_units_report_nudges_only_units_that_have_not_reported_and_names_them(
+    store: Store,
+) -> None:
+    await tenant(store)
+    run = await start(store, "halvarsrapport", post_to="C-LEDERE")
+    assert run.units == ("Kvitnes skole", "Lia barnehage", "Sortland skole")
+    await surveys.submit(
+        store, key=KEY, tenant_id=TENANT, run_id=run.id, platform_user_id="L1",
+        values=report_values(3), day=NOW.date(), now=NOW,
+    )  # fmt: skip
+    first = NOW + timedelta(days=3)
+    nudges = {
+        n.target_id: n
+        for n in await outbox.list_items(store, TENANT, kind=OutboxKind.SURVEY_NUDGE.value)
+        if n.send_at == first
+    }
+    at = first + timedelta(minutes=1)
+    # L1 sent Sortland skole's report: L3 and L5 of the same unit are not nudged; Lia barnehage's
+    # leaders and Kvitnes skole's deputy are.
+    assert [u for u in sorted(nudges) if await survey_launch.obsolete(store, KEY, nudges[u], at)] == [
+        "L1", "L3", "L5"
+    ]  # fmt: skip
+    assert await surveys.units_not_reported(store, run) == ["Kvitnes skole", "Lia barnehage"]
+
+    await survey_launch.close(store, TENANT, run.id, CLOSES)
+    (row,) = await outbox.list_items(store, TENANT, kind="survey-summary")
+    text = (await render_survey_notice(store, CONTENT, notice(row), CLOSES)).messages[0].text
+    assert "Ikke rapportert ennå: Kvitnes skole, Lia barnehage." in text  # after close, too
+    nn = (await render_survey_notice(store, CONTENT, notice(row, "nn"), CLOSES)).messages[0].text
+    assert "Ikkje rapportert enno: Kvitnes skole, Lia barnehage." in nn
+
+
+async def test_the_chat_summary_shows_a_sample_of_comments_the_export_has_them_all(
+    store: Store,
+) -> None:
+    await tenant(store, leaders=26)
+    run = await start(store, post_to="C-LEDERE")
+    await answer_all(store, run, 25)
+    await survey_launch.close(store, TENANT, run.id, CLOSES)
+    (row,) = await outbox.list_items(store, TENANT, kind="survey-summary")
+    text = (await render_survey_notice(store, CONTENT, notice(row), CLOSES)).messages[0].text
+    assert text.count("\n- Mer tid ") == 20
+    assert "… og 5 til. Alle står i eksporten" in text

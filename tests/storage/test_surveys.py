@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, select
 
-from storage import surveys
+from storage import outbox, surveys
+from storage.outbox import NewItem
 from storage.repositories import Store
 from storage.survey_models import ANONYMOUS, BY_UNIT, NAMED
 from storage.surveys import AnswerRefused, LaunchRefused, Recipient
@@ -91,6 +92,36 @@ async def test_a_launch_key_launches_once(sstore: Store) -> None:
     )  # fmt: skip
     assert (new, new_again, again.id, again.recipients) == (True, False, first.id, 6)
     assert len(await surveys.runs(sstore, "t1")) == 1
+
+
+async def test_a_run_and_the_rows_it_plans_commit_together(sstore: Store) -> None:
+    def broken_plan(run: surveys.Run, who: Any) -> list[Any]:
+        raise RuntimeError("the process died while planning")
+
+    with pytest.raises(RuntimeError):
+        await launch(sstore, people(6), plan=broken_plan, launch_key="arshjul:puls:2026-09-01")
+    # Nothing half-done: the next launch with the same key starts the run and plans it.
+    assert await surveys.runs(sstore, "t1") == []
+
+    def planned(run: surveys.Run, who: Any) -> list[NewItem]:
+        return [
+            NewItem(
+                tenant_id="t1",
+                dedupe_key=f"survey:{run.id}:invite:{p.platform_user_id}",
+                kind="survey",
+                platform="slack",
+                target_kind="user",
+                target_id=p.platform_user_id,
+                send_at=T0,
+                payload={"run": run.id},
+            )
+            for p in who
+        ]
+
+    run = await launch(sstore, people(6), plan=planned, launch_key="arshjul:puls:2026-09-01")
+    rows = await outbox.list_items(sstore, "t1", kind="survey")
+    assert sorted(r.target_id for r in rows) == sorted(p.platform_user_id for p in people(6))
+    assert {r.payload["run"] for r in rows} == {run.id}
 
 
 async def test_a_second_submit_replaces_the_first(sstore: Store) -> None:

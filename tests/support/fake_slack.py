@@ -11,6 +11,12 @@ get ``user_not_found``, ``channel_errors`` refuse posts to a channel), and ``lim
 (per method, over a sliding second) answers 429 + Retry-After like Slack's rate limits, counting
 every such refusal in ``rate_limited``. Every call records its arrival time (``Call.at``,
 ``time.monotonic``) so tests can check spacing.
+The external file upload (``files.getUploadURLExternal``, a raw POST to ``/upload/<file id>``,
+``files.completeUploadExternal``) keeps the bytes in ``uploaded`` and shares the file into the
+channel as a message with ``files``, as Slack's history shows it. ``views.open`` / ``.push`` /
+``.update`` keep each modal in ``views`` (a trigger id in ``expired_triggers`` is refused);
+``conversations.members`` and ``users.list`` page through ``channel_members`` and
+``workspace_users``.
 ``signed_headers`` signs a request body exactly as Slack does (v0, HMAC-SHA256).
 """
 
@@ -127,6 +133,15 @@ class FakeSlack:
     rate_limited: int = 0
     accepted_at: dict[str, list[float]] = field(default_factory=dict)  # calls not refused
     _posted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: file id → bytes sent to its upload URL (the external upload API's step 2)
+    uploaded: dict[str, bytes] = field(default_factory=dict)
+    _pending_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: modals: view id → the view as last opened/updated/pushed; trigger ids that have expired
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expired_triggers: set[str] = field(default_factory=set)
+    #: conversations.members: channel → member ids; users.list: id → extra fields (is_bot, deleted)
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    workspace_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     _windows: dict[str, deque[float]] = field(default_factory=dict)
     _last_ts: float = 0.0
 
@@ -207,6 +222,9 @@ class FakeSlack:
             self._calls.clear()
             self._failures.clear()
             self._posted.clear()
+            self.uploaded.clear()
+            self._pending_files.clear()
+            self.views.clear()
             self._windows.clear()
             self.accepted_at.clear()
             self.rate_limited = 0
@@ -287,6 +305,19 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
+        if method == "conversations.members":
+            if channel not in self.channel_members:
+                return {"ok": False, "error": "channel_not_found"}
+            return self._page("members", self.channel_members[channel], body)
+        if method == "users.list":
+            people = [{"id": k, "team_id": TEAM_ID, **v} for k, v in self.workspace_users.items()]
+            return self._page("members", people, body)
+        if method in ("views.open", "views.push", "views.update"):
+            return self._view(method, body)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(body)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(body)
         if method == "users.info":
             user = str(body.get("user", ""))
             return {
@@ -294,6 +325,92 @@ class FakeSlack:
                 "user": {"id": user, "team_id": TEAM_ID, "locale": "nb-NO", "tz": "Europe/Oslo"},
             }
         return {"ok": False, "error": "unknown_method"}
+
+    @staticmethod
+    def _page(key: str, items: list[Any], body: dict[str, Any]) -> dict[str, Any]:
+        """One page of a cursor-paged list (the cursor is an offset here)."""
+        limit = int(body.get("limit") or 100)
+        offset = int(body.get("cursor") or 0)
+        more = offset + limit < len(items)
+        return {
+            "ok": True,
+            key: items[offset : offset + limit],
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
+
+    def _view(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """views.open / .push need a trigger id that has not expired; .update a known view id."""
+        view = body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            if method == "views.update":
+                view_id = str(body.get("view_id", ""))
+                if view_id not in self.views:
+                    return {"ok": False, "error": "not_found"}
+            else:
+                trigger = str(body.get("trigger_id", ""))
+                if not trigger or trigger in self.expired_triggers:
+                    return {"ok": False, "error": "expired_trigger_id"}
+                view_id = f"V{len(self.views) + 1:06d}"
+            stored = {**view, "id": view_id, "hash": f"{view_id}-{time.monotonic_ns()}"}
+            self.views[view_id] = stored
+        return {"ok": True, "view": stored}
+
+    def _upload_url(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Step 1 of the external upload: a file id and the URL to send its bytes to."""
+        filename, length = str(body.get("filename", "")), str(body.get("length", ""))
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            file_id = f"F{len(self._pending_files) + 1:06d}"
+            self._pending_files[file_id] = {
+                "name": filename,
+                "length": int(length),
+                "alt_txt": body.get("alt_txt", ""),
+            }
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
+
+    def _complete_upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: every file must have been sent in full; shared into ``channel_id`` as a
+        message with ``files`` (what conversations.history shows for a file share)."""
+        raw = body.get("files")
+        files = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(body.get("channel_id", ""))
+        if channel in self.channel_errors:
+            return {"ok": False, "error": self.channel_errors[channel]}
+        done: list[dict[str, Any]] = []
+        with self._cond:
+            for item in files:
+                pending = self._pending_files.get(str(item.get("id", "")))
+                data = self.uploaded.get(str(item.get("id", "")))
+                if pending is None or data is None or len(data) != pending["length"]:
+                    return {"ok": False, "error": "file_not_found"}
+                done.append({"id": item["id"], "name": pending["name"], "title": item.get("title")})
+            if channel:
+                message = {"type": "message", "ts": self._next_ts(), "text": "", "files": done}
+                message["text"] = str(body.get("initial_comment") or "")
+                self._posted.setdefault(channel, []).append(message)
+        return {"ok": True, "files": done}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2: the bytes themselves, POSTed raw to the URL of step 1."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        call = Call("upload", {"file_id": file_id, "bytes": len(data)}, dict(request.headers),
+                    request.path, time.monotonic())  # fmt: skip
+        failure = self._record(call)
+        if failure is not None:
+            return web.Response(status=failure.status, text=failure.error)
+        with self._cond:
+            if file_id not in self._pending_files:
+                return web.Response(status=404, text="unknown upload")
+            self.uploaded[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     def _history(self, body: dict[str, Any]) -> dict[str, Any]:
         """Newest first, ``oldest`` exclusive, paged by ``limit``/``cursor`` (an offset here)."""
@@ -357,6 +474,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/response/{name}", self._handle)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._loop = asyncio.get_running_loop()
         return app
@@ -373,6 +491,8 @@ def _parse(raw: bytes, content_type: str) -> dict[str, Any]:
         "blocks",
         "attachments",
         "metadata",
+        "files",
+        "view",
     ):  # form-encoded Web API calls send these as JSON text
         if isinstance(body.get(key), str):
             body[key] = json.loads(body[key])

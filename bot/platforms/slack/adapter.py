@@ -9,7 +9,7 @@ ack envelopes into the same inbox. It must not log message text or hold dialog l
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.platforms import _http as http_input
 from bot.platforms.inbox import InboxSettings, InboxWorker
 from bot.platforms.slack.intake import SlackIntake, make_events_handler
+from bot.platforms.slack.modal import ViewAnswers
 from bot.platforms.slack.turns import SlackTurns, make_authorize
 from bot.runtime import Runtime
 
@@ -34,13 +35,14 @@ class SlackService:
     """The intake, the worker and the row handler of one process."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.turns = SlackTurns(runtime)
+        answers = ViewAnswers()  # view submissions: the worker's verdict to the waiting request
+        self.turns = SlackTurns(runtime, answers)
         lease = timedelta(seconds=runtime.settings.inbox_lease_seconds)
         self.worker = InboxWorker(
             runtime.store, "slack", self.turns.handle, InboxSettings(lease=lease)
         )
         self.grace = runtime.settings.shutdown_grace_seconds
-        self.intake = SlackIntake(runtime, self.worker.wake)
+        self.intake = SlackIntake(runtime, self.worker.wake, answers)
 
     def start(self) -> None:
         self.worker.start()
@@ -99,6 +101,10 @@ def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
         except http_input.BadInput as exc:
             return BoltResponse(status=exc.status, body=exc.reason)
         response = await intake.store(body)
+        if response.content_type == "application/json" and isinstance(response, web.Response):
+            # A view submission's answer (errors, the next view) rides on the envelope's ack.
+            headers: dict[str, str | Sequence[str]] = {"content-type": "application/json"}
+            return BoltResponse(status=response.status, body=response.text or "", headers=headers)
         return BoltResponse(status=response.status, body="")
 
     bolt.use(to_inbox)

@@ -10,6 +10,7 @@ logic.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ from aiohttp import web
 from bot.platforms import _http as http_input
 from bot.platforms._http import json_error
 from bot.platforms.inbox import InboxWriter
+from bot.platforms.slack.modal import VIEW_WAIT, ViewAnswers, submitted
 from bot.platforms.slack.render import SUBMIT_SUFFIX, decode_action_id, form_values, unescape
 from bot.runtime import Runtime
 from dialogs.messages import Turn
@@ -230,10 +232,13 @@ def _shape_problem(body: Any) -> str | None:
 class SlackIntake:
     """Turns a checked request body into an inbox row (or an immediate answer)."""
 
-    def __init__(self, runtime: Runtime, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, runtime: Runtime, wake: Callable[[], None], answers: ViewAnswers | None = None
+    ) -> None:
         self.runtime = runtime
         self.router = runtime.router
         self.wake = wake
+        self.answers = answers or ViewAnswers()
         self.writer = InboxWriter(runtime.store)
         api_host = urllib.parse.urlsplit(runtime.settings.slack_api_url).hostname or ""
         self._hook_hosts = {"hooks.slack.com", api_host}
@@ -262,6 +267,8 @@ class SlackIntake:
             return self._event(body)
         if kind == "block_actions":
             return self._action(body)
+        if kind == "view_submission":
+            return self._view(body)
         if isinstance(body.get("command"), str):
             return self._command(body)
         return web.Response(
@@ -303,6 +310,18 @@ class SlackIntake:
         user = id_field(body, "user")
         return _interactive("action", body, team, user, str_field(clicked, "action_ts"))
 
+    def _view(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
+        view = mapping_field(body, "view")
+        sent = submitted(view)
+        if sent is None:
+            return web.Response(status=200)  # not one of our forms: let Slack close it
+        team = id_field(body, "team")
+        if not self.router.known_action(sent.action):
+            log.warning("unknown slack view action refused", extra=log_extra(tenant_of(team)))
+            return json_error(400, "unknown action")
+        detail = f"{str_field(view, 'id')}|{str_field(view, 'hash')}"
+        return _interactive("view", body, team, id_field(body, "user"), detail)
+
     def _command(self, body: dict[str, Any]) -> inbox.Incoming | web.Response:
         if body.get("command") != COMMAND:
             return json_error(404, "unknown command")
@@ -317,19 +336,32 @@ class SlackIntake:
         found = self.incoming(body)
         if isinstance(found, web.Response):
             return found
+        waits = body.get("type") == "view_submission"
+        answer = self.answers.expect(found.event_key) if waits else None
         try:
             new = await self.writer.put(found)
         except Exception as exc:  # the database is unreachable: Slack retries a 503 later
+            self.answers.forget(found.event_key)
             log.error(
                 "slack event could not be stored",
                 extra=log_extra(found.tenant_id, error_type=type(exc).__name__),
             )
             return json_error(503, "the event could not be stored; retry later")
-        if new:
-            self.wake()
-        else:
+        if not new:
+            self.answers.forget(found.event_key)
             log.info("duplicate slack event dropped", extra=log_extra(found.tenant_id))
-        return web.Response(status=200)
+            return web.Response(status=200)
+        self.wake()
+        if answer is None:
+            return web.Response(status=200)
+        # A view submission is answered in this response (errors at the fields, the next view);
+        # the row is stored first, so a slow worker costs only the modal, never the answer.
+        try:
+            return web.json_response(await asyncio.wait_for(answer, VIEW_WAIT))
+        except TimeoutError:
+            return web.Response(status=200)
+        finally:
+            self.answers.forget(found.event_key)  # the worker now answers in the DM
 
 
 def _interactive(

@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     ContextBlock,
+    ImageBlock,
     InputBlock,
     InputInteractiveElement,
     MarkdownTextObject,
@@ -38,6 +39,7 @@ from bot.platforms.form_words import form_word
 from dialogs.messages import Button, Form, FormField, Message, Reply
 
 SECTION_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
 BUTTON_TEXT_LIMIT = 75
 ACTIONS_PER_BLOCK = 25
 OPTION_TEXT_LIMIT = 75
@@ -59,11 +61,24 @@ _TOKEN = re.compile(r"\x00(\d+)\x00")
 
 
 @dataclass(frozen=True)
+class SlackUpload:
+    """A picture to share as a Slack file (the external upload API), not as a block."""
+
+    png: bytes
+    title: str
+    alt: str
+    #: Where we serve the same picture; what a reply that cannot upload shows instead.
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class SlackMessage:
-    """One message ready for chat.postMessage / chat.update / response_url."""
+    """One message ready for chat.postMessage / chat.update / response_url, or (with ``upload``)
+    a file shared into the channel as its own part."""
 
     blocks: list[dict[str, Any]]
     text: str
+    upload: SlackUpload | None = None
 
 
 # text --------------------------------------------------------------------------------------------
@@ -192,33 +207,57 @@ def _placeholder(field: FormField) -> PlainTextObject | None:
     return PlainTextObject(text=_shorten(field.placeholder, PLACEHOLDER_LIMIT))
 
 
-def _field_element(field: FormField, lang: str) -> InputInteractiveElement:
+def _chosen(options: list[Option], given: str) -> Option | None:
+    """The option that shows ``given`` as chosen (a form shown again with what was given)."""
+    return next((o for o in options if given and o.value == given), None)
+
+
+def _chosen_several(options: list[Option], given: str) -> list[Option] | None:
+    wanted = set(given.split(",")) if given else set()
+    return [o for o in options if o.value in wanted] or None
+
+
+def _field_element(field: FormField, lang: str, given: str = "") -> InputInteractiveElement:
     action_id = FIELD_PREFIX + field.name
     if field.kind in ("scale", "yesno", "choice"):
         options = _field_options(field, lang)
         if field.kind != "choice" and len(options) <= RADIO_LIMIT:
-            return RadioButtonsElement(action_id=action_id, options=options)
+            return RadioButtonsElement(
+                action_id=action_id, options=options, initial_option=_chosen(options, given)
+            )
         return StaticSelectElement(
             action_id=action_id,
             options=options[:SELECT_LIMIT],
             placeholder=_placeholder(field) or PlainTextObject(text=form_word(lang, "choose")),
+            initial_option=_chosen(options[:SELECT_LIMIT], given),
         )
     if field.kind == "multi":
         options = _field_options(field, lang)
         if len(options) <= CHECKBOX_LIMIT:
-            return CheckboxesElement(action_id=action_id, options=options)
+            return CheckboxesElement(
+                action_id=action_id,
+                options=options,
+                initial_options=_chosen_several(options, given),
+            )
         return StaticMultiSelectElement(
             action_id=action_id,
             options=options[:SELECT_LIMIT],
             placeholder=_placeholder(field) or PlainTextObject(text=form_word(lang, "choose")),
+            initial_options=_chosen_several(options[:SELECT_LIMIT], given),
         )
     if field.kind == "number":
+        number = given.strip()
+        fits = number.lstrip("-").isdigit() and (
+            (field.minimum is None or int(number) >= field.minimum)
+            and (field.maximum is None or int(number) <= field.maximum)
+        )
         return NumberInputElement(
             action_id=action_id,
             is_decimal_allowed=False,
             min_value=field.minimum,
             max_value=field.maximum,
             placeholder=_placeholder(field),
+            initial_value=number if fits else None,
         )
     max_length = max(1, min(field.max_length, TEXT_INPUT_LIMIT))
     return PlainTextInputElement(
@@ -226,17 +265,19 @@ def _field_element(field: FormField, lang: str) -> InputInteractiveElement:
         max_length=max_length,
         multiline=max_length > 150,
         placeholder=_placeholder(field),
+        initial_value=given[:max_length] or None,
     )
 
 
 def _form_blocks(form: Form, lang: str) -> Iterator[Block]:
     if form.title:
         yield SectionBlock(text=MarkdownTextObject(text=f"*{escape(form.title)}*"))
+    given = dict(form.values)
     for field in form.fields:
         yield InputBlock(
             block_id=FIELD_PREFIX + field.name,
             label=PlainTextObject(text=_shorten(field.label, LABEL_LIMIT)),
-            element=_field_element(field, lang),
+            element=_field_element(field, lang, given.get(field.name, "")),
             optional=not field.required,
         )
 
@@ -291,9 +332,36 @@ def render_message(message: Message, lang: str = "nb") -> SlackMessage:
     )
 
 
+def _within_block_limit(message: SlackMessage) -> list[SlackMessage]:
+    """Slack refuses a message of more than 50 blocks: a longer one goes as several, in order
+    (its buttons stay at the end of the last)."""
+    if len(message.blocks) <= MESSAGE_BLOCK_LIMIT:
+        return [message]
+    return [
+        SlackMessage(blocks=message.blocks[start : start + MESSAGE_BLOCK_LIMIT], text=message.text)
+        for start in range(0, len(message.blocks), MESSAGE_BLOCK_LIMIT)
+    ]
+
+
 def render_reply(reply: Reply) -> list[SlackMessage]:
-    """Every message of a reply, in order."""
-    return [render_message(m, reply.lang) for m in reply.messages]
+    """Every message of a reply, in order; a message's picture follows it as a file part."""
+    rendered: list[SlackMessage] = []
+    for message in reply.messages:
+        rendered.extend(_within_block_limit(render_message(message, reply.lang)))
+        image = message.image
+        if image is not None and image.png:
+            title = _shorten(to_plain(message.text).split("\n", 1)[0], 250) or image.alt
+            upload = SlackUpload(png=image.png, title=title, alt=image.alt, url=image.url)
+            rendered.append(SlackMessage(blocks=[], text=image.alt, upload=upload))
+    return rendered
+
+
+def image_block(upload: SlackUpload) -> dict[str, Any] | None:
+    """The picture as an image block by address, for answers that cannot upload files (an
+    ``https`` address only: Slack fetches it itself); None without one."""
+    if not upload.url.startswith("https://"):
+        return None
+    return ImageBlock(image_url=upload.url, alt_text=_shorten(upload.alt, 2000)).to_dict()
 
 
 # reading answers back ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from bot.delivery.senders import (
     SendRates,
     Unreachable,
 )
-from bot.platforms.slack.render import SlackMessage, render_reply
+from bot.platforms.slack.render import SlackMessage, SlackUpload, render_reply
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
 from storage.references import get_reference, save_reference
@@ -190,6 +190,16 @@ class SlackSender:
             return await self.client.conversations_history(**kwargs)
         if method == "chat.update":
             return await self.client.chat_update(**kwargs)
+        if method == "views.open":
+            return await self.client.views_open(**kwargs)
+        if method == "views.update":
+            return await self.client.views_update(**kwargs)
+        if method == "views.push":
+            return await self.client.views_push(**kwargs)
+        if method == "files.getUploadURLExternal":
+            return await self.client.files_getUploadURLExternal(**kwargs)
+        if method == "files.completeUploadExternal":
+            return await self.client.files_completeUploadExternal(**kwargs)
         raise ValueError(f"unsupported Slack method {method}")
 
     async def _channel(self, item: OutboxItem) -> str:
@@ -245,6 +255,11 @@ class SlackSender:
                 item.tenant_id, SLACK_LOOKUP, None, "conversations.history", **args
             )
             for message in data.get("messages") or []:
+                shared = _shared_part(message, key)
+                if shared is not None:
+                    found.add(shared)
+                    last_ts = max(last_ts, str(message.get("ts", "")))
+                    continue
                 metadata = message.get("metadata") if isinstance(message, dict) else None
                 if not isinstance(metadata, dict) or metadata.get("event_type") != METADATA_EVENT:
                     continue
@@ -281,8 +296,61 @@ class SlackSender:
         for index, message in enumerate(messages):
             if index in done:
                 continue
+            if message.upload is not None:
+                await self._upload(item, channel, message.upload, index, thread_ts)
+                continue
             last_ts = await self._post(item, channel, message, index, len(messages), thread_ts)
         return last_ts
+
+    async def _upload(
+        self, item: OutboxItem, channel: str, upload: SlackUpload, part: int, thread_ts: str
+    ) -> None:
+        """Share a picture into the channel with the external upload API (``files.upload`` is
+        retired): ask for an upload URL, send the bytes there, complete it into the channel. The
+        file's name carries the row's key, so a retry finds a part that arrived (no metadata on
+        a file share)."""
+        name = file_name(item, part)
+        data = await self._call(
+            item.tenant_id,
+            SLACK_LOOKUP,
+            None,
+            "files.getUploadURLExternal",
+            filename=name,
+            length=len(upload.png),
+            alt_txt=upload.alt[:1000],
+        )
+        upload_url, file_id = data.get("upload_url"), data.get("file_id")
+        if not isinstance(upload_url, str) or not isinstance(file_id, str):
+            raise RetryLater("no-upload-url")
+        await self._send_bytes(upload_url, upload.png)
+        await self._call(
+            item.tenant_id,
+            SLACK_POST,
+            channel,
+            "files.completeUploadExternal",
+            files=[{"id": file_id, "title": upload.title}],
+            channel_id=channel,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
+        )
+
+    async def _send_bytes(self, url: str, data: bytes) -> None:
+        """The upload step proper: a POST of the raw bytes to the URL Slack gave."""
+        session = self.client.session
+        if session is None or session.closed:
+            session = self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout)
+            )
+        try:
+            async with session.post(url, data=data) as response:
+                status = response.status
+                await response.read()
+        except aiohttp.ClientConnectorError:
+            raise RetryLater("upload-connect") from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise RetryLater("upload-connection") from None
+        if status != 200:
+            # An unused upload URL expires on its own; the next attempt asks for a new one.
+            raise RetryLater(f"upload-http-{status}")
 
     async def update(self, tenant_id: str, channel: str, ts: str, message: SlackMessage) -> None:
         """Replace a message in place (``chat.update``; doing it twice changes nothing)."""
@@ -296,6 +364,21 @@ class SlackSender:
             blocks=message.blocks,
             text=message.text,
         )
+
+    async def view(self, tenant_id: str, method: str, **kwargs: Any) -> None:
+        """``views.open`` / ``views.update`` / ``views.push`` (a modal; a trigger id is good for
+        3 seconds, so a 429 is not waited out here but raised for the caller's fallback)."""
+        if method not in ("views.open", "views.update", "views.push"):
+            raise ValueError(f"not a views method: {method}")
+        limiter = self.limits.bucket(SLACK_POST, tenant_id)
+        await limiter.acquire(None)
+        try:
+            await self._request(method, kwargs)
+        except SlackApiError as exc:
+            status, error, _ = _slack_failure(exc)
+            raise _classify(status, error) from None
+        except (aiohttp.ClientError, TimeoutError):
+            raise RetryLater("connection") from None
 
     async def open_dm(self, tenant_id: str, user_id: str) -> str:
         """The DM channel with a user (remembered, as for proactive sends)."""
@@ -352,6 +435,25 @@ class SlackSender:
             )
             return None
         return bool(found) and len(found) >= expected
+
+
+def file_name(item: OutboxItem, part: int) -> str:
+    """The name a shared picture gets: the row's key (hashed) and the part number."""
+    return f"bts-{outbox_key(item)[:20]}-{part}.png"
+
+
+def _shared_part(message: Any, key: str) -> int | None:
+    """The part number of a file share made by ``_upload`` for the row with ``key``, or None."""
+    if not isinstance(message, dict):
+        return None
+    prefix = f"bts-{key[:20]}-"
+    for shared in message.get("files") or []:
+        name = shared.get("name") if isinstance(shared, dict) else None
+        if isinstance(name, str) and name.startswith(prefix) and name.endswith(".png"):
+            number = name[len(prefix) : -len(".png")]
+            if number.isdigit():
+                return int(number)
+    return None
 
 
 def _classify(status: int | None, error: str) -> DeliveryError:

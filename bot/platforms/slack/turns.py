@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,23 +24,32 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery.ratelimit import Limits, Rate
-from bot.delivery.senders import Rejected, RetryLater, Unreachable
+from bot.delivery.senders import DeliveryError, Rejected, RetryLater, Unreachable
 from bot.platforms.slack.intake import (
     ClickedMessage,
     action_turn,
     command_turn,
     dm_turn,
     id_field,
+    is_direct_channel,
     log_extra,
     mapping_field,
     mention_turn,
     str_field,
     tenant_of,
 )
-from bot.platforms.slack.render import SlackMessage, render_reply
+from bot.platforms.slack.modal import (
+    ViewAnswers,
+    form_view,
+    modal_message,
+    notice_view,
+    submission_answer,
+    submitted,
+)
+from bot.platforms.slack.render import SlackMessage, image_block, render_reply
 from bot.platforms.slack.sender import SlackSender
 from bot.runtime import Runtime
-from dialogs.messages import Turn
+from dialogs.messages import Reply, Turn
 from storage import inbox
 from storage.events import claim_event
 from storage.inbox_models import DONE, FAILED, SENDING, InboxItem
@@ -101,18 +111,26 @@ def make_authorize(client: AsyncWebClient, bot_token: str) -> Callable[..., Awai
 
 
 def _plan(mode: str, messages: list[SlackMessage], **where: Any) -> dict[str, Any]:
-    return {
-        "mode": mode,
-        "messages": [{"text": m.text, "blocks": m.blocks} for m in messages],
-        **where,
-    }
+    planned: list[dict[str, Any]] = []
+    for message in messages:
+        if message.upload is None:
+            planned.append({"text": message.text, "blocks": message.blocks})
+            continue
+        # An answer's plan is stored in the inbox row: a picture goes by its address, never
+        # as bytes (without a public https address the answer goes without it; the text holds
+        # the same numbers).
+        block = image_block(message.upload)
+        if block is not None:
+            planned.append({"text": message.text, "blocks": [block]})
+    return {"mode": mode, "messages": planned, **where}
 
 
 class SlackTurns:
     """Handles one inbox row: the turn through the router, then the reply to Slack, once."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, answers: ViewAnswers | None = None) -> None:
         settings = runtime.settings
+        self.answers = answers or ViewAnswers()
         self.runtime = runtime
         self.store = runtime.store
         self.router = runtime.router
@@ -148,7 +166,7 @@ class SlackTurns:
         if identity is None:
             await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
             return False
-        kind, plan = await self._turn(body, team or None, identity.bot_user_id)
+        kind, plan = await self._turn(body, team or None, identity.bot_user_id, row.event_key)
         if plan is None:
             await inbox.finish(self.store, row.id, worker, DONE)
             return False
@@ -160,8 +178,10 @@ class SlackTurns:
         return answered
 
     async def _turn(
-        self, body: dict[str, Any], team: str | None, bot_user: str | None
+        self, body: dict[str, Any], team: str | None, bot_user: str | None, key: str
     ) -> tuple[str, dict[str, Any] | None]:
+        if body.get("type") == "view_submission":
+            return "view", await self._submission(body, team, key)
         if body.get("type") == "event_callback":
             event = mapping_field(body, "event")
             kind = str_field(event, "type")
@@ -230,22 +250,96 @@ class SlackTurns:
 
     async def _click(
         self, body: Mapping[str, Any], turn: Turn, clicked: ClickedMessage, team: str | None
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        # Inside one of our modals (App Home is a view too, but of type "home": answered in the DM).
+        in_view = (
+            mapping_field(body, "container").get("type") == "view"
+            and mapping_field(body, "view").get("type") == "modal"
+        )
+        if in_view:
+            # A click inside our modal: answer where the person is looking (see _in_view).
+            sent = submitted(mapping_field(body, "view"))
+            channel = sent.channel if sent is not None else ""
+            turn = replace(turn, channel_id=channel, is_direct=is_direct_channel(channel))
         reply = await self.router.handle(turn)
         if turn.is_direct:
             await self._remember(turn.tenant_id, "user", turn.user_id, _user_reference(turn, team))
+        if in_view and await self._in_view(body, turn, reply):
+            return None
+        modal = modal_message(reply)
+        trigger = str_field(body, "trigger_id")
+        if modal is not None and trigger and not in_view:
+            channel = clicked.channel_id or turn.channel_id
+            view = form_view(modal, reply.lang, channel)
+            if await self._open_view(turn.tenant_id, "views.open", trigger_id=trigger, view=view):
+                rest = tuple(m for m in reply.messages if m is not modal)
+                if not rest:
+                    return None
+                reply = replace(reply, messages=rest, replace=False)
         messages = render_reply(reply)
         response_url = str_field(body, "response_url")
         if clicked.ephemeral and response_url:
             # Ephemeral messages have no ts we may chat.update; only their response_url reaches them.
             return _plan("respond", messages, url=response_url, replace_first=reply.replace)
-        channel = clicked.channel_id
+        channel = turn.channel_id if in_view else clicked.channel_id
         if not channel:  # clicked outside a conversation (e.g. App Home): answer in the DM
             channel = await self.sender.open_dm(turn.tenant_id, turn.user_id)
         update_ts = clicked.message_ts if reply.replace and clicked.channel_id else ""
         return _plan(
             "post", messages, channel=channel, thread_ts=clicked.thread_ts, update_ts=update_ts
         )
+
+    async def _in_view(self, body: Mapping[str, Any], turn: Turn, reply: Reply) -> bool:
+        """Show the answer to a click inside a modal in the modal: the form again replaces the
+        view ("Endre svaret"); anything else goes on top of it (the acute exit's answer must
+        never wait behind a form). False when Slack refused: the answer then goes to the DM."""
+        modal = modal_message(reply)
+        view_id = str_field(mapping_field(body, "view"), "id")
+        if modal is not None and view_id:
+            view = form_view(modal, reply.lang, turn.channel_id)
+            return await self._open_view(turn.tenant_id, "views.update", view_id=view_id, view=view)
+        trigger = str_field(body, "trigger_id")
+        if not trigger:
+            return False
+        return await self._open_view(
+            turn.tenant_id, "views.push", trigger_id=trigger, view=notice_view(reply)
+        )
+
+    async def _open_view(self, tenant: str, method: str, **kwargs: Any) -> bool:
+        try:
+            await self.sender.view(tenant, method, **kwargs)
+        except DeliveryError as exc:
+            # An expired trigger (the worker was late) or a view Slack refused: the inline
+            # form or the DM carries the same content instead.
+            log.warning("slack view not shown", extra=log_extra(tenant, code=exc.code))
+            return False
+        return True
+
+    async def _submission(
+        self, body: Mapping[str, Any], team: str | None, key: str
+    ) -> dict[str, Any] | None:
+        """A modal form sent: through the router like an inline form, then the verdict to the
+        request still waiting for it, or (when it gave up) the reply to the DM."""
+        sent = submitted(mapping_field(body, "view"))
+        if sent is None:
+            return None
+        user = id_field(body, "user")
+        turn = Turn(
+            platform="slack",
+            tenant_id=tenant_of(team),
+            user_id=user,
+            channel_id=sent.channel,
+            is_direct=is_direct_channel(sent.channel),
+            action=sent.action,
+            value=sent.value,
+            form_values=sent.values,
+        )
+        reply = await self.router.handle(turn)
+        if self.answers.offer(key, submission_answer(reply, sent)):
+            return None
+        channel = sent.channel if is_direct_channel(sent.channel) else ""
+        channel = channel or await self.sender.open_dm(turn.tenant_id, user)
+        return _plan("post", render_reply(reply), channel=channel, thread_ts="")
 
     async def _deliver(
         self, row: InboxItem, worker: str, plan: Mapping[str, Any], *, recovering: bool

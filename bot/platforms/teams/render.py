@@ -119,8 +119,9 @@ def _choice(title: str, value: str) -> dict[str, str]:
     return {"title": title, "value": value}
 
 
-def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
-    """One Adaptive Card input for a form field; its id is the field name."""
+def render_input(field: FormField, lang: str = "nb", given: str = "") -> dict[str, Any]:
+    """One Adaptive Card input for a form field; its id is the field name, ``given`` what it is
+    shown filled with (a form shown again after a misfit)."""
     if field.name in RESERVED_FIELD_NAMES:
         raise ValueError(f"form field name {field.name!r} is reserved for Action.Submit data")
     element: dict[str, Any]
@@ -159,6 +160,11 @@ def render_input(field: FormField, lang: str = "nb") -> dict[str, Any]:
             element["isMultiline"] = True
         if field.placeholder:
             element["placeholder"] = field.placeholder
+    if given and field.kind == "number":
+        if given.lstrip("-").isdigit():
+            element["value"] = int(given)
+    elif given:
+        element["value"] = given  # ChoiceSet: the chosen values joined by commas, as submitted
     element["id"] = field.name
     element["label"] = field.label
     element["isRequired"] = field.required
@@ -182,7 +188,8 @@ def _form_elements(form: Form, lang: str) -> list[dict[str, Any]]:
     names = [f.name for f in form.fields]
     if len(set(names)) != len(names):
         raise ValueError(f"form {form.action!r} has two fields with the same name")
-    elements.extend(render_input(f, lang) for f in form.fields)
+    given = dict(form.values)
+    elements.extend(render_input(f, lang, given.get(f.name, "")) for f in form.fields)
     return elements
 
 
@@ -234,6 +241,11 @@ def _actions(message: Message) -> list[dict[str, Any]]:
 def render_card(message: Message, lang: str = "nb") -> dict[str, Any]:
     """The Adaptive Card (1.5) for one message."""
     body = text_blocks(message.text)
+    image = message.image
+    if image is not None and image.url.startswith(("https://", "http://")):
+        # By address only: a card's payload is limited to about 28 KB, a chart is larger. Teams
+        # fetches the picture from our server (an unguessable, signed address).
+        body.append({"type": "Image", "url": image.url, "altText": image.alt, "size": "Stretch"})
     if message.form is not None:
         body.extend(_form_elements(message.form, lang))
     if message.footer.strip():

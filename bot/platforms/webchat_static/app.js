@@ -136,7 +136,7 @@
     return options;
   }
 
-  function fieldInput(field) {
+  function fieldInput(field, given) {
     if (field.kind === "multi") {
       // Checkboxes; the values go back joined by commas, as every platform sends them.
       const set = el("fieldset", "field checks multi");
@@ -145,6 +145,7 @@
         const label = el("label", "check");
         const box = document.createElement("input");
         box.type = "checkbox"; box.name = field.name; box.value = opt.value;
+        box.checked = given.split(",").includes(opt.value);
         label.append(box, el("span", "", opt.label));
         set.appendChild(label);
       }
@@ -157,6 +158,7 @@
         const label = el("label", "radio");
         const radio = document.createElement("input");
         radio.type = "radio"; radio.name = field.name; radio.value = opt.value; radio.required = field.required;
+        radio.checked = given !== "" && given === opt.value;
         label.append(radio, el("span", "", opt.label));
         set.appendChild(label);
       }
@@ -190,6 +192,7 @@
     }
     control.name = field.name;
     control.required = field.required;
+    if (given) control.value = given;  // shown again after a misfit: what was given stays
     wrap.appendChild(control);
     return wrap;
   }
@@ -203,7 +206,8 @@
       form.appendChild(title);
     }
     const body = el("fieldset", "form-body");
-    for (const field of spec.fields) body.appendChild(fieldInput(field));
+    const given = Object.fromEntries(spec.values || []);
+    for (const field of spec.fields) body.appendChild(fieldInput(field, given[field.name] || ""));
     const submit = el("button", "choice primary submit", spec.submit_label);
     submit.type = "submit";
     body.appendChild(submit);
@@ -230,6 +234,13 @@
     const body = el("div", "text");
     body.innerHTML = renderText(message.text);
     div.appendChild(body);
+    if (message.image && isWebUrl(message.image.url)) {
+      // The chart is served by this same server: load it by path, so it stays same-origin.
+      const img = el("img", "chart");
+      img.src = new URL(message.image.url).pathname;
+      img.alt = message.image.alt || "";
+      div.appendChild(img);
+    }
     const links = (message.links || []).filter((link) => isWebUrl(link.url));
     if (links.length) {
       const row = el("p", "links");
