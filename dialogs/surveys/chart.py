@@ -70,7 +70,8 @@ def _number(value: float) -> str:
     return f"{value:.1f}".replace(".", ",") if value != int(value) else str(int(value))
 
 
-def _option_label(content: Content, lang: str, question: Question, value: str) -> str:
+def option_label(content: Content, lang: str, question: Question, value: str) -> str:
+    """What an answer's stored value says to a reader: the option's text, Ja/Nei, or the number."""
     if question.kind == "yesno":
         return content.text(lang, f"surveys.labels.{value}")
     for option in question.options:
@@ -90,7 +91,7 @@ def _bars(
         keys = list(question.option_keys)
     keys += [k for k in result.counts if k not in keys]
     of = result.answered
-    labels = [_option_label(content, lang, question, k) for k in keys]
+    labels = [option_label(content, lang, question, k) for k in keys]
     if question.kind in ("scale", "nps"):
         # The end labels, as the form showed them: "1 – I svært liten grad".
         for index, end in ((0, question.low), (len(keys) - 1, question.high)):

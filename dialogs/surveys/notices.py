@@ -11,7 +11,7 @@ from datetime import datetime
 from dialogs.arshjul.notices import Texts
 from dialogs.content import Content
 from dialogs.messages import Button, Image, Message, Reply
-from dialogs.surveys.chart import ChartLinks, chart_alt, render_chart
+from dialogs.surveys.chart import ChartLinks, chart_alt, option_label, render_chart
 from dialogs.surveys.dialog import A_OPEN, TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.results import NO_UNIT, QuestionResult, Summary, summarise
@@ -116,14 +116,7 @@ async def summarise_run(store: Store, run: Run, template: SurveyTemplate) -> Sum
 
 def _label(content: Content, lang: str, template: SurveyTemplate, qkey: str, value: str) -> str:
     question = template.question(qkey)
-    if question is None:
-        return value
-    if question.kind == "yesno":
-        return content.text(lang, f"surveys.labels.{value}")
-    for option in question.options:
-        if option.key == value:
-            return option.text.get(lang)
-    return value
+    return value if question is None else option_label(content, lang, question, value)
 
 
 def _question_text(template: SurveyTemplate, key: str, lang: str) -> str:

@@ -67,8 +67,7 @@ def test_audiences_are_parsed_or_refused_with_what_to_write() -> None:
     assert Audience.parse("role:bts-kontakt", ["Lia"]) == Audience("role", "bts-kontakt", ("Lia",))
     assert Audience.parse("all") == Audience("all")
     assert Audience.parse("users:U1, U2") == Audience("users", "U1,U2")
-    with pytest.raises(AudienceError, match="not supported yet"):
-        Audience.parse("channel:C1")
+    assert Audience.parse("channel:C1", ["Lia"]) == Audience("channel", "C1", ("Lia",))
     with pytest.raises(AudienceError, match="role:NAME"):
         Audience.parse("alle sammen")
 
