@@ -135,13 +135,23 @@ def _row(run: Run, who: Recipient, kind: OutboxKind, at: datetime, tag: str) -> 
     )
 
 
+def nudge_times(run: Run) -> list[tuple[str, datetime]]:
+    """When the run's nudges fall: the template's days after launch and before close (the
+    defaults ``NUDGE_AFTER``, ``NUDGE_BEFORE_CLOSE``); a 0 in the template sends none."""
+    after = run.template.get("nudge_after_days", NUDGE_AFTER.days)
+    before = run.template.get("nudge_before_close_days", NUDGE_BEFORE_CLOSE.days)
+    times = []
+    if isinstance(after, int) and after > 0:
+        times.append(("nudge-1", run.opens_at + timedelta(days=after)))
+    if isinstance(before, int) and before > 0:
+        times.append(("nudge-2", run.closes_at - timedelta(days=before)))
+    return times
+
+
 def planned_sends(run: Run, people: Sequence[Recipient], now: datetime) -> list[NewItem]:
-    """The invitation now, and the two nudges (those that still fall before the close)."""
+    """The invitation now, and the nudges (those that still fall before the close)."""
     rows = [_row(run, p, OutboxKind.SURVEY, now, "invite") for p in people]
-    for tag, at in (
-        ("nudge-1", run.opens_at + NUDGE_AFTER),
-        ("nudge-2", run.closes_at - NUDGE_BEFORE_CLOSE),
-    ):
+    for tag, at in nudge_times(run):
         if now < at < run.closes_at:
             rows += [_row(run, p, OutboxKind.SURVEY_NUDGE, at, tag) for p in people]
     return rows

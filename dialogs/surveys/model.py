@@ -170,6 +170,10 @@ class SurveyTemplate(Strict):
     audience: list[str] = Field(default_factory=list)
     #: Days between launch and close when the launch does not say.
     open_days: int = Field(default=14, ge=1, le=120)
+    #: The nudges to those who have not answered: this many days after launch and this many
+    #: before close (0: that nudge is not sent). Nobody gets two within three days anyway.
+    nudge_after_days: int = Field(default=3, ge=0, le=60)
+    nudge_before_close_days: int = Field(default=1, ge=0, le=60)
     questions: list[Question] = Field(min_length=1, max_length=30)
 
     @model_validator(mode="after")

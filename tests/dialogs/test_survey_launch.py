@@ -241,3 +241,17 @@ async def test_the_chat_summary_shows_a_sample_of_comments_the_export_has_them_a
     text = (await render_survey_notice(store, CONTENT, notice(row), CLOSES)).messages[0].text
     assert text.count("\n- Mer tid ") == 20
     assert "… og 5 til. Alle står i eksporten" in text
+
+
+async def test_a_template_sets_its_own_nudges_or_none(store: Store) -> None:
+    await tenant(store)
+    custom = TEMPLATES["puls"].model_copy(
+        update={"key": "puls", "nudge_after_days": 5, "nudge_before_close_days": 0}
+    )
+    run, _ = await survey_launch.launch(
+        store, tenant_id=TENANT, template=custom, audience=Audience.parse("role:virksomhetsleder"),
+        closes_at=CLOSES, now=NOW, min_group=5,
+    )  # fmt: skip
+    nudges = await outbox.list_items(store, TENANT, kind=OutboxKind.SURVEY_NUDGE.value)
+    assert {n.send_at for n in nudges} == {NOW + timedelta(days=5)}  # none the day before close
+    assert len(nudges) == run.recipients
