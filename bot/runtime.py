@@ -12,23 +12,11 @@ from dialogs.app import build_router
 from dialogs.feedback import vote_key
 from dialogs.router import Router
 from dialogs.surveys.chart import ChartLinks
-from dialogs.surveys.launch import ChannelMembers
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repositories import Store
 
 LOCAL_TENANT = "local"
-
-
-def channel_members(settings: Settings) -> ChannelMembers:
-    """Who is in a channel, read from the platform (Slack; imported when first asked)."""
-
-    async def members(tenant_id: str, channel: str) -> list[str]:
-        from bot.platforms.slack.members import slack_channel_members
-
-        return await slack_channel_members(settings)(tenant_id, channel)
-
-    return members
 
 
 def chart_links(settings: Settings) -> ChartLinks:
@@ -55,6 +43,11 @@ class Runtime:
         store = Store(engine)
         # Vote buttons are signed while a reply is rendered (synchronously): read the key now.
         await vote_key(store)
+        made: list[Runtime] = []
+
+        async def members(tenant_id: str, channel: str) -> list[str]:
+            return await made[0].channel_members(tenant_id, channel)
+
         router = build_router(
             store,
             default_lang=settings.bot_language,
@@ -62,9 +55,21 @@ class Runtime:
             survey_key=survey_key(settings),
             survey_min_group=settings.survey_min_group,
             charts=chart_links(settings),
-            channel_members=channel_members(settings),
+            channel_members=members,
         )
-        return cls(settings=settings, engine=engine, store=store, router=router)
+        made.append(cls(settings=settings, engine=engine, store=store, router=router))
+        return made[0]
+
+    async def channel_members(self, tenant_id: str, channel: str) -> list[str]:
+        """Who is in a channel, read from its platform: Slack's member list, or a Teams
+        channel's from its stored reference (platform code imported when first asked)."""
+        if tenant_id.startswith("teams:"):
+            from bot.platforms.teams.sender import ProactiveChannel
+
+            return await ProactiveChannel(self).members(tenant_id, channel)
+        from bot.platforms.slack.members import slack_channel_members
+
+        return await slack_channel_members(self.settings)(tenant_id, channel)
 
     @property
     def charts(self) -> ChartLinks:

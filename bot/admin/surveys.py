@@ -121,7 +121,6 @@ async def _zone(runtime: Runtime, tenant_id: str) -> ZoneInfo:
 
 
 async def _launch(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.runtime import channel_members
     from dialogs.surveys import launch as survey_launch
     from storage.models import utcnow
     from storage.surveys import LaunchRefused
@@ -157,7 +156,7 @@ async def _launch(runtime: Runtime, args: argparse.Namespace) -> int:
             min_group=runtime.settings.survey_min_group,
             post_to=args.post_to,
             launched_by="cli",
-            members=channel_members(runtime.settings),
+            members=runtime.channel_members,
         )
     except survey_launch.AudienceError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)

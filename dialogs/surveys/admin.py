@@ -135,9 +135,10 @@ class SurveyAdmin:
         return ctx.reply(message, topic=TOPIC)
 
     def _in_channel(self, ctx: TurnContext) -> bool:
-        """Sent from a Slack channel whose members can be read: "everyone here" is offered."""
+        """Sent from a channel whose members can be read: "everyone here" is offered."""
         turn = ctx.turn
-        return self.members is not None and turn.platform == "slack" and not turn.is_direct
+        platform = turn.platform in ("slack", "teams")
+        return self.members is not None and platform and not turn.is_direct
 
     async def launch(self, ctx: TurnContext) -> Reply:
         if not await self._admin(ctx):

@@ -38,7 +38,7 @@ def test_launch_list_close_and_results(tmp_path: Path) -> None:
         (["nope", "--audience", FIVE, "--close", "2099-01-01"], "unknown template"),
         (["puls", "--audience", FIVE, "--close", "1. mars"], "YYYY-MM-DD"),
         (["puls", "--audience", FIVE, "--close", "2001-01-01"], "in the past"),
-        (["puls", "--audience", "channel:C1", "--close", "2099-01-01"], "only be read in Slack"),
+        (["puls", "--audience", "channel:C1", "--close", "2099-01-01"], "read from Slack"),
     ):
         result = bts(tmp_path, "survey", "launch", *bad)
         assert result.returncode == 1 and says in result.stderr, (bad, result.stderr)

@@ -22,6 +22,7 @@ from storage.records import Holder
 from storage.repositories import Store
 from storage.surveys import LaunchRefused
 from tests.admin.test_cli import bts
+from tests.support.fake_connector import FakeConnector
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 
 TENANT = f"slack:{TEAM_ID}"
@@ -59,7 +60,7 @@ async def test_members_are_read_paged_without_bots_or_deactivated_accounts(
     assert len(fake_slack.calls("conversations.members")) == 3
     with pytest.raises(AudienceError, match="channel_not_found"):
         await slack_channel_members(settings_for(fake_slack, tmp_path))(TENANT, "CNOPE")
-    with pytest.raises(AudienceError, match="only be read in Slack"):
+    with pytest.raises(AudienceError, match="read from Slack"):
         await slack_channel_members(settings_for(fake_slack, tmp_path))("teams:x", "19:abc")
 
 
@@ -114,3 +115,43 @@ def test_the_cli_launches_to_a_channels_members(fake_slack: FakeSlack, tmp_path:
         "--close", "2099-01-01", "--tenant", TENANT, **env,
     )  # fmt: skip
     assert gone.returncode == 1 and "channel_not_found" in gone.stderr
+
+
+TEAMS_GUID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+TEAMS_CHANNEL = "19:bts-team-general@thread.tacv2"
+
+
+async def test_a_teams_channels_members_come_from_the_bot_connector(
+    store: Store, fake_connector: FakeConnector, tmp_path: Path
+) -> None:
+    from botbuilder.schema import Activity
+
+    from bot.config import load_settings
+    from bot.platforms.teams.intake import describe
+    from bot.platforms.teams.sender import ProactiveChannel
+    from bot.runtime import Runtime
+
+    settings = load_settings(data_dir=tmp_path, kommune_dir=tmp_path, _env_file=None)
+    runtime = Runtime(settings=settings, engine=store.engine, store=store, router=None)  # type: ignore[arg-type]
+    channel = ProactiveChannel(runtime)
+    tenant = f"teams:{TEAMS_GUID}"
+    with pytest.raises(AudienceError, match="not been in that Teams channel"):
+        await channel.members(tenant, TEAMS_CHANNEL)
+    mention = {
+        "type": "message", "id": "1700000000042", "serviceUrl": fake_connector.service_url,
+        "channelId": "msteams", "text": "<at>BTS-bot</at> hjelp",
+        "from": {"id": "29:1kari", "name": "Kari", "aadObjectId": "aad-0000"},
+        "recipient": {"id": "28:bts-bot", "name": "BTS-bot"},
+        "conversation": {"id": TEAMS_CHANNEL, "conversationType": "channel", "tenantId": TEAMS_GUID},
+        "channelData": {"tenant": {"id": TEAMS_GUID}},
+    }  # fmt: skip
+    incoming = describe(mention)
+    assert not isinstance(incoming, str)
+    await channel.remember(Activity().deserialize(mention), incoming)
+    fake_connector.members[TEAMS_CHANNEL] = [
+        {"id": f"29:user-{i}", "name": f"Ansatt {i}", "aadObjectId": f"aad-{i:04d}"}
+        for i in range(620)
+    ]
+    members = await channel.members(tenant, TEAMS_CHANNEL)
+    assert members == [f"aad-{i:04d}" for i in range(620)]  # two pages of at most 500
+    assert len(fake_connector.calls(r"/pagedmembers$", method="GET")) == 2

@@ -7,7 +7,8 @@ replies (``POST /v3/conversations/{id}/activities/{replyToId}``), new messages (
 /v3/conversations``) here. Every call is recorded in order with its decoded path and JSON body.
 Tests wait for calls with ``wait_for`` instead of sleeping; ``fail_next`` makes the next calls
 answer e.g. 429 with Retry-After; ``hold_next`` keeps the next calls waiting (a connector that does
-not answer); each call records its arrival time (``Call.at``). botbuilder only fetches tokens when an app id is configured, and
+not answer); each call records its arrival time (``Call.at``); ``members`` pages
+``GET .../pagedmembers``. botbuilder only fetches tokens when an app id is configured, and
 then from Microsoft's login service (MSAL wants an https authority), so there is no token endpoint.
 """
 
@@ -88,6 +89,8 @@ class FakeConnector:
         default_factory=lambda: threading.Condition(threading.RLock())
     )
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    #: GET .../conversations/{id}/pagedmembers: conversation id → its members (Teams accounts)
+    members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def service_url(self) -> str:
@@ -217,7 +220,21 @@ class FakeConnector:
             return web.Response(status=200)
         if request.method == "GET" and len(parts) == 4 and parts[3] == "members":
             return web.json_response([])
+        if request.method == "GET" and len(parts) == 4 and parts[3] == "pagedmembers":
+            return self._paged_members(parts[2], request.query)
         return web.json_response({"error": {"code": "NotFound"}}, status=404)
+
+    def _paged_members(self, conversation: str, query: Any) -> web.Response:
+        """One page of a conversation's members; the continuation token is an offset here."""
+        found = self.members.get(conversation)
+        if found is None:
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
+        size = int(query.get("pageSize") or 200)
+        start = int(query.get("continuationToken") or 0)
+        page: dict[str, Any] = {"members": found[start : start + size]}
+        if start + size < len(found):
+            page["continuationToken"] = str(start + size)
+        return web.json_response(page)
 
     def build_app(self) -> web.Application:
         """The fake's routes (called inside the serving thread's loop)."""

@@ -37,7 +37,9 @@ def slack_channel_members(settings: Settings) -> ChannelMembers:
     async def members(tenant_id: str, channel: str) -> list[str]:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         if not tenant_id.startswith("slack:") or not token:
-            raise AudienceError("channel members can only be read in Slack (SLACK_BOT_TOKEN)")
+            raise AudienceError(
+                "channel members are read from Slack (with SLACK_BOT_TOKEN) or Teams"
+            )
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
         try:
             in_channel = await _pages(client.conversations_members, "members", channel=channel)

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
@@ -37,6 +38,7 @@ from bot.platforms.teams.intake import PLATFORM, Incoming, log_extra
 from bot.platforms.teams.render import CARD_CONTENT_TYPE, render_card, summary
 from bot.runtime import Runtime
 from dialogs.messages import Message, Reply
+from dialogs.surveys.launch import AudienceError
 from storage.outbox_models import OutboxItem
 from storage.references import get_reference, save_reference
 from storage.users import ensure_tenant
@@ -124,6 +126,10 @@ def minimal_reference(reference: ConversationReference) -> dict[str, Any]:
 
 
 # the proactive channel ---------------------------------------------------------------------------
+
+
+MEMBER_PAGE = 500  # the Bot Connector's largest page of members
+MEMBER_PAGES = 100
 
 
 class ProactiveChannel:
@@ -215,6 +221,43 @@ class ProactiveChannel:
             extra=log_extra(tenant_id, kind=kind, count=len(activities)),
         )
         return True
+
+    async def members(self, tenant_id: str, conversation_id: str) -> list[str]:
+        """The people of a stored channel conversation (its team), by their Entra object ids, as
+        our Teams users are keyed; the bot is not among them. AudienceError when we have no
+        reference for it or the Bot Connector refuses."""
+        data = await get_reference(
+            self.runtime.store, tenant_id, PLATFORM, "channel", conversation_id
+        )
+        if data is None:
+            raise AudienceError("the bot has not been in that Teams channel yet")
+        reference = ConversationReference().deserialize(data)
+        if not self.policy.allows(reference.service_url):
+            raise AudienceError("the channel's stored serviceUrl is not allowed")
+        found: list[str] = []
+
+        async def read(context: TurnContext) -> None:
+            # A continuation carries no channelData; TeamsInfo reads it for a team id, and
+            # without one it asks for the conversation's own members (a channel: its team).
+            context.activity.channel_data = context.activity.channel_data or {}
+            token: str | None = None
+            for _ in range(MEMBER_PAGES):
+                page = await TeamsInfo.get_paged_members(context, token, MEMBER_PAGE)
+                found.extend(m.aad_object_id for m in page.members or [] if m.aad_object_id)
+                token = page.continuation_token
+                if not token:
+                    break
+
+        try:
+            await self.adapter.continue_conversation(
+                reference, read, bot_app_id=self.runtime.settings.microsoft_app_id
+            )
+        except (HttpOperationError, ClientRequestError, ServiceUrlRefused) as exc:
+            status = (
+                connector_failure(exc).status if not isinstance(exc, ServiceUrlRefused) else None
+            )
+            raise AudienceError(f"Teams did not give the channel's members ({status})") from None
+        return list(dict.fromkeys(found))
 
 
 async def send_proactive(
