@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from storage import outbox
 from storage.contacts_models import UserUnit
@@ -37,6 +37,9 @@ from storage.survey_models import (
     SurveyRecipient,
     SurveyRun,
 )
+
+#: Answers written back per statement when a run is closed (in random order).
+CLOSE_CHUNK = 1000
 
 
 def _keyed(key: bytes, purpose: str, run_id: str, person: str) -> str:
@@ -479,25 +482,29 @@ async def close(store: Store, tenant_id: str, run_id: str, now: datetime) -> Run
             return None
         if run.status == CLOSED:
             return _run(run)
-        rows = (
-            await session.scalars(select(SurveyAnswer).where(SurveyAnswer.run_id == run_id))
-        ).all()
-        kept = [(r.unit, r.respondent, r.day, dict(r.values)) for r in rows]
+        # Plain rows and bulk inserts, not ORM objects: a big run has 100,000 answers.
+        kept = [
+            {"unit": unit, "respondent": respondent, "day": day, "values": values}
+            for unit, respondent, day, values in (
+                await session.execute(
+                    select(
+                        SurveyAnswer.unit,
+                        SurveyAnswer.respondent,
+                        SurveyAnswer.day,
+                        SurveyAnswer.values,
+                    ).where(SurveyAnswer.run_id == run_id)
+                )
+            ).all()
+        ]
         random.SystemRandom().shuffle(kept)
         await session.execute(delete(SurveyAnswer).where(SurveyAnswer.run_id == run_id))
         await session.execute(delete(SurveyAnswered).where(SurveyAnswered.run_id == run_id))
         await session.execute(delete(SurveyRecipient).where(SurveyRecipient.run_id == run_id))
-        session.add_all(
-            SurveyAnswer(
-                run_id=run_id,
-                key=secrets.token_hex(32),
-                unit=unit,
-                respondent=respondent,
-                day=day,
-                values=values,
-            )
-            for unit, respondent, day, values in kept
-        )
+        for start in range(0, len(kept), CLOSE_CHUNK):
+            chunk = kept[start : start + CLOSE_CHUNK]
+            for row in chunk:
+                row.update(run_id=run_id, key=secrets.token_hex(32))
+            await session.execute(insert(SurveyAnswer), chunk)
         run.status = CLOSED
         run.answered = len(kept)
         run.closed_at = now
