@@ -4,7 +4,7 @@ the questions; a submit with personal data in the free text gets Slack's field e
 HTTP response (the modal stays open, nothing stored); a good submit is stored once and the modal
 shows the thank-you; a replayed submit counts nothing twice and a changed one replaces the answer;
 the acute exit inside the modal is pushed on top of it; an expired trigger falls back to the
-inline form in the DM."""
+inline form in the DM; over Socket Mode the verdict rides on the envelope's ack."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 
 from bot.config import load_settings
+from bot.platforms.slack.adapter import start_socket_mode
+from bot.platforms.slack.modal import form_view, modal_message
+from bot.runtime import Runtime
+from dialogs.messages import Turn
 from dialogs.surveys import launch as survey_launch
 from dialogs.surveys.launch import Audience
 from dialogs.surveys.model import load_templates
@@ -35,7 +39,7 @@ from tests.platforms.test_slack import (
     send_payload,
     to_channel,
 )
-from tests.support.fake_slack import TEAM_ID, FakeSlack
+from tests.support.fake_slack import SOCKET_ACK, SOCKET_CONNECT, TEAM_ID, FakeSlack
 from tests.support.server import BotServer
 
 TENANT = f"slack:{TEAM_ID}"
@@ -62,27 +66,32 @@ async def launch_pulse(server: BotServer) -> str:
     """A pulse to five leaders (U1–U5) in the server's own database; the run id."""
     store = store_of(server)
     try:
-        await directory.setup_tenant(
-            store, TENANT, template="hadsel", roles=[], tasks=[], timezone="Europe/Oslo",
-            platform="slack",
-        )  # fmt: skip
-        for i in range(1, 6):
-            await directory.put_holder(
-                store, TENANT, Holder("virksomhetsleder", f"Enhet {i}", "slack", f"U{i}")
-            )
-        now = utcnow()
-        run, _ = await survey_launch.launch(
-            store,
-            tenant_id=TENANT,
-            template=load_templates()["puls"],
-            audience=Audience.parse("role:virksomhetsleder"),
-            closes_at=now + timedelta(days=7),
-            now=now,
-            min_group=5,
-        )
-        return run.id
+        return await launch_into(store)
     finally:
         await store.engine.dispose()
+
+
+async def launch_into(store: Store) -> str:
+    """A pulse to five leaders (U1–U5); the run id."""
+    await directory.setup_tenant(
+        store, TENANT, template="hadsel", roles=[], tasks=[], timezone="Europe/Oslo",
+        platform="slack",
+    )  # fmt: skip
+    for i in range(1, 6):
+        await directory.put_holder(
+            store, TENANT, Holder("virksomhetsleder", f"Enhet {i}", "slack", f"U{i}")
+        )
+    now = utcnow()
+    run, _ = await survey_launch.launch(
+        store,
+        tenant_id=TENANT,
+        template=load_templates()["puls"],
+        audience=Audience.parse("role:virksomhetsleder"),
+        closes_at=now + timedelta(days=7),
+        now=now,
+        min_group=5,
+    )
+    return run.id
 
 
 async def answers_of(server: BotServer, run_id: str) -> list[surveys.Answer]:
@@ -230,3 +239,48 @@ def test_an_expired_trigger_falls_back_to_the_form_in_the_dm(
     kinds = [b["type"] for b in update.body["blocks"]]
     assert "input" in kinds
     assert "guide:acute" in block_text(update)
+
+
+async def test_over_socket_mode_the_verdict_rides_on_the_envelopes_ack(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        slack_bot_token="xoxb-test",
+        slack_app_token="xapp-test",
+        slack_api_url=fake_slack.api_url,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        survey_secret=SURVEY_SECRET,
+        reminders_enabled=False,
+        _env_file=None,
+    )
+    runtime = await Runtime.start(settings)
+    handler = await start_socket_mode(runtime)
+    try:
+        await asyncio.to_thread(fake_slack.wait_for, SOCKET_CONNECT)
+        run_id = await launch_into(runtime.store)
+        opened = await runtime.router.handle(
+            Turn("slack", TENANT, "U5", "DU5", action="survey:open", value=run_id)
+        )
+        message = modal_message(opened)
+        assert message is not None
+        view = {**form_view(message, "nb", "DU5"), "id": "VSOCK", "hash": "h1"}
+        personal = {"trygg": "3", "anbefale": "8", "hjelpe-mest": "Ring 91234567"}
+        fake_slack.socket_send(
+            {
+                "envelope_id": "env-view",
+                "type": "interactive",
+                "accepts_response_payload": True,
+                "payload": submission(view, "U5", personal),
+            }
+        )
+        (ack,) = await asyncio.to_thread(
+            fake_slack.wait_for,
+            SOCKET_ACK,
+            where=lambda c: c.body.get("envelope_id") == "env-view",
+        )
+        assert ack.body["payload"]["response_action"] == "errors"
+        assert list(ack.body["payload"]["errors"]) == ["field:hjelpe-mest"]
+    finally:
+        await handler.close_async()
+        await runtime.close()
