@@ -34,35 +34,53 @@ class ArshjulError(ContentFileError):
     """An årshjul file cannot be used; ``errors`` are ``file:line: message`` lines."""
 
 
+_DAY_MONTH = re.compile(r"^(?P<day>[0-3]?\d)\.(?P<month>[01]?\d)$")
+
+
 class Recurrence(_Strict):
     """When a task falls due.
 
-    * ``yearly``: ``month`` + ``day`` (31 in a short month means its last day);
-    * ``monthly``: ``day`` N, or the ``nth`` (1–4, or -1 for the last) ``weekday`` of every month;
-    * ``half-yearly``: ``month`` (1–6) + ``day``, and the same day six months later;
+    * ``yearly``: ``month`` + ``day`` (31 in a short month means its last day); or ``days``, a
+      list of days as the seeds write them (``["26.10", "7.12"]``); or ``weeks`` (ISO weeks, "uke 10,
+      15") + ``weekday``. ``interval: 2`` with ``start`` (a date in the first year) is every second year.
+    * ``monthly``: ``day`` N, or the ``nth`` (1–4, or -1 for the last) ``weekday`` of every month.
+    * ``weekly``: ``weekday``; ``interval: N`` with ``start`` (the first one) is every N weeks.
+    * ``half-yearly``: ``month`` (1–6) + ``day``, and the same day six months later.
     * ``once``: ``date``.
+
+    ``skip_months`` (e.g. ``[7]``) leaves those months out of any kind that repeats.
     """
 
-    every: Literal["yearly", "monthly", "half-yearly", "once"]
+    every: Literal["yearly", "monthly", "weekly", "half-yearly", "once"]
     month: int | None = Field(default=None, ge=1, le=12)
     day: int | None = Field(default=None, ge=1, le=31)
     nth: int | None = Field(default=None, ge=-1, le=4)
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None
     date: dt.date | None = None
+    days: list[str] | None = Field(default=None, min_length=1, max_length=60)
+    weeks: list[int] | None = Field(default=None, min_length=1, max_length=53)
+    interval: int = Field(default=1, ge=1, le=52)
+    start: dt.date | None = None
+    skip_months: list[int] = Field(default_factory=list, max_length=11)
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> Recurrence:
         given = {
             name
-            for name in ("month", "day", "nth", "weekday", "date")
+            for name in ("month", "day", "nth", "weekday", "date", "days", "weeks")
             if getattr(self, name) is not None
         }
         if self.every == "monthly" and self.day is None:
             allowed, required = {"nth", "weekday"}, {"nth", "weekday"}
+        elif self.every == "yearly" and self.days is not None:
+            allowed, required = {"days"}, {"days"}
+        elif self.every == "yearly" and self.weeks is not None:
+            allowed, required = {"weeks", "weekday"}, {"weeks", "weekday"}
         else:
             allowed, required = {
                 "yearly": ({"month", "day"}, {"month", "day"}),
                 "monthly": ({"day"}, {"day"}),
+                "weekly": ({"weekday"}, {"weekday"}),
                 "half-yearly": ({"month", "day"}, {"month", "day"}),
                 "once": ({"date"}, {"date"}),
             }[self.every]
@@ -74,7 +92,41 @@ class Recurrence(_Strict):
             raise ValueError("nth must be 1–4 or -1 (last)")
         if self.every == "half-yearly" and self.month is not None and self.month > 6:
             raise ValueError("half-yearly: month is the first of the two (1–6)")
+        if self.interval > 1 and self.every not in ("yearly", "weekly"):
+            raise ValueError("interval is for yearly (every N years) and weekly (every N weeks)")
+        if self.interval > 1 and self.start is None:
+            raise ValueError("an interval needs start: the date of the first occurrence")
+        if (
+            self.every == "weekly"
+            and self.start is not None
+            and self.weekday is not None
+            and self.start.weekday() != WEEKDAYS.index(self.weekday)
+        ):
+            raise ValueError(f"start {self.start} is not a {self.weekday}")
+        if any(not 1 <= w <= 53 for w in self.weeks or []):
+            raise ValueError("weeks are ISO week numbers 1–53")
+        if any(not 1 <= m <= 12 for m in self.skip_months):
+            raise ValueError("skip_months are month numbers 1–12")
+        if self.skip_months and self.every == "once":
+            raise ValueError("'once' does not take skip_months")
+        for text in self.days or []:
+            self._day_month(text)  # raises for a day that is not a date
         return self
+
+    @staticmethod
+    def _day_month(text: str) -> tuple[int, int]:
+        found = _DAY_MONTH.match(text.strip())
+        if found is None:
+            raise ValueError(f"{text!r} is not a day like '26.10'")
+        day, month = int(found["day"]), int(found["month"])
+        if not 1 <= month <= 12 or not 1 <= day <= 31:
+            raise ValueError(f"{text!r} is not a day of the year")
+        dt.date(2024, month, min(day, 29) if month == 2 else day)  # 31.04 raises
+        return day, month
+
+    def days_of_year(self) -> list[tuple[int, int]]:
+        """(day, month) of every day in ``days``."""
+        return [self._day_month(t) for t in self.days or []]
 
 
 class Task(_Strict):
@@ -165,7 +217,7 @@ def load_template(name: str) -> Arshjul:
 def task_to_data(task: Task) -> dict[str, Any]:
     """A task as plain JSON-able data (no None fields, as in the YAML files)."""
     data: dict[str, Any] = task.model_dump(mode="json", exclude_none=True)
-    data["recurrence"] = task.recurrence.model_dump(mode="json", exclude_none=True)
+    data["recurrence"] = task.recurrence.model_dump(mode="json", exclude_defaults=True)
     return data
 
 

@@ -1,7 +1,8 @@
 """When årshjul tasks fall due and when their reminders are sent.
 
 * ``occurrences``: the due dates of a recurrence in a window (31st in a short month → its last day;
-  Nth or last weekday; half-yearly; once).
+  Nth or last weekday; a list of days; ISO weeks; every N weeks or years; half-yearly; once; months
+  left out).
 * ``send_at``: a reminder ``lead`` days before a due date, moved back to the previous working day
   (weekends, Norwegian public holidays from the ``holidays`` library, a tenant's own closed days),
   at the task's local send time in the tenant's zone, so 09:00 stays 09:00 on both sides of a DST
@@ -54,6 +55,33 @@ def _months(start: date, end: date) -> Iterable[tuple[int, int]]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
+def _yearly(rec: Recurrence, year: int) -> list[date]:
+    if rec.days is not None:
+        return [_clamped(year, month, day) for day, month in rec.days_of_year()]
+    if rec.weeks is not None:
+        assert rec.weekday is not None
+        # ISO week 53 exists only in some years; "uke 53" then simply does not fall due.
+        last = date(year, 12, 28).isocalendar().week
+        weekday = WEEKDAYS.index(rec.weekday) + 1
+        return [date.fromisocalendar(year, w, weekday) for w in rec.weeks if w <= last]
+    assert rec.month is not None and rec.day is not None
+    return [_clamped(year, rec.month, rec.day)]
+
+
+def _weekly(rec: Recurrence, start: date, end: date) -> list[date]:
+    assert rec.weekday is not None
+    weekday = WEEKDAYS.index(rec.weekday)
+    first = start + timedelta(days=(weekday - start.weekday()) % 7)
+    anchor = rec.start or first
+    found = []
+    day = first
+    while day <= end:
+        if (day - anchor).days % (7 * rec.interval) == 0 and day >= anchor:
+            found.append(day)
+        day += timedelta(days=7)
+    return found
+
+
 def occurrences(rec: Recurrence, start: date, end: date) -> list[date]:
     """Due dates of ``rec`` from ``start`` to ``end`` (both included), in order."""
     found: list[date] = []
@@ -61,8 +89,12 @@ def occurrences(rec: Recurrence, start: date, end: date) -> list[date]:
         assert rec.date is not None
         found = [rec.date]
     elif rec.every == "yearly":
-        assert rec.month is not None and rec.day is not None
-        found = [_clamped(y, rec.month, rec.day) for y in range(start.year, end.year + 1)]
+        first = rec.start.year if rec.start is not None else start.year
+        for year in range(start.year, end.year + 1):
+            if (year - first) % rec.interval == 0 and (rec.start is None or year >= first):
+                found += _yearly(rec, year)
+    elif rec.every == "weekly":
+        found = _weekly(rec, start, end)
     elif rec.every == "half-yearly":
         assert rec.month is not None and rec.day is not None
         for year in range(start.year, end.year + 1):
@@ -76,7 +108,8 @@ def occurrences(rec: Recurrence, start: date, end: date) -> list[date]:
                 hit = nth_weekday(year, month, rec.nth, WEEKDAYS.index(rec.weekday))
                 if hit is not None:
                     found.append(hit)
-    return sorted(d for d in found if start <= d <= end)
+    skipped = set(rec.skip_months)
+    return sorted({d for d in found if start <= d <= end and d.month not in skipped})
 
 
 @lru_cache(maxsize=64)

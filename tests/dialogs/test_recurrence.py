@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -148,6 +149,18 @@ def test_half_yearly_and_once() -> None:
         {"every": "monthly", "nth": 0, "weekday": "mon"},
         {"every": "half-yearly", "month": 9, "day": 1},
         {"every": "once"},
+        {"every": "yearly", "days": ["31.04"]},  # no such day
+        {"every": "yearly", "days": ["26/10"]},
+        {"every": "yearly", "days": [26.10]},  # a YAML float: 26.1 would be January
+        {"every": "yearly", "weeks": [25]},  # which day of the week?
+        {"every": "yearly", "weeks": [25], "weekday": "mon", "month": 6},
+        {"every": "yearly", "weeks": [54], "weekday": "mon"},
+        {"every": "weekly"},
+        {"every": "weekly", "weekday": "tue", "interval": 2},  # every 2 weeks from when?
+        {"every": "weekly", "weekday": "tue", "interval": 2, "start": "2026-09-07"},  # a Monday
+        {"every": "monthly", "day": 1, "interval": 2, "start": "2026-01-01"},
+        {"every": "monthly", "day": 1, "skip_months": [13]},
+        {"every": "once", "date": "2026-07-01", "skip_months": [7]},
     ],
 )
 def test_bad_recurrences_are_refused(bad: dict[str, object]) -> None:
@@ -213,3 +226,51 @@ def test_one_person_with_two_owning_roles_gets_one_send() -> None:
     assert [(p.role, p.recipient) for p in planned] == [
         ("bts-koordinator", Recipient("slack", "U1"))
     ]
+
+
+def test_a_list_of_days_as_the_seeds_write_them() -> None:
+    # Sirdal's driftsstyremøter, October to June on the seed's own days.
+    driftsstyre = rec(every="yearly", days=["26.10", "30.11", "7.12", "19.12", "23.01", "20.02"])
+    found = occurrences(driftsstyre, date(2026, 8, 1), date(2027, 3, 1))
+    assert found == [
+        date(2026, 10, 26), date(2026, 11, 30), date(2026, 12, 7), date(2026, 12, 19),
+        date(2027, 1, 23), date(2027, 2, 20),
+    ]  # fmt: skip
+
+
+def test_iso_week_falls_on_its_weekday_and_week_53_only_when_the_year_has_one() -> None:
+    prosjektgruppe = rec(every="yearly", weeks=[10, 15], weekday="mon")
+    assert occurrences(prosjektgruppe, date(2026, 1, 1), date(2027, 12, 31)) == [
+        date(2026, 3, 2), date(2026, 4, 6), date(2027, 3, 8), date(2027, 4, 12)
+    ]  # fmt: skip
+    uke_53 = rec(every="yearly", weeks=[53], weekday="thu")
+    assert occurrences(uke_53, date(2026, 1, 1), date(2027, 12, 31)) == [date(2026, 12, 31)]
+
+
+def test_every_second_year_counts_from_its_start() -> None:
+    evaluation = rec(every="yearly", month=11, day=15, interval=2, start="2025-11-15")
+    assert occurrences(evaluation, date(2024, 1, 1), date(2030, 12, 31)) == [
+        date(2025, 11, 15), date(2027, 11, 15), date(2029, 11, 15)
+    ]  # fmt: skip
+
+
+def test_every_n_weeks_across_dst_and_a_holiday() -> None:
+    pairing = rec(every="weekly", weekday="wed", interval=3, start="2026-09-02")
+    found = occurrences(pairing, date(2026, 9, 1), date(2026, 12, 31))
+    assert found[:4] == [date(2026, 9, 2), date(2026, 9, 23), date(2026, 10, 14), date(2026, 11, 4)]
+    assert all((b - a).days == 21 for a, b in itertools.pairwise(found))
+    # 4 November is after the autumn DST change: still 09:00 in Oslo.
+    assert send_at(date(2026, 11, 4), 0, NINE, OSLO).hour == 9
+    weekly = rec(every="weekly", weekday="thu")
+    # Kristi himmelfartsdag (Thursday 14 May 2026): that week's reminder goes on Wednesday.
+    (ascension,) = [d for d in occurrences(weekly, date(2026, 5, 11), date(2026, 5, 17))]
+    assert send_at(ascension, 0, NINE, OSLO).date() == date(2026, 5, 13)
+
+
+def test_skip_months_leaves_july_out() -> None:
+    monthly = rec(every="monthly", nth=1, weekday="tue", skip_months=[7])
+    months = [d.month for d in occurrences(monthly, date(2026, 1, 1), date(2026, 12, 31))]
+    assert months == [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
+    weekly = rec(every="weekly", weekday="mon", skip_months=[7, 8])
+    summer = occurrences(weekly, date(2026, 6, 22), date(2026, 9, 14))
+    assert summer == [date(2026, 6, 22), date(2026, 6, 29), date(2026, 9, 7), date(2026, 9, 14)]
