@@ -336,21 +336,22 @@ class SlackIntake:
         found = self.incoming(body)
         if isinstance(found, web.Response):
             return found
-        waits = body.get("type") == "view_submission"
-        answer = self.answers.expect(found.event_key) if waits else None
         try:
             new = await self.writer.put(found)
         except Exception as exc:  # the database is unreachable: Slack retries a 503 later
-            self.answers.forget(found.event_key)
             log.error(
                 "slack event could not be stored",
                 extra=log_extra(found.tenant_id, error_type=type(exc).__name__),
             )
             return json_error(503, "the event could not be stored; retry later")
         if not new:
-            self.answers.forget(found.event_key)
             log.info("duplicate slack event dropped", extra=log_extra(found.tenant_id))
             return web.Response(status=200)
+        # Registered before the worker is woken (a poll that takes the row first only means the
+        # answer goes to the DM); a replay of the same submit is a duplicate above and waits on
+        # nothing.
+        waits = body.get("type") == "view_submission"
+        answer = self.answers.expect(found.event_key) if waits else None
         self.wake()
         if answer is None:
             return web.Response(status=200)
