@@ -4,7 +4,8 @@ pictures only by address (a Teams card; the web chat).
 The signature (``dialogs.surveys.chart.ChartLinks``) is the only key: an address that was not
 signed by this deployment answers 404, as does a run that is gone, without saying which. The
 picture is drawn from the run's results under the same minimum group size rules as the summary
-message, so the address never shows more than the message did. Drawn pictures are kept a few
+message, and only for a closed run (whose results no longer change), so the address never shows
+more than the message did, nor what one new answer changed. Drawn pictures are kept a few
 minutes, since Teams fetches one card's picture once per viewer.
 """
 
@@ -42,7 +43,7 @@ def setup_charts(app: web.Application, runtime: Runtime) -> None:
         else:
             run_id, lang = signed
             run = await surveys.run_by_id(runtime.store, run_id)
-            if run is None:
+            if run is None or run.is_open:  # closed runs only: see summary_message
                 return web.json_response(not_found, status=404)
             template = SurveyTemplate.model_validate(run.template)
             summary = await summarise_run(runtime.store, run, template)

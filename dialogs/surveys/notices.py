@@ -216,7 +216,11 @@ async def summary_message(
                 say(lang, "surveys.summary.more_comments", n=str(len(comments) - MAX_COMMENTS))
             )
         lines.append("\n".join([say(lang, "surveys.summary.comments"), *shown]))
-    png = await asyncio.to_thread(render_chart, content, lang, template, summary)
+    # The chart only once the run is closed: a picture fetched again and again while answers
+    # arrive would show what each new answer changed (its address can be opened repeatedly).
+    png = None
+    if not run.is_open:
+        png = await asyncio.to_thread(render_chart, content, lang, template, summary)
     image = None
     if png is not None:
         url = charts.url(run.id, lang) if charts is not None else ""

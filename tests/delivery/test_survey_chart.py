@@ -30,7 +30,7 @@ from dialogs.surveys import launch as survey_launch
 from dialogs.surveys.chart import ChartLinks, render_chart
 from dialogs.surveys.launch import Audience
 from dialogs.surveys.model import load_templates
-from dialogs.surveys.notices import render_survey_notice, summarise_run
+from dialogs.surveys.notices import render_survey_notice, summarise_run, summary_message
 from dialogs.surveys.results import summarise
 from storage import directory, outbox, surveys
 from storage.outbox import Notice
@@ -62,8 +62,8 @@ async def runtime(store: Store, tmp_path: Path) -> AsyncIterator[Runtime]:
     yield Runtime(settings=settings, engine=store.engine, store=store, router=router)
 
 
-async def closed_run(runtime: Runtime, answers: int) -> tuple[surveys.Run, OutboxItem]:
-    """A pulse to 7 leaders with ``answers`` of them answering, closed: (run, its summary row)."""
+async def open_run(runtime: Runtime, answers: int) -> surveys.Run:
+    """A pulse to 7 leaders with ``answers`` of them answering, still open."""
     store = runtime.store
     await directory.setup_tenant(
         store, TENANT, template="hadsel", roles=[], tasks=[], timezone="Europe/Oslo",
@@ -91,8 +91,14 @@ async def closed_run(runtime: Runtime, answers: int) -> tuple[surveys.Run, Outbo
             values={"trygg": 1 + i % 5, "anbefale": 7 + i % 4, "hjelpe-mest": f"Mer tid {i}"},
             day=NOW.date(), now=NOW,
         )  # fmt: skip
-    await survey_launch.close(store, TENANT, run.id, CLOSES)
-    (row,) = await outbox.list_items(store, TENANT, kind="survey-summary")
+    return run
+
+
+async def closed_run(runtime: Runtime, answers: int) -> tuple[surveys.Run, OutboxItem]:
+    """The same, closed: (run, its summary row)."""
+    run = await open_run(runtime, answers)
+    await survey_launch.close(runtime.store, TENANT, run.id, CLOSES)
+    (row,) = await outbox.list_items(runtime.store, TENANT, kind="survey-summary")
     return run, row
 
 
@@ -173,6 +179,16 @@ async def test_our_server_serves_a_signed_chart_and_404s_anything_else(runtime: 
         assert (await client.get("/charts/whatever.png")).status == 404
         gone = ChartLinks(survey_key(runtime.settings), PUBLIC).name("no-such-run", "nb")
         assert (await client.get(f"/charts/{gone}")).status == 404
+
+
+async def test_an_open_run_has_no_chart_in_chat_nor_at_its_address(runtime: Runtime) -> None:
+    # Fetched again and again while answers arrive, a picture would show what each one changed.
+    run = await open_run(runtime, answers=6)
+    message = await summary_message(runtime.store, CONTENT, "nb", run, TEMPLATES["puls"])
+    assert message.image is None and "6 av 7 svarte" in message.text
+    name = runtime.charts.url(run.id, "nb").rsplit("/", 1)[1]
+    async with TestClient(TestServer(build_app(runtime))) as client:
+        assert (await client.get(f"/charts/{name}")).status == 404
 
 
 async def test_the_server_will_not_draw_a_run_below_the_minimum(runtime: Runtime) -> None:
