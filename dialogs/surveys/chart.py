@@ -66,7 +66,8 @@ def _share(n: int, of: int) -> str:
     return f"{round(100 * n / of)} %" if of else ""
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
+    """A mean or total as Norwegian text: ``3,4``, or ``7`` when whole."""
     return f"{value:.1f}".replace(".", ",") if value != int(value) else str(int(value))
 
 
@@ -138,7 +139,9 @@ def _choice_panel(
         ax.text(length + top * 0.01, y, text, va="center", fontsize=8)
     title = textwrap.fill(question.text.get(lang), _WRAP, max_lines=2, placeholder=" …")
     if result.mean is not None:
-        title += "  (" + content.text(lang, "surveys.summary.mean", mean=_number(result.mean)) + ")"
+        title += (
+            "  (" + content.text(lang, "surveys.summary.mean", mean=number_text(result.mean)) + ")"
+        )
     ax.set_title(title, fontsize=9, loc="left")
 
 
@@ -160,7 +163,7 @@ def _count_panel(
     )
     top = max(now + [b for b in before if b is not None], default=0.0) or 1.0
     for y, value in zip(positions, now, strict=True):
-        ax.text(value + top * 0.01, y + offset, _number(value), va="center", fontsize=8)
+        ax.text(value + top * 0.01, y + offset, number_text(value), va="center", fontsize=8)
     if with_previous:
         shown = [(p, b) for p, b in zip(positions, before, strict=True) if b is not None]
         ax.barh(
@@ -171,7 +174,7 @@ def _count_panel(
             label=content.text(lang, "surveys.chart.previous"),
         )
         for y, value in shown:
-            ax.text(value + top * 0.01, y - offset, _number(value), va="center", fontsize=8)
+            ax.text(value + top * 0.01, y - offset, number_text(value), va="center", fontsize=8)
         ax.legend(loc="lower right", fontsize=8, frameon=False)
     labels = [textwrap.fill(q.text.get(lang), 34, max_lines=3, placeholder=" …") for q, _ in counts]
     ax.set_yticks(positions, labels=labels, fontsize=8)

@@ -11,7 +11,7 @@ from datetime import datetime
 from dialogs.arshjul.notices import Texts
 from dialogs.content import Content
 from dialogs.messages import Button, Image, Message, Reply
-from dialogs.surveys.chart import ChartLinks, chart_alt, option_label, render_chart
+from dialogs.surveys.chart import ChartLinks, chart_alt, number_text, option_label, render_chart
 from dialogs.surveys.dialog import A_OPEN, TOPIC, acute_button, tenant_zone
 from dialogs.surveys.model import SurveyTemplate
 from dialogs.surveys.results import NO_UNIT, QuestionResult, Summary, summarise
@@ -27,10 +27,6 @@ MAX_COMMENTS = 20
 
 class GoneRun(LookupError):
     """The row names a run that is not (or no longer) there."""
-
-
-def _number(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",") if value != int(value) else str(int(value))
 
 
 async def render_survey_notice(
@@ -139,10 +135,12 @@ def _question_line(
     if result.total is not None:
         parts.append(say(lang, "surveys.summary.total", total=str(result.total)))
     elif result.mean is not None:
-        parts.append(say(lang, "surveys.summary.mean", mean=_number(result.mean)))
+        parts.append(say(lang, "surveys.summary.mean", mean=number_text(result.mean)))
     if result.trend is not None and result.previous is not None:
         parts.append(
-            say(lang, f"surveys.summary.trend.{result.trend}", previous=_number(result.previous))
+            say(
+                lang, f"surveys.summary.trend.{result.trend}", previous=number_text(result.previous)
+            )
         )
     parts.append(say(lang, "surveys.summary.answered", n=str(result.answered)))
     return " – ".join(parts)

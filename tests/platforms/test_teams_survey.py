@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
-from bot.config import load_settings
 from bot.platforms.teams.render import CARD_CONTENT_TYPE
 from dialogs.surveys.dialog import A_ANSWER
 from dialogs.surveys.model import load_templates
 from storage import directory, surveys
-from storage.db import create_engine
 from storage.models import utcnow
-from storage.repositories import Store
 from storage.surveys import Recipient
+from tests.platforms.test_slack_modal import store_of
 from tests.platforms.test_teams import (
     PERSONAL,
     TENANT,
@@ -35,11 +32,6 @@ from tests.support.fake_connector import FakeConnector
 from tests.support.server import BotServer
 
 OUR_TENANT = f"teams:{TENANT}"
-
-
-def store_of(server: BotServer) -> Store:
-    settings = load_settings(data_dir=Path(server.env["DATA_DIR"]), _env_file=None)
-    return Store(create_engine(settings.effective_database_url()))
 
 
 async def launch(server: BotServer) -> str:
