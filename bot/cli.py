@@ -1,6 +1,6 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
 manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback,
-surveys).
+surveys, the implementation plan).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.surveys import add_parsers as add_survey_parsers
 
     add_survey_parsers(sub)  # survey templates|launch|list|close|results
+    from bot.admin.milestones import add_parsers as add_plan_parsers
+
+    add_plan_parsers(sub)  # plan list|import|export|use|done|reopen
     return parser
 
 

@@ -24,10 +24,11 @@ from bot.survey_key import survey_key
 from dialogs.arshjul import planner
 from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.messages import Reply
+from dialogs.milestones import planner as milestone_planner
 from dialogs.surveys import launch as survey_launch
 from storage.models import utcnow
 from storage.outbox import Notice
-from storage.outbox_models import SURVEY_KINDS, OutboxItem, row_kind
+from storage.outbox_models import SURVEY_KINDS, OutboxItem, OutboxKind, row_kind
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     """The dispatcher of this process, rendering with the router's content and asking the årshjul
     planner (or, for survey rows, the survey launcher) whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
+    from dialogs.milestones.notices import render_milestone_notice
     from dialogs.surveys.arshjul import with_survey_button
     from dialogs.surveys.model import SurveyFileError, load_templates
     from dialogs.surveys.notices import render_survey_notice
@@ -70,6 +72,8 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     async def render(notice: Notice) -> Reply:
         if notice.kind in SURVEY_KINDS:
             return await render_survey_notice(store, content, notice, utcnow(), charts)
+        if notice.kind is OutboxKind.MILESTONE:
+            return await render_milestone_notice(store, content, notice, utcnow())
         cached = views.get(notice.tenant_id)
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
@@ -98,6 +102,8 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
 async def _obsolete(store: Store, key: bytes, row: OutboxItem) -> bool:
     if row_kind(row.kind) in SURVEY_KINDS:
         return await survey_launch.obsolete(store, key, row, utcnow())
+    if row_kind(row.kind) is OutboxKind.MILESTONE:
+        return await milestone_planner.obsolete(store, row)
     return await planner.obsolete(store, row)
 
 

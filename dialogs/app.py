@@ -23,6 +23,7 @@ from dialogs.faq import dialog as faq
 from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
+from dialogs.milestones import chat as milestones_chat
 from dialogs.router import Hooks, Router
 from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
@@ -72,6 +73,7 @@ def build_router(
     arshjul_chat.register(router, arshjul_chat.ArshjulChat(clock))
     arshjul_setup.register(router)
     contacts_dialog.register(router)
+    milestones_chat.register(router, milestones_chat.MilestoneChat(clock))
     survey_dialog.register(router, survey_key, clock)
     survey_admin.register(
         router,

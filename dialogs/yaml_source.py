@@ -82,6 +82,24 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list
             _walk(item, (*path, index), lines, dupes)
 
 
+def _bad_date_line(text: str) -> int:
+    """The line of the first scalar YAML takes for a date that is none (1 when none is found)."""
+    constructor = yaml.constructor.SafeConstructor()
+    stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":timestamp"):
+            try:
+                constructor.construct_yaml_timestamp(node)
+            except ValueError:
+                return node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack[:0] = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack[:0] = list(node.value)
+    return 1
+
+
 def read_yaml(path: Path, text: str | None = None) -> YamlSource:
     """Parse ``path`` keeping line numbers; raise ContentFileError on syntax errors or duplicate
     keys."""
@@ -103,6 +121,12 @@ def read_yaml(path: Path, text: str | None = None) -> YamlSource:
         ) from exc
     except yaml.YAMLError as exc:
         raise ContentFileError([f"{name}: YAML error: {exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ContentFileError([f"{name}: cannot read file: not UTF-8 text"]) from exc
+    except ValueError as exc:  # a value YAML reads as a date but is none, e.g. 2026-13-01
+        raise ContentFileError(
+            [f"{name}:{_bad_date_line(text or '')}: not a valid date: {exc}"]
+        ) from exc
     lines: dict[KeyPath, int] = {(): 1}
     dupes: list[Problem] = []
     if node is not None:

@@ -50,6 +50,7 @@ class OutboxKind(StrEnum):
     SURVEY = "survey"  # the invitation to answer a survey run
     SURVEY_NUDGE = "survey-nudge"  # a reminder to someone who has not answered yet
     SURVEY_SUMMARY = "survey-summary"  # the results, posted to a channel when the run closes
+    MILESTONE = "milestone"  # a reminder of a milestone of the implementation plan
 
 
 LEAD_PREFIX = "lead-"

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from dialogs.arshjul.model import Task
 from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminders
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
+from dialogs.milestones.planner import plan_milestones
 from storage import directory
 from storage.followup_models import FOLLOWUP_QUEUED, FOLLOWUP_SENT
 from storage.followups import (
@@ -112,6 +113,7 @@ async def plan_tenant(
     added = await _plan_reminders(store, tenant, now, settings)
     added += await _plan_escalations(store, tenant, now, settings)
     added += await _plan_digest(store, tenant, now, now - settings.grace)
+    added += await plan_milestones(store, tenant_id, now, settings.grace, settings.lookahead)
     return added
 
 

@@ -12,6 +12,7 @@ import storage.directory_models  # registers the directory and årshjul tables
 import storage.feedback_models  # registers the feedback counters
 import storage.followup_models
 import storage.inbox_models
+import storage.milestone_models  # registers the implementation plan
 import storage.outbox_models
 import storage.survey_models  # noqa: F401  (registers each feature's tables on Base.metadata)
 from storage.db import create_engine
