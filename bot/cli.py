@@ -1,6 +1,6 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
 manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback,
-surveys, the implementation plan).
+surveys, the implementation plan, the BTS-nettverk).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -89,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.milestones import add_parsers as add_plan_parsers
 
     add_plan_parsers(sub)  # plan list|import|export|use|done|reopen
+    from bot.admin.network import add_parsers as add_network_parsers
+
+    add_network_parsers(sub)  # network setup|show|remove
     return parser
 
 

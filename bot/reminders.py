@@ -25,6 +25,8 @@ from dialogs.arshjul import planner
 from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.messages import Reply
 from dialogs.milestones import planner as milestone_planner
+from dialogs.network import planner as network_planner
+from dialogs.network.planner import NETWORK_KINDS
 from dialogs.surveys import launch as survey_launch
 from storage.models import utcnow
 from storage.outbox import Notice
@@ -50,6 +52,7 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     planner (or, for survey rows, the survey launcher) whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
     from dialogs.milestones.notices import render_milestone_notice
+    from dialogs.network.notices import render_network_notice
     from dialogs.surveys.arshjul import with_survey_button
     from dialogs.surveys.model import SurveyFileError, load_templates
     from dialogs.surveys.notices import render_survey_notice
@@ -78,6 +81,11 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
             cached = views[notice.tenant_id] = (time.monotonic() + VIEW_TTL_SECONDS, view)
+        if notice.kind in NETWORK_KINDS:
+            return await render_network_notice(
+                store, content, notice, cached[1], utcnow(), templates,
+                runtime.settings.survey_min_group,
+            )  # fmt: skip
         reply = await render_notice(store, content, notice, view=cached[1])
         return await with_survey_button(
             store, content, reply, notice, cached[1], templates,
@@ -104,6 +112,8 @@ async def _obsolete(store: Store, key: bytes, row: OutboxItem) -> bool:
         return await survey_launch.obsolete(store, key, row, utcnow())
     if row_kind(row.kind) is OutboxKind.MILESTONE:
         return await milestone_planner.obsolete(store, row)
+    if row_kind(row.kind) in NETWORK_KINDS:
+        return await network_planner.obsolete(store, row)
     return await planner.obsolete(store, row)
 
 

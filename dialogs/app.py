@@ -24,6 +24,7 @@ from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.milestones import chat as milestones_chat
+from dialogs.network import dialog as network_dialog
 from dialogs.router import Hooks, Router
 from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
@@ -75,6 +76,7 @@ def build_router(
     contacts_dialog.register(router)
     milestones_chat.register(router, milestones_chat.MilestoneChat(clock))
     survey_dialog.register(router, survey_key, clock)
+    network_dialog.register(router, clock)
     survey_admin.register(
         router,
         lambda: _survey_templates(kommune_dir),

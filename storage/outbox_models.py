@@ -51,6 +51,14 @@ class OutboxKind(StrEnum):
     SURVEY_NUDGE = "survey-nudge"  # a reminder to someone who has not answered yet
     SURVEY_SUMMARY = "survey-summary"  # the results, posted to a channel when the run closes
     MILESTONE = "milestone"  # a reminder of a milestone of the implementation plan
+    NETWORK_CHECKIN = "network-checkin"  # "gjort, lurt, lært" before a network meeting
+    NETWORK_NUDGE = "network-nudge"  # to a member who has not checked in
+    NETWORK_DIGEST = "network-digest"  # the check-ins in the network's channel, with topic votes
+    NETWORK_AGENDA = "network-agenda"  # the meeting's agenda from the votes
+    NETWORK_HOST = "network-host"  # asks the host for the meeting's key points
+    NETWORK_SUMMARY = "network-summary"  # the key points, posted to the channel
+    NETWORK_PAIR = "network-pair"  # introduces two (or three) members for a talk
+    NETWORK_PAIR_FOLLOWUP = "network-pair-followup"  # "did you meet?"
 
 
 LEAD_PREFIX = "lead-"

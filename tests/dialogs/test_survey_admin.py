@@ -51,7 +51,7 @@ async def test_an_admin_launches_sees_results_and_closes(store: Store) -> None:
     form = last(await router.handle(press(A_NEW)))
     assert form.form is not None and form.form.action == A_LAUNCH
     fields = {f.name: f for f in form.form.fields}
-    assert len(fields["template"].options) == 8
+    assert len(fields["template"].options) == 9
     assert fields["audience"].options[0].value == "all"
     assert "virksomhetsleder" in {o.value for o in fields["audience"].options}
     # Only the admin is known yet: an anonymous survey to one person is refused.

@@ -17,7 +17,7 @@ from dialogs.surveys.model import (
 
 BUILT_IN = {
     "hadsel-ledere", "hadsel-ansatte", "halvarsrapport", "seminar-oppmote", "strand-bts-modell",
-    "sirdal-rapportskjema-1", "sirdal-rapportskjema-2", "puls",
+    "sirdal-rapportskjema-1", "sirdal-rapportskjema-2", "puls", "bts-nettverk-evaluering",
 }  # fmt: skip
 
 

@@ -6,8 +6,9 @@ every call in order; Socket Mode is played on ``/socket`` (``apps.connections.op
 Tests wait for calls with ``wait_for`` instead of sleeping; failures can be injected per method
 (e.g. the next two ``chat.postMessage`` calls answer 429 with Retry-After). For proactive sends it
 keeps what ``chat.postMessage`` posted per channel (with message ``metadata``) and plays it back in
-``conversations.history``; ``conversations.open`` answers a D-channel per user (``unknown_users``
-get ``user_not_found``, ``channel_errors`` refuse posts to a channel), and ``limit_per_second``
+``conversations.history``; ``conversations.open`` answers a D-channel per user and a G-channel per
+group of users (``unknown_users`` get ``user_not_found``, ``channel_errors`` refuse posts to a
+channel), and ``limit_per_second``
 (per method, over a sliding second) answers 429 + Retry-After like Slack's rate limits, counting
 every such refusal in ``rate_limited``. Every call records its arrival time (``Call.at``,
 ``time.monotonic``) so tests can check spacing.
@@ -299,10 +300,12 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":
-            users = str(body.get("users", "U0")).split(",")[0]
-            if users in self.unknown_users:
+            people = str(body.get("users", "U0")).split(",")
+            if any(p in self.unknown_users for p in people):
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "channel": {"id": "D" + users.lstrip("UW")}}
+            if len(people) > 1:  # a group DM (mpim), the same one for the same people
+                return {"ok": True, "channel": {"id": "G" + "-".join(sorted(people))}}
+            return {"ok": True, "channel": {"id": "D" + people[0].lstrip("UW")}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
         if method == "conversations.members":

@@ -203,7 +203,10 @@ class SlackSender:
         raise ValueError(f"unsupported Slack method {method}")
 
     async def _channel(self, item: OutboxItem) -> str:
-        """The channel to post into: the DM for a user, else the row's channel."""
+        """The channel to post into: the DM for a user, the group DM for a group (``U1,U2``),
+        else the row's channel."""
+        if item.target_kind == "group":
+            return await self._group_dm(item)
         if item.target_kind != "user":
             return item.target_id
         cache_key = (item.tenant_id, item.target_id)
@@ -218,20 +221,30 @@ class SlackSender:
             if isinstance(channel, str) and channel.startswith("D"):
                 self._dm_channels[cache_key] = channel
                 return channel
-        data = await self._call(
-            item.tenant_id, SLACK_LOOKUP, None, "conversations.open", users=item.target_id
-        )
-        opened = data.get("channel")
-        channel = opened.get("id") if isinstance(opened, dict) else None
-        if not isinstance(channel, str) or not channel:
-            raise RetryLater("no-dm-channel")
-        self._dm_channels[cache_key] = channel
+        channel = await self._open(item, cache_key, "no-dm-channel")
         if self.store is not None:
             team_id = item.tenant_id.partition(":")[2]
             reference = {"channel": channel, "team_id": team_id, "user_id": item.target_id}
             await save_reference(
                 self.store, item.tenant_id, "slack", "user", item.target_id, reference
             )
+        return channel
+
+    async def _group_dm(self, item: OutboxItem) -> str:
+        """The group DM of the row's users (Slack gives the same one for the same people)."""
+        cache_key = (item.tenant_id, f"group:{item.target_id}")
+        return self._dm_channels.get(cache_key) or await self._open(item, cache_key, "no-group-dm")
+
+    async def _open(self, item: OutboxItem, cache_key: tuple[str, str], problem: str) -> str:
+        """``conversations.open`` with the row's user(s); the channel id, remembered."""
+        data = await self._call(
+            item.tenant_id, SLACK_LOOKUP, None, "conversations.open", users=item.target_id
+        )
+        opened = data.get("channel")
+        channel = opened.get("id") if isinstance(opened, dict) else None
+        if not isinstance(channel, str) or not channel:
+            raise RetryLater(problem)
+        self._dm_channels[cache_key] = channel
         return channel
 
     async def _parts_found(self, item: OutboxItem, channel: str) -> tuple[set[int], int, str]:
