@@ -34,7 +34,7 @@ from storage.network import DEFAULT_KEY, NetworkSettings
 from storage.outbox_models import OutboxItem, OutboxKind
 from storage.records import Holder
 from storage.repositories import Store
-from tests.dialogs.test_network import OSLO, meeting_task
+from tests.dialogs.test_network import OSLO, meeting_task, next_meeting
 from tests.platforms.test_slack import barrier, block_text, click_payload, send_payload, to_channel
 from tests.platforms.test_slack_modal import (
     SURVEY_SECRET,
@@ -69,7 +69,7 @@ async def set_up(
     store: Store, *, pairing_weeks: int = 0, created: datetime | None = None
 ) -> datetime:
     """A network of three BTS-kontakter in three units; the planning 'now' before its meeting."""
-    meeting = (utcnow().astimezone(OSLO) + timedelta(days=9)).date()
+    meeting = next_meeting()
     await ensure_tenant_setup(store, TENANT, timezone="Europe/Oslo", platform="slack")
     await replace_arshjul(store, TENANT, parse_arshjul(meeting_task(meeting)))
     await directory.replace_holders(
