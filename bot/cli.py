@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.network import add_parsers as add_network_parsers
 
     add_network_parsers(sub)  # network setup|show|remove
+    from bot.admin.onboarding import add_parsers as add_onboarding_parsers
+
+    add_onboarding_parsers(sub)  # onboarding start|list|done|cancel
     return parser
 
 
@@ -135,9 +138,10 @@ def _check_content(args: argparse.Namespace) -> int:
     """Validate a content folder (and optionally kommune files); errors name file and line."""
     from dialogs.guide.kommune import check_kommune_dir
     from dialogs.guide.model import check_content_dir
+    from dialogs.onboarding.model import check_steps
     from dialogs.surveys.checks import check_surveys
 
-    errors = check_content_dir(args.dir)
+    errors = check_content_dir(args.dir) + check_steps(args.dir, args.kommuner)
     survey_errors, warnings = check_surveys(args.dir, args.kommuner)
     errors += survey_errors
     for line in warnings:

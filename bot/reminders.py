@@ -27,6 +27,7 @@ from dialogs.messages import Reply
 from dialogs.milestones import planner as milestone_planner
 from dialogs.network import planner as network_planner
 from dialogs.network.planner import NETWORK_KINDS
+from dialogs.onboarding import planner as onboarding_planner
 from dialogs.surveys import launch as survey_launch
 from storage.models import utcnow
 from storage.outbox import Notice
@@ -53,6 +54,7 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
     from dialogs.milestones.notices import render_milestone_notice
     from dialogs.network.notices import render_network_notice
+    from dialogs.onboarding.notices import render_onboarding_notice
     from dialogs.surveys.arshjul import with_survey_button
     from dialogs.surveys.model import SurveyFileError, load_templates
     from dialogs.surveys.notices import render_survey_notice
@@ -77,6 +79,9 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
             return await render_survey_notice(store, content, notice, utcnow(), charts)
         if notice.kind is OutboxKind.MILESTONE:
             return await render_milestone_notice(store, content, notice, utcnow())
+        if notice.kind in onboarding_planner.KINDS:
+            kommune_dir = runtime.settings.kommune_dir
+            return await render_onboarding_notice(store, content, notice, kommune_dir, utcnow())
         cached = views.get(notice.tenant_id)
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
@@ -112,6 +117,8 @@ async def _obsolete(store: Store, key: bytes, row: OutboxItem) -> bool:
         return await survey_launch.obsolete(store, key, row, utcnow())
     if row_kind(row.kind) is OutboxKind.MILESTONE:
         return await milestone_planner.obsolete(store, row)
+    if row_kind(row.kind) in onboarding_planner.KINDS:
+        return await onboarding_planner.obsolete(store, row)
     if row_kind(row.kind) in NETWORK_KINDS:
         return await network_planner.obsolete(store, row)
     return await planner.obsolete(store, row)

@@ -25,6 +25,7 @@ from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
 from dialogs.milestones import chat as milestones_chat
 from dialogs.network import dialog as network_dialog
+from dialogs.onboarding import chat as onboarding_chat
 from dialogs.router import Hooks, Router
 from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
@@ -63,8 +64,11 @@ def build_router(
         welcome=help_dialog.welcome,
         unknown_text=faq_dialog.answer_free_text,  # free text that is no command: the FAQ
         unknown_action=help_dialog.unknown_action,
-        # The PII guard, once per turn; the role form's name field is let past its name check.
-        text_guard=arshjul_setup.allow_staff_names(faq.pii_guard),
+        # The PII guard, once per turn; the name fields of the role form and the onboarding forms
+        # (a staff member's name) are let past its name check.
+        text_guard=onboarding_chat.allow_employee_names(
+            arshjul_setup.allow_staff_names(faq.pii_guard)
+        ),
     )
     guide = guide_dialog.GuideDialog(CONTENT_DIR, kommune_dir, clock, hand_over=hooks.unknown_text)
     router = Router(store, content, hooks, default_lang)
@@ -75,6 +79,7 @@ def build_router(
     arshjul_setup.register(router)
     contacts_dialog.register(router)
     milestones_chat.register(router, milestones_chat.MilestoneChat(clock))
+    onboarding_chat.register(router, onboarding_chat.OnboardingChat(kommune_dir, clock))
     survey_dialog.register(router, survey_key, clock)
     network_dialog.register(router, clock)
     survey_admin.register(

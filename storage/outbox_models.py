@@ -59,6 +59,8 @@ class OutboxKind(StrEnum):
     NETWORK_SUMMARY = "network-summary"  # the key points, posted to the channel
     NETWORK_PAIR = "network-pair"  # introduces two (or three) members for a talk
     NETWORK_PAIR_FOLLOWUP = "network-pair-followup"  # "did you meet?"
+    ONBOARDING = "onboarding"  # a new employee's welcome, or a reminder of an onboarding step
+    ONBOARDING_DONE = "onboarding-done"  # an onboarding is complete: to the leader and employee
 
 
 LEAD_PREFIX = "lead-"

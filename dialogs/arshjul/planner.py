@@ -31,6 +31,7 @@ from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminde
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from dialogs.milestones.planner import plan_milestones
 from dialogs.network.planner import network_sectors, plan_networks
+from dialogs.onboarding.planner import plan_onboarding
 from storage import directory
 from storage.followup_models import FOLLOWUP_QUEUED, FOLLOWUP_SENT
 from storage.followups import (
@@ -115,6 +116,10 @@ async def plan_tenant(
     added += await _plan_escalations(store, tenant, now, settings)
     added += await _plan_digest(store, tenant, now, now - settings.grace)
     added += await plan_milestones(store, tenant_id, now, settings.grace, settings.lookahead)
+    added += await plan_onboarding(
+        store, tenant_id, tenant.holders, tenant.zone, tenant.closed,
+        now, now - settings.grace, settings.lookahead,
+    )  # fmt: skip
     added += await plan_networks(
         store, tenant_id, tenant.tasks, tenant.holders, tenant.zone, tenant.closed,
         now, now - settings.grace, settings.lookahead, network_sectors(),

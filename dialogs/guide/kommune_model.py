@@ -107,6 +107,8 @@ class KommuneConfig(StrictModel):
     contacts: Contacts = Contacts()
     handlingsveileder_url: str = Field(default="", pattern=rf"{_URL}|^$")
     bekymringsmelding_url: str = Field(default="", pattern=rf"{_URL}|^$")
+    #: The training film of the onboarding of new staff (``dialogs.onboarding``).
+    opplaeringsfilm_url: str = Field(default="", pattern=rf"{_URL}|^$")
     tool_urls: dict[str, str] = Field(default_factory=dict)
     time_limits: dict[str, LocalText] = Field(default_factory=dict)
     extra_steps: list[ExtraStep] = Field(default_factory=list)
