@@ -1,6 +1,6 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
 manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback,
-surveys, the implementation plan, the BTS-nettverk).
+surveys, the implementation plan, the BTS-nettverk, the leaders' digest).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.onboarding import add_parsers as add_onboarding_parsers
 
     add_onboarding_parsers(sub)  # onboarding start|list|done|cancel
+    from bot.admin.leaders import add_parsers as add_leader_parsers
+
+    add_leader_parsers(sub)  # leaders setup|show|preview|remove
     return parser
 
 

@@ -23,6 +23,7 @@ from bot.runtime import Runtime
 from bot.survey_key import survey_key
 from dialogs.arshjul import planner
 from dialogs.arshjul.planner import PlanSettings, plan_all
+from dialogs.leaderdigest import planner as leader_planner
 from dialogs.messages import Reply
 from dialogs.milestones import planner as milestone_planner
 from dialogs.network import planner as network_planner
@@ -52,6 +53,7 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
     """The dispatcher of this process, rendering with the router's content and asking the årshjul
     planner (or, for survey rows, the survey launcher) whether a row is still wanted."""
     from dialogs.arshjul.notices import TenantView, load_tenant, render_notice
+    from dialogs.leaderdigest.notices import render_leader_digest
     from dialogs.milestones.notices import render_milestone_notice
     from dialogs.network.notices import render_network_notice
     from dialogs.onboarding.notices import render_onboarding_notice
@@ -86,6 +88,8 @@ def build_dispatcher(runtime: Runtime, senders: Mapping[str, Sender] | None = No
         if cached is None or cached[0] < time.monotonic():
             view = await load_tenant(store, notice.tenant_id)
             cached = views[notice.tenant_id] = (time.monotonic() + VIEW_TTL_SECONDS, view)
+        if notice.kind is OutboxKind.LEADER_DIGEST:
+            return await render_leader_digest(store, content, notice, cached[1], utcnow())
         if notice.kind in NETWORK_KINDS:
             return await render_network_notice(
                 store, content, notice, cached[1], utcnow(), templates,
@@ -119,6 +123,8 @@ async def _obsolete(store: Store, key: bytes, row: OutboxItem) -> bool:
         return await milestone_planner.obsolete(store, row)
     if row_kind(row.kind) in onboarding_planner.KINDS:
         return await onboarding_planner.obsolete(store, row)
+    if row_kind(row.kind) is OutboxKind.LEADER_DIGEST:
+        return await leader_planner.obsolete(store, row)
     if row_kind(row.kind) in NETWORK_KINDS:
         return await network_planner.obsolete(store, row)
     return await planner.obsolete(store, row)

@@ -23,6 +23,7 @@ from dialogs.faq import dialog as faq
 from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
+from dialogs.leaderdigest import dialog as leader_digest
 from dialogs.milestones import chat as milestones_chat
 from dialogs.network import dialog as network_dialog
 from dialogs.onboarding import chat as onboarding_chat
@@ -82,6 +83,7 @@ def build_router(
     onboarding_chat.register(router, onboarding_chat.OnboardingChat(kommune_dir, clock))
     survey_dialog.register(router, survey_key, clock)
     network_dialog.register(router, clock)
+    leader_digest.register(router, clock)
     survey_admin.register(
         router,
         lambda: _survey_templates(kommune_dir),

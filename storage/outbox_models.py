@@ -59,6 +59,7 @@ class OutboxKind(StrEnum):
     NETWORK_SUMMARY = "network-summary"  # the key points, posted to the channel
     NETWORK_PAIR = "network-pair"  # introduces two (or three) members for a talk
     NETWORK_PAIR_FOLLOWUP = "network-pair-followup"  # "did you meet?"
+    LEADER_DIGEST = "leader-digest"  # the leader group's monthly digest, on its meeting day
     ONBOARDING = "onboarding"  # a new employee's welcome, or a reminder of an onboarding step
     ONBOARDING_DONE = "onboarding-done"  # an onboarding is complete: to the leader and employee
 

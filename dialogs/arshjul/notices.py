@@ -410,11 +410,35 @@ def _week_monday(label: str) -> date:
 
 
 @dataclass
-class _UnitStatus:
+class UnitStatus:
     done: int = 0
     open: int = 0
     late: int = 0
     late_items: list[tuple[date, str]] = field(default_factory=list)
+
+
+async def unit_status(
+    store: Store, view: TenantView, start: date, end: date, today: date, lang: str
+) -> dict[str | None, UnitStatus]:
+    """Årshjul tasks due from ``start`` to ``end`` per unit (None: the whole kommune): done (or not
+    relevant), open, late — with the late ones' dates and titles."""
+    progress = ProgressIndex(await list_progress(store, view.tenant_id, start, end))
+    by_unit: dict[str | None, UnitStatus] = {}
+    for task in view.tasks:
+        for occurrence in occurrences(task.recurrence, start, end):
+            for unit in task_units(task, view.holders):
+                state = occurrence_state(
+                    progress.get(task.key, occurrence, unit), occurrence, today
+                )
+                counts = by_unit.setdefault(unit, UnitStatus())
+                if state in (DONE, NOT_RELEVANT):
+                    counts.done += 1
+                elif state == LATE:
+                    counts.late += 1
+                    counts.late_items.append((occurrence, task.title.get(lang)))
+                else:
+                    counts.open += 1
+    return by_unit
 
 
 async def _digest(
@@ -425,22 +449,7 @@ async def _digest(
     today = view.today(now)
     start = monday - timedelta(weeks=DIGEST_WEEKS_BACK)
     end = monday + timedelta(weeks=DIGEST_WEEKS_AHEAD) - timedelta(days=1)
-    progress = ProgressIndex(await list_progress(store, view.tenant_id, start, end))
-    by_unit: dict[str | None, _UnitStatus] = {}
-    for task in view.tasks:
-        for occurrence in occurrences(task.recurrence, start, end):
-            for unit in task_units(task, view.holders):
-                state = occurrence_state(
-                    progress.get(task.key, occurrence, unit), occurrence, today
-                )
-                counts = by_unit.setdefault(unit, _UnitStatus())
-                if state in (DONE, NOT_RELEVANT):
-                    counts.done += 1
-                elif state == LATE:
-                    counts.late += 1
-                    counts.late_items.append((occurrence, task.title.get(texts.lang)))
-                else:
-                    counts.open += 1
+    by_unit = await unit_status(store, view, start, end, today, texts.lang)
     parts = [
         texts("digest.heading", week=label.partition("-W")[2].lstrip("0") or label),
         texts(

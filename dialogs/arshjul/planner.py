@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from dialogs.arshjul.model import Task
 from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminders
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
+from dialogs.leaderdigest.planner import plan_leader_digest
 from dialogs.milestones.planner import plan_milestones
 from dialogs.network.planner import network_sectors, plan_networks
 from dialogs.onboarding.planner import plan_onboarding
@@ -118,6 +119,10 @@ async def plan_tenant(
     added += await plan_milestones(store, tenant_id, now, settings.grace, settings.lookahead)
     added += await plan_onboarding(
         store, tenant_id, tenant.holders, tenant.zone, tenant.closed,
+        now, now - settings.grace, settings.lookahead,
+    )  # fmt: skip
+    added += await plan_leader_digest(
+        store, tenant_id, tenant.tasks, tenant.zone, tenant.closed,
         now, now - settings.grace, settings.lookahead,
     )  # fmt: skip
     added += await plan_networks(

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from dialogs import contacts
+from dialogs import contacts, usage
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
 from dialogs.faq.embedder import Embedder, default_embedder
@@ -368,6 +368,11 @@ class FaqDialog:
                 "tenant": ctx.turn.tenant_id,
             },
         )
+        if result.topic == UNKNOWN:
+            near = usage.nearest_topic(result.scores, UNKNOWN)
+            await usage.count(ctx.store, ctx.turn.tenant_id, usage.UNKNOWN_NEAR, near)
+        elif len(result.alternatives) < 2 or result.topic == ACUTE:
+            await usage.count(ctx.store, ctx.turn.tenant_id, usage.TOPIC, result.topic)
         if result.topic == ACUTE and len(result.alternatives) >= 2:
             reply = also_offered(ctx, await _answer(ctx, ACUTE, False), result.alternatives[1])
         elif len(result.alternatives) >= 2:
@@ -401,6 +406,8 @@ def also_offered(ctx: TurnContext, reply: Reply, topic: str) -> Reply:
 async def show_topic(ctx: TurnContext) -> Reply:
     """A "read more" button naming another topic; unknown values get the honest "ukjent"."""
     topic = ctx.turn.value if ctx.turn.value in TOPICS else UNKNOWN
+    if topic != UNKNOWN:
+        await usage.count(ctx.store, ctx.turn.tenant_id, usage.TOPIC, topic)
     return await _answer(ctx, topic, replace_message=False)
 
 

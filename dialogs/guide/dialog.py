@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from dialogs import usage
 from dialogs.content import CONTENT_DIR
 from dialogs.feedback import with_feedback
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR, KommuneRegistry
@@ -200,6 +201,7 @@ class GuideDialog:
         return self._show(ctx, START)
 
     async def acute(self, ctx: TurnContext) -> Reply:
+        await usage.count(ctx.store, ctx.turn.tenant_id, usage.LEVEL, ACUTE)
         return self._show(ctx, ACUTE)
 
     async def goto(self, ctx: TurnContext) -> Reply:
@@ -208,6 +210,9 @@ class GuideDialog:
         node = view.guide.resolve(ctx.turn.value)
         if node is None:
             return self._stale(ctx, view)
+        opened = ACUTE if node == ACUTE else ctx.turn.value
+        if opened == ACUTE or opened in view.guide.levels:  # a level or the acute path, counted
+            await usage.count(ctx.store, ctx.turn.tenant_id, usage.LEVEL, opened)
         return self._show(ctx, node, view)
 
     async def back(self, ctx: TurnContext) -> Reply:
