@@ -33,6 +33,7 @@ from storage.records import Holder
 A_SETTINGS = "network:settings"
 A_SAVE = "network:save"
 A_STOP = "network:stop"
+A_MOVE = "network:move"
 #: Words in an årshjul task's key or title that make it a network meeting by default.
 MEETING_WORD = "nettverk"
 
@@ -270,19 +271,29 @@ class NetworkDialog:
             )
             await net.put_network(ctx.store, network)
             return await self.status(ctx, self._t(ctx)("setup.created"))
-        moved = network is not None and network.channel_id != ctx.turn.channel_id
-        if network is not None and moved and admin and self._in_channel(ctx):
-            await net.put_network(
-                ctx.store,
-                replace(network, channel_id=ctx.turn.channel_id, platform=ctx.turn.platform),
-            )
-            return await self.status(ctx, self._t(ctx)("setup.created"))
         if network is None:
             key = "setup.in_channel" if admin else "setup.not_set_up"
             return self._say(ctx, key)
+        elsewhere = network.channel_id != ctx.turn.channel_id
+        if elsewhere and admin and self._in_channel(ctx):  # moved only when asked
+            t = self._t(ctx)
+            move = Button(t("labels.move"), A_MOVE, network.key)
+            return await self.status(ctx, t("setup.elsewhere"), move)
         return await self.status(ctx)
 
-    async def status(self, ctx: TurnContext, notice: str = "") -> Reply:
+    async def move(self, ctx: TurnContext) -> Reply:
+        """ "Bruk denne kanalen": the network posts to the channel the button was pressed in."""
+        network = await net.get_network(ctx.store, ctx.turn.tenant_id, DEFAULT_KEY)
+        if not await self._admin(ctx):
+            return self._say(ctx, "setup.not_admin")
+        if network is None or not self._in_channel(ctx):
+            return self._say(ctx, "setup.in_channel")
+        await net.put_network(
+            ctx.store, replace(network, channel_id=ctx.turn.channel_id, platform=ctx.turn.platform)
+        )
+        return await self.status(ctx, self._t(ctx)("setup.created"))
+
+    async def status(self, ctx: TurnContext, notice: str = "", *extra: Button) -> Reply:
         network = await net.get_network(ctx.store, ctx.turn.tenant_id, DEFAULT_KEY)
         if network is None:
             return self._say(ctx, "setup.not_set_up")
@@ -335,6 +346,7 @@ class NetworkDialog:
                 lines.append(t("setup.across"))
         else:
             lines.append(t("setup.pairing_off"))
+        buttons += extra
         if await self._admin(ctx):
             buttons.append(Button(t("labels.settings"), A_SETTINGS, network.key))
         message = Message(text="\n\n".join(lines), buttons=tuple(buttons), topic=screens.TOPIC)
@@ -435,4 +447,5 @@ def register(router: Router, clock: Callable[[], datetime]) -> NetworkDialog:
     router.add_action(A_SETTINGS, dialog.settings)
     router.add_action(A_SAVE, dialog.save)
     router.add_action(A_STOP, dialog.stop)
+    router.add_action(A_MOVE, dialog.move)
     return dialog

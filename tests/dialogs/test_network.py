@@ -512,6 +512,16 @@ async def test_bts_nettverk_sets_the_network_up_in_the_channel_for_an_admin(
         True,
     )
     assert network.tasks == ("bts-nettverk-1",)
+    # Typed by an admin in another channel: the network stays; "Bruk denne kanalen" moves it.
+    elsewhere = await router.handle(typed("ADM", "CANDRE", "nettverk"))
+    network = await net.get_network(store, TENANT, DEFAULT_KEY)
+    assert network is not None and network.channel_id == "CNETT"
+    assert "annen kanal" in text_of(elsewhere)
+    move = next(b for b in elsewhere.messages[-1].buttons if b.action == "network:move")
+    assert len(elsewhere.messages[-1].buttons) <= 6
+    await router.handle(form_turn("ADM", move.action, move.value, {}, "CANDRE"))
+    network = await net.get_network(store, TENANT, DEFAULT_KEY)
+    assert network is not None and network.channel_id == "CANDRE"
     refused = await router.handle(
         form_turn("K1", "network:save", DEFAULT_KEY, {"pairing_weeks": "1"})
     )
