@@ -8,14 +8,28 @@ more call, ``pause(seconds)`` (a 429's Retry-After) holds back every later call 
 only the one that was refused. Slots are reserved before sleeping (GCRA, the "virtual scheduling"
 form of a token bucket), so waiters never spin and never race for the same slot. Time comes from
 ``time.monotonic`` unless a test injects a clock; this module must not know any platform.
+
+Several processes on one PostgreSQL share each bucket through ``SharedLimits``: a
+``SharedRateLimiter`` takes a run of slots (half a second's worth at most) from the bucket's row in
+``rate_buckets`` in one statement and hands them to its waiters, so the processes together keep the
+rate and the database is hit once per run, not per call; a 429 pauses the row for all of them. The
+per-key spacing (Slack's per channel) stays in memory: the outbox claim keeps one conversation's
+rows with one process at a time (``storage.outbox.claim_due``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storage import rate_buckets
+
+if TYPE_CHECKING:
+    from storage.repositories import Store
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -129,6 +143,87 @@ class RateLimiter:
             del self._keys[key]
 
 
+# A shared bucket hands out at most this many seconds' worth of slots per reservation: a 429 seen
+# by another process reaches this one within that, and unused slots waste at most that much.
+RESERVE_SECONDS = 0.5
+MAX_RESERVE = 50
+MAX_LATE = 0.01
+
+
+class SharedRateLimiter(RateLimiter):
+    """A ``RateLimiter`` whose bucket rate is kept in PostgreSQL for every process (see module)."""
+
+    def __init__(
+        self,
+        rate: Rate,
+        per_key: Rate | None,
+        store: Store,
+        scope: str,
+        name: str,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(rate, per_key, clock=clock, sleep=sleep)
+        self.store = store
+        self.scope = scope
+        self.name = name
+        self._slots: deque[float] = deque()
+        self._demand = 0
+        self._reserving = asyncio.Lock()
+        self._pausing: set[asyncio.Task[None]] = set()
+        self.reservations = 0  # database round trips (for the benchmark)
+
+    def pause(self, seconds: float) -> None:
+        """Pause here at once and, through the database, in every other process."""
+        super().pause(seconds)
+        self._slots.clear()  # handed out before the 429: void
+        task = asyncio.get_running_loop().create_task(
+            rate_buckets.pause(self.store, self.scope, self.name, seconds)
+        )
+        self._pausing.add(task)
+        task.add_done_callback(self._pausing.discard)
+
+    async def _acquire_bucket(self) -> None:
+        interval = self.rate.interval
+        late = max(interval, MAX_LATE)
+        self._demand += 1
+        try:
+            while True:
+                now = self._clock()
+                if self._paused_until > now:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                # A slot we are late for by more than an interval (or a few milliseconds of event
+                # loop lag) is dropped, not used: using it would bunch our call onto the next
+                # process's slot.
+                while self._slots and self._slots[0] < now - late:
+                    self._slots.popleft()
+                if not self._slots:
+                    await self._reserve()
+                    continue
+                slot = self._slots.popleft()
+                if slot > now:
+                    await self._sleep(slot - now)
+                if self._paused_until > self._clock():
+                    continue  # a 429 arrived while we slept: our slot is void, queue again
+                return
+        finally:
+            self._demand -= 1
+
+    async def _reserve(self) -> None:
+        async with self._reserving:
+            if self._slots:  # another waiter reserved while we queued for the lock
+                return
+            interval = self.rate.interval
+            most = max(1, min(MAX_RESERVE, int(self.rate.per_second * RESERVE_SECONDS)))
+            count = max(1, min(most, self._demand))
+            offset = await rate_buckets.reserve(self.store, self.scope, self.name, count, interval)
+            start = self._clock() + offset
+            self._slots.extend(start + i * interval for i in range(count))
+            self.reservations += 1
+
+
 class Limits:
     """One ``RateLimiter`` per bucket name (e.g. ``"slack:T0001:chat.postMessage"``), made on demand
     with the rates given for that kind of bucket."""
@@ -150,10 +245,33 @@ class Limits:
         found = self._buckets.get((kind, scope))
         if found is None:
             rate, per_key = self._rates[kind]
-            found = RateLimiter(rate, per_key, clock=self._clock, sleep=self._sleep)
+            found = self._make(kind, scope, rate, per_key)
             self._buckets[(kind, scope)] = found
         return found
+
+    def _make(self, kind: str, scope: str, rate: Rate, per_key: Rate | None) -> RateLimiter:
+        return RateLimiter(rate, per_key, clock=self._clock, sleep=self._sleep)
 
     @property
     def pauses(self) -> int:
         return sum(b.pauses for b in self._buckets.values())
+
+
+class SharedLimits(Limits):
+    """``Limits`` whose bucket rates every process on one PostgreSQL database shares."""
+
+    def __init__(
+        self,
+        rates: dict[str, tuple[Rate, Rate | None]],
+        store: Store,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(rates, clock=clock, sleep=sleep)
+        self.store = store
+
+    def _make(self, kind: str, scope: str, rate: Rate, per_key: Rate | None) -> RateLimiter:
+        return SharedRateLimiter(
+            rate, per_key, self.store, scope, kind, clock=self._clock, sleep=self._sleep
+        )
