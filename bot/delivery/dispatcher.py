@@ -264,6 +264,11 @@ class Dispatcher:
                 batches += 1
                 claimed[0] = batches
                 langs = await self._langs(rows)
+                for platform, sender in self.senders.items():
+                    prefetch = getattr(sender, "prefetch", None)  # e.g. Slack's stored DMs
+                    mine = [row for row in rows if row.platform == platform]
+                    if prefetch is not None and mine:
+                        await prefetch(mine)
                 await asyncio.gather(*(prepare(row, langs[row.id]) for row in rows))
                 await self._report_expired()  # planned now, so this loop sends it too
         finally:
