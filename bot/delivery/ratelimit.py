@@ -10,7 +10,7 @@ form of a token bucket), so waiters never spin and never race for the same slot.
 ``time.monotonic`` unless a test injects a clock; this module must not know any platform.
 
 Several processes on one PostgreSQL share each bucket through ``SharedLimits``: a
-``SharedRateLimiter`` takes a run of slots (half a second's worth at most) from the bucket's row in
+``SharedRateLimiter`` takes a run of slots (a quarter second's worth) from the bucket's row in
 ``rate_buckets`` in one statement and hands them to its waiters, so the processes together keep the
 rate and the database is hit once per run, not per call; a 429 pauses the row for all of them. The
 per-key spacing (Slack's per channel) stays in memory: the outbox claim keeps one conversation's
@@ -145,9 +145,10 @@ class RateLimiter:
 
 # A shared bucket hands out at most this many seconds' worth of slots per reservation: a 429 seen
 # by another process reaches this one within that, and unused slots waste at most that much.
-RESERVE_SECONDS = 0.5
+RESERVE_SECONDS = 0.25
+PAUSE_CHECK = 0.2  # seconds between reads of the shared pause while slots are in hand
 MAX_RESERVE = 50
-MAX_LATE = 0.01
+MAX_LATE = 0.03  # with headroom 0.97, 30 ms late still fits a strict per-second window
 
 
 class SharedRateLimiter(RateLimiter):
@@ -169,10 +170,10 @@ class SharedRateLimiter(RateLimiter):
         self.scope = scope
         self.name = name
         self._slots: deque[float] = deque()
-        self._demand = 0
         self._reserving = asyncio.Lock()
         self._pausing: set[asyncio.Task[None]] = set()
         self.reservations = 0  # database round trips (for the benchmark)
+        self._checked = float("-inf")  # when we last read the shared pause
 
     def pause(self, seconds: float) -> None:
         """Pause here at once and, through the database, in every other process."""
@@ -185,42 +186,54 @@ class SharedRateLimiter(RateLimiter):
         task.add_done_callback(self._pausing.discard)
 
     async def _acquire_bucket(self) -> None:
-        interval = self.rate.interval
-        late = max(interval, MAX_LATE)
-        self._demand += 1
-        try:
-            while True:
-                now = self._clock()
-                if self._paused_until > now:
-                    await self._sleep(self._paused_until - now)
+        late = max(self.rate.interval, MAX_LATE)
+        while True:
+            now = self._clock()
+            if self._paused_until > now:
+                await self._sleep(self._paused_until - now)
+                continue
+            # A slot we are late for by more than an interval (or a little event loop lag) is
+            # dropped, not used: using it would bunch our call onto the next process's slot.
+            while self._slots and self._slots[0] < now - late:
+                self._slots.popleft()
+            if not self._slots:
+                await self._reserve()
+                continue
+            if now - self._checked > PAUSE_CHECK:
+                # Slots already in hand do not see a 429 another process got: ask now and then.
+                self._checked = now
+                paused = await rate_buckets.paused_for(self.store, self.scope, self.name)
+                if paused > 0:
+                    RateLimiter.pause(self, paused)
+                    self._slots.clear()
                     continue
-                # A slot we are late for by more than an interval (or a few milliseconds of event
-                # loop lag) is dropped, not used: using it would bunch our call onto the next
-                # process's slot.
-                while self._slots and self._slots[0] < now - late:
-                    self._slots.popleft()
-                if not self._slots:
-                    await self._reserve()
-                    continue
-                slot = self._slots.popleft()
-                if slot > now:
-                    await self._sleep(slot - now)
-                if self._paused_until > self._clock():
-                    continue  # a 429 arrived while we slept: our slot is void, queue again
-                return
-        finally:
-            self._demand -= 1
+            slot = self._slots.popleft()
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._paused_until > self._clock():
+                continue  # a 429 arrived while we slept: our slot is void, queue again
+            return
 
     async def _reserve(self) -> None:
         async with self._reserving:
             if self._slots:  # another waiter reserved while we queued for the lock
                 return
             interval = self.rate.interval
-            most = max(1, min(MAX_RESERVE, int(self.rate.per_second * RESERVE_SECONDS)))
-            count = max(1, min(most, self._demand))
+            # A quarter second's worth, not just what is waiting now: during a fan-out the waiters
+            # come one by one, and a round trip per call would set the pace instead of the rate.
+            # Slots not used in time are lost (at most that much at the end of a burst).
+            count = max(1, min(MAX_RESERVE, int(self.rate.per_second * RESERVE_SECONDS)))
+            # The database ran the statement somewhere between sending and answering (on a busy
+            # event loop that can be tens of milliseconds): count our run from the answer, so it
+            # never starts before the database's, and end it by the send, so it never reaches
+            # into the next process's run. A slow round trip costs slots, never an overlap.
+            sent_at = self._clock()
             offset = await rate_buckets.reserve(self.store, self.scope, self.name, count, interval)
-            start = self._clock() + offset
-            self._slots.extend(start + i * interval for i in range(count))
+            received = self._checked = self._clock()
+            start, end = received + offset, sent_at + offset + count * interval
+            self._slots.extend(
+                start + i * interval for i in range(count) if start + i * interval < end
+            )
             self.reservations += 1
 
 
