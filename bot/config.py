@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     teams_service_url_hosts: str = ""
     # Every call to the Bot Connector (replies, card updates, proactive sends) gives up after this.
     teams_connector_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Where the keys that sign the Bot Framework's tokens are published (OpenID metadata);
+    # empty: botbuilder's public Bot Framework URL. Only for tests and private endpoints.
+    teams_openid_metadata_url: str = ""
 
     data_dir: Path = Path("data")
     kommune_dir: Path = Path("kommuner")
@@ -96,6 +99,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("teams_openid_metadata_url")
+    @classmethod
+    def _metadata_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("teams_service_url_hosts")
     @classmethod

@@ -27,6 +27,8 @@ from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AppCredentials,
     AuthenticateRequestResult,
+    AuthenticationConstants,
+    ChannelValidation,
     ClaimsIdentity,
     ConnectorFactory,
     ServiceClientCredentialsFactory,
@@ -249,8 +251,22 @@ class GuardedAuthentication(ConfigurationBotFrameworkAuthentication):
         return GuardedConnectorFactory(inner, self.policy, self.timeout)
 
 
+def channel_openid_metadata_url(settings: Settings) -> str:
+    """Where the keys of the Bot Framework's tokens are published: ``TEAMS_OPENID_METADATA_URL``
+    or botbuilder's public Bot Framework URL."""
+    return (
+        settings.teams_openid_metadata_url
+        or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+    )
+
+
 def build_adapter(settings: Settings) -> CloudAdapter:
     config = adapter_config(settings)
+    # Through ChannelValidation's own hook, not botbuilder's "parameterized" configuration: that
+    # is a second copy of the checks (and, given only the URL, compares the issuer with None), so
+    # tests against a local key server would not run the checks production runs. The hook is
+    # process-wide, as botbuilder keeps it; one process builds one adapter.
+    ChannelValidation.open_id_metadata_endpoint = channel_openid_metadata_url(settings)
     authentication = GuardedAuthentication(
         config,
         credentials_factory(config),
