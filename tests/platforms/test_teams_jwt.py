@@ -13,8 +13,10 @@ out a fixed test token instead, and the fake connector sees it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,3 +206,28 @@ async def test_a_bad_token_is_refused_with_401_and_nothing_is_stored_or_sent(
     assert (await teams_app.post(activity, good))[0] == 201
     teams_app.connector.wait_for(replies_to(PERSONAL, activity["id"]))
     assert_not_logged(caplog, *([bad] if bad else []), good)
+
+
+async def test_a_slow_key_server_neither_blocks_the_server_nor_hangs_the_request(
+    teams_app: TeamsApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: botbuilder fetched the keys with ``requests`` on the event loop and no timeout, so
+    a slow login.botframework.com stopped every channel (Slack too) for as long as it took."""
+    teams_app.issuer.delay = 3 * KEYS_TIMEOUT
+    token = teams_app.valid_token()
+    started = time.monotonic()
+    pending = asyncio.create_task(teams_app.post(message(teams_app.connector, "hjelp"), token))
+    await asyncio.sleep(0.3)  # the key fetch has begun
+    health = await teams_app.client.get("/healthz")
+    assert health.status == 200
+    assert time.monotonic() - started < KEYS_TIMEOUT  # answered while the keys were pending
+    status, body = await pending
+    assert status == 503 and body["error"], (status, body)
+    assert time.monotonic() - started < 2 * KEYS_TIMEOUT
+    assert teams_app.connector.calls() == []
+
+    teams_app.issuer.delay = 0
+    activity = message(teams_app.connector, "hjelp")
+    assert (await teams_app.post(activity, token))[0] == 201  # fetched again, now in time
+    teams_app.connector.wait_for(replies_to(PERSONAL, activity["id"]))
+    assert_not_logged(caplog, token)

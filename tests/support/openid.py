@@ -6,11 +6,13 @@ in its own thread serving ``/v1/.well-known/openidconfiguration`` (whose ``jwks_
 real Bot Framework keys. Point ``TEAMS_OPENID_METADATA_URL`` at ``issuer.metadata_url`` and sign
 tokens with ``issuer.token(...)``: RS256 with the key's ``kid``, the Bot Framework's issuer, the
 app id as audience, ``serviceurl``, ``nbf`` and ``exp``; every claim and header can be changed to
-make a token that must be refused. ``fetches`` counts the requests for metadata and keys.
+make a token that must be refused. ``fetches`` lists the requests for metadata and keys; ``delay``
+makes every answer wait (a slow key server).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -54,6 +56,8 @@ class OpenIdIssuer:
     extra_keys: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
     fetches: list[str] = field(default_factory=list)
+    #: seconds every answer waits (a slow or hung key server)
+    delay: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -92,9 +96,18 @@ class OpenIdIssuer:
 
     # server side ---------------------------------------------------------------------------------
 
+    async def _wait(self) -> None:
+        """Wait ``delay`` seconds, or less if the test lowers it meanwhile (no stray handlers)."""
+        started = time.monotonic()
+        for _ in range(round(self.delay / 0.05)):
+            if time.monotonic() - started >= self.delay:
+                break
+            await asyncio.sleep(0.05)
+
     async def _metadata(self, request: web.Request) -> web.Response:
         with self._lock:
             self.fetches.append(request.path)
+        await self._wait()
         return web.json_response(
             {
                 "issuer": BOT_FRAMEWORK_ISSUER,
@@ -108,6 +121,7 @@ class OpenIdIssuer:
     async def _keys(self, request: web.Request) -> web.Response:
         with self._lock:
             self.fetches.append(request.path)
+        await self._wait()
         return web.json_response(self.jwks())
 
     def build_app(self) -> web.Application:
