@@ -28,8 +28,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from botframework.connector.auth import MicrosoftAppCredentials
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.config import load_settings
+from bot.config import ConfigError, load_settings
 from bot.http.server import build_app
+from bot.platforms.teams.auth import channel_openid_metadata_url
 from bot.runtime import Runtime
 from tests.platforms.test_teams import APP_ID, PERSONAL, message, replies_to
 from tests.support.fake_connector import FakeConnector
@@ -231,3 +232,17 @@ async def test_a_slow_key_server_neither_blocks_the_server_nor_hangs_the_request
     assert (await teams_app.post(activity, token))[0] == 201  # fetched again, now in time
     teams_app.connector.wait_for(replies_to(PERSONAL, activity["id"]))
     assert_not_logged(caplog, token)
+
+
+def test_the_metadata_url_defaults_to_the_public_bot_framework_and_must_be_http(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TEAMS_OPENID_METADATA_URL", raising=False)
+    default = load_settings(_env_file=None)
+    assert channel_openid_metadata_url(default) == (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    local = load_settings(teams_openid_metadata_url="http://127.0.0.1:1/x", _env_file=None)
+    assert channel_openid_metadata_url(local) == "http://127.0.0.1:1/x"
+    with pytest.raises(ConfigError, match="TEAMS_OPENID_METADATA_URL"):
+        load_settings(teams_openid_metadata_url="login.botframework.com", _env_file=None)
