@@ -28,7 +28,7 @@ from tests.platforms.test_slack import send_event, to_channel
 from tests.platforms.test_slack import start as start_with_slack
 from tests.support.fake_slack import TEAM_ID, FakeSlack
 from tests.support.fake_slack import dm_event as dm
-from tests.support.server import BotServer
+from tests.support.server import BotServer, free_port
 
 StartServer = Callable[..., BotServer]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -228,3 +228,39 @@ async def test_scrape_query_on_both_databases(store: Store) -> None:
     assert topics == {}
     counts, oldest, _ = await outbox_health.scrape(store, now - timedelta(hours=1))
     assert oldest is None  # nothing due yet
+
+
+async def test_a_database_that_does_not_answer_gives_up_quickly_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot import metrics as metrics_module
+
+    async def hanging(_store: Store, _now: datetime) -> None:
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(metrics_module, "DATABASE_TIMEOUT", 0.2)
+    monkeypatch.setattr(metrics_module.outbox_health, "scrape", hanging)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}")
+    try:
+        metrics = metrics_module.BotMetrics()
+        metrics.database.snapshot = metrics_module.DatabaseSnapshot(True, {"pending": 7})
+        started = time.monotonic()
+        await metrics.database.refresh(Store(engine))
+        assert time.monotonic() - started < 2
+    finally:
+        await engine.dispose()
+    assert metrics.registry.get_sample_value("bts_metrics_database_up") == 0
+    # no stale numbers from the last good scrape
+    assert metrics.registry.get_sample_value("bts_outbox_rows", {"status": "pending"}) is None
+
+
+async def test_an_unreachable_database_is_reported_not_raised() -> None:
+    from bot.metrics import BotMetrics
+
+    engine = create_engine(f"postgresql+asyncpg://bts:x@127.0.0.1:{free_port()}/bts")
+    try:
+        metrics = BotMetrics()
+        await metrics.database.refresh(Store(engine))
+    finally:
+        await engine.dispose()
+    assert metrics.registry.get_sample_value("bts_metrics_database_up") == 0
