@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # no result of an anonymous survey is shown for fewer answers than this (never below 3)
     survey_min_group: int = Field(default=5, ge=3, le=1000)
 
+    # GET /metrics asks for "Authorization: Bearer <token>" when set (README "Operations")
+    metrics_token: SecretStr | None = None
+
     @field_validator("bot_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

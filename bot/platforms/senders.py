@@ -36,9 +36,15 @@ def build_senders(
     token = runtime.settings.slack_bot_token
     if token is not None and token.get_secret_value():
         senders["slack"] = SlackSender(
-            token.get_secret_value(), runtime.settings.slack_api_url, limits, store=runtime.store
+            token.get_secret_value(),
+            runtime.settings.slack_api_url,
+            limits,
+            store=runtime.store,
+            metrics=runtime.metrics,
         )
-    senders["teams"] = TeamsSender(teams_channel or ProactiveChannel(runtime), limits)
+    senders["teams"] = TeamsSender(
+        teams_channel or ProactiveChannel(runtime), limits, metrics=runtime.metrics
+    )
     return senders
 
 

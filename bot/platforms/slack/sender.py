@@ -35,6 +35,7 @@ from bot.delivery.senders import (
     SendRates,
     Unreachable,
 )
+from bot.metrics import BotMetrics
 from bot.platforms.slack.render import SlackMessage, SlackUpload, render_reply
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
@@ -83,6 +84,8 @@ SLACK_REJECTED = frozenset(
     }
 )
 SLACK_RATELIMITED = frozenset({"ratelimited", "rate_limited"})
+# Calls that put a message in front of someone: what bts_platform_sends counts.
+SLACK_SENDS = frozenset({"chat.postMessage", "files.completeUploadExternal"})
 HISTORY_PAGE = 200
 HISTORY_MAX_PAGES = 10
 
@@ -133,6 +136,7 @@ class SlackSender:
         max_rate_retries: int = 3,
         history_margin: timedelta = timedelta(minutes=10),
         timeout: int = 30,
+        metrics: BotMetrics | None = None,
     ) -> None:
         self.client = AsyncWebClient(
             token=token, base_url=api_url, timeout=timeout, retry_handlers=[]
@@ -143,6 +147,7 @@ class SlackSender:
         self.max_rate_retries = max_rate_retries
         self.history_margin = history_margin
         self._dm_channels: dict[tuple[str, str], str] = {}
+        self.metrics = metrics
 
     async def _call(
         self, tenant_id: str, bucket: str, key: str | None, method: str, **kwargs: Any
@@ -157,6 +162,8 @@ class SlackSender:
             except SlackApiError as exc:
                 status, error, headers = _slack_failure(exc)
                 if status == 429 or error in SLACK_RATELIMITED:
+                    if self.metrics is not None:
+                        self.metrics.saw_429("slack")
                     retry_after = _retry_after(headers)
                     log.warning(
                         "slack rate limited",
@@ -171,6 +178,8 @@ class SlackSender:
                 raise RetryLater("connect") from None  # never reached Slack: nothing was sent
             except (aiohttp.ClientError, TimeoutError):
                 raise RetryLater("connection") from None  # may or may not have arrived
+            if self.metrics is not None and method in SLACK_SENDS:
+                self.metrics.sent("slack")
             return dict(response.data) if isinstance(response.data, dict) else {}
         raise RetryLater("ratelimited", retry_after)
 
@@ -389,6 +398,8 @@ class SlackSender:
             await self._request(method, kwargs)
         except SlackApiError as exc:
             status, error, _ = _slack_failure(exc)
+            if self.metrics is not None and (status == 429 or error in SLACK_RATELIMITED):
+                self.metrics.saw_429("slack")
             raise _classify(status, error) from None
         except (aiohttp.ClientError, TimeoutError):
             raise RetryLater("connection") from None

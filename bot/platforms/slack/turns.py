@@ -135,7 +135,9 @@ class SlackTurns:
         self.store = runtime.store
         self.router = runtime.router
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-        self.sender = SlackSender(token, settings.slack_api_url, REPLY_RATES, store=self.store)
+        self.sender = SlackSender(
+            token, settings.slack_api_url, REPLY_RATES, store=self.store, metrics=runtime.metrics
+        )
         self.authorize = make_authorize(
             AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
         )
