@@ -36,6 +36,7 @@ from bot.delivery.senders import (
     Unreachable,
 )
 from bot.platforms.slack.render import SlackMessage, SlackUpload, render_reply
+from bot.platforms.slack.tokens import SlackTokens, StaticToken, team_of
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
 from storage.references import get_reference, save_reference
@@ -83,6 +84,8 @@ SLACK_REJECTED = frozenset(
     }
 )
 SLACK_RATELIMITED = frozenset({"ratelimited", "rate_limited"})
+#: A row for a workspace the app is not (or no longer) installed in: nothing is sent.
+NOT_INSTALLED = "not_installed"
 HISTORY_PAGE = 200
 HISTORY_MAX_PAGES = 10
 
@@ -114,7 +117,8 @@ def _slack_failure(exc: SlackApiError) -> tuple[int | None, str, Any]:
 
 
 class SlackSender:
-    """Sends through the Slack Web API with one bot token (one workspace).
+    """Sends through the Slack Web API with the bot token of each row's workspace (``tokens``: one
+    configured token, or the OAuth installations; a plain string is one token for every row).
 
     DMs: ``conversations.open`` gives the user's DM channel (cached in memory and, with a store, in
     ``conversation_refs`` like the adapter's own ``remember_user``), then ``chat.postMessage``.
@@ -125,7 +129,7 @@ class SlackSender:
 
     def __init__(
         self,
-        token: str,
+        tokens: str | SlackTokens,
         api_url: str,
         limits: Limits | None = None,
         *,
@@ -134,9 +138,8 @@ class SlackSender:
         history_margin: timedelta = timedelta(minutes=10),
         timeout: int = 30,
     ) -> None:
-        self.client = AsyncWebClient(
-            token=token, base_url=api_url, timeout=timeout, retry_handlers=[]
-        )
+        self.tokens = StaticToken(tokens) if isinstance(tokens, str) else tokens
+        self.client = AsyncWebClient(base_url=api_url, timeout=timeout, retry_handlers=[])
         self.timeout = timeout
         self.limits = limits or SendRates().limits()
         self.store = store
@@ -153,7 +156,7 @@ class SlackSender:
         for _ in range(self.max_rate_retries + 1):
             await limiter.acquire(key)
             try:
-                response = await self._request(method, kwargs)
+                response = await self._request(method, kwargs, tenant_id)
             except SlackApiError as exc:
                 status, error, headers = _slack_failure(exc)
                 if status == 429 or error in SLACK_RATELIMITED:
@@ -174,7 +177,15 @@ class SlackSender:
             return dict(response.data) if isinstance(response.data, dict) else {}
         raise RetryLater("ratelimited", retry_after)
 
-    async def _request(self, method: str, kwargs: dict[str, Any]) -> Any:
+    async def _token(self, tenant_id: str) -> str:
+        """The bot token of the tenant's workspace; none (uninstalled) makes the row unreachable."""
+        token = await self.tokens.bot_token(team_of(tenant_id))
+        if not token:
+            raise Unreachable(NOT_INSTALLED)
+        return token
+
+    async def _request(self, method: str, kwargs: dict[str, Any], tenant_id: str) -> Any:
+        kwargs = {**kwargs, "token": await self._token(tenant_id)}
         session = self.client.session
         if session is None or session.closed:
             # One kept-alive connection pool instead of slack_sdk's new session (and TLS
@@ -386,7 +397,7 @@ class SlackSender:
         limiter = self.limits.bucket(SLACK_POST, tenant_id)
         await limiter.acquire(None)
         try:
-            await self._request(method, kwargs)
+            await self._request(method, kwargs, tenant_id)
         except SlackApiError as exc:
             status, error, _ = _slack_failure(exc)
             raise _classify(status, error) from None
