@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.leaders import add_parsers as add_leader_parsers
 
     add_leader_parsers(sub)  # leaders setup|show|preview|remove
+    from bot.admin.slack import add_parsers as add_slack_parsers
+
+    add_slack_parsers(sub)  # slack keygen|installations|rekey|remove
     return parser
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.timezones import known_timezone
 from storage.outbox_models import DEFAULT_GRACE
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+SLACK_DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST_PATTERN = re.compile(rf"^(?:\*\.)?{_LABEL}(?:\.{_LABEL})*$|^::1$")
 
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
+    # OAuth (many workspaces on one app): the app's credentials and the key the bot tokens are
+    # encrypted with in the database (Fernet keys, comma-separated; the first encrypts)
+    slack_client_id: str = ""
+    slack_client_secret: SecretStr | None = None
+    slack_token_key: SecretStr | None = None
+    slack_authorize_url: str = SLACK_DEFAULT_AUTHORIZE_URL
 
     microsoft_app_id: str = ""
     microsoft_app_password: SecretStr | None = None
@@ -96,6 +103,29 @@ class Settings(BaseSettings):
     def _known_timezone(cls, value: str) -> str:
         return known_timezone(value)
 
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
+        if self.slack_client_id and self.slack_bot_token:
+            raise ValueError(
+                "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SECRET (OAuth)"
+            )
+        if self.slack_client_id and not (
+            self.slack_token_key and self.slack_token_key.get_secret_value().strip()
+        ):
+            raise ValueError(
+                "SLACK_TOKEN_KEY is needed with SLACK_CLIENT_ID (make one: bts-bot slack keygen)"
+            )
+        return self
+
+    @field_validator("slack_authorize_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _slash_terminated(cls, value: str) -> str:
@@ -130,8 +160,15 @@ class Settings(BaseSettings):
         return ZoneInfo(self.bot_timezone)
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        """Many workspaces: installed through /slack/install, tokens in the database."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_signing_secret)
+
+    @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(
+            self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth_enabled)
+        )
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -162,6 +199,8 @@ class Settings(BaseSettings):
         """Which channels are on, for the start-up banner (never secrets)."""
         if self.slack_socket_mode:
             slack = "on (Socket Mode)"
+        elif self.slack_oauth_enabled:
+            slack = "on (/slack/events, many workspaces: install at /slack/install)"
         elif self.slack_enabled:
             slack = "on (/slack/events)"
         else:

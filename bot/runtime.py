@@ -71,8 +71,10 @@ class Runtime:
 
             return await ProactiveChannel(self).members(tenant_id, channel)
         from bot.platforms.slack.members import slack_channel_members
+        from bot.platforms.slack.tokens import slack_tokens
 
-        return await slack_channel_members(self.settings)(tenant_id, channel)
+        tokens = slack_tokens(self.settings, self.store)
+        return await slack_channel_members(self.settings, tokens)(tenant_id, channel)
 
     @property
     def charts(self) -> ChartLinks:
