@@ -16,25 +16,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.admin.command import tenant_option, with_runtime
-from bot.config import Settings
+from bot.retention import retention
 from bot.survey_key import survey_key
 from dialogs.arshjul.setup import parse_user_id
-from storage.privacy import Person, PersonalData, Retention, erase_person, export_person, purge_old
+from storage.privacy import Person, PersonalData, erase_person, export_person, purge_old
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 PLATFORMS = ("slack", "teams", "web", "terminal")
-
-
-def retention(settings: Settings) -> Retention:
-    """The retention settings (``RETENTION_*_DAYS``) as storage takes them."""
-    return Retention(
-        events_days=settings.retention_events_days,
-        outbox_days=settings.retention_outbox_days,
-        conversation_days=settings.retention_conversation_days,
-        users_days=settings.retention_users_days,
-    )
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
