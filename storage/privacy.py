@@ -65,7 +65,7 @@ PERSON_COLUMNS: dict[str, dict[str, str]] = {
     "conversation_state": {"platform_user_id": DELETE},
     "conversation_refs": {
         "key": DELETE + " (a user's own address)",
-        "reference": SCRUBBED + " (a channel's address names who wrote last)",
+        "reference": SCRUBBED + " (who wrote last in a channel; a personal chat is deleted)",
     },
     "contact_details": {"platform_user_id": DELETE},
     "user_units": {"platform_user_id": DELETE},
@@ -198,8 +198,15 @@ def _in_group(target_id: str, user_id: str) -> bool:
 
 
 def _channel_ref_names(reference: dict[str, Any], user_id: str) -> bool:
+    """A channel's stored address names who wrote last (Teams: by channel id and Entra id)."""
     user = reference.get("user")
-    return isinstance(user, dict) and user.get("id") == user_id
+    return isinstance(user, dict) and user_id in (user.get("id"), user.get("aadObjectId"))
+
+
+def _personal_chat(reference: dict[str, Any]) -> bool:
+    """A Teams 1:1 chat with the person: the whole address is theirs."""
+    conversation = reference.get("conversation")
+    return isinstance(conversation, dict) and conversation.get("conversationType") == "personal"
 
 
 def _pair_member(member: Sequence[str], person: Person) -> bool:
@@ -271,16 +278,15 @@ async def export_person(
                 )
             )
         for ref in await session.scalars(
-            select(ConversationRef).where(
-                ConversationRef.tenant_id == p.tenant_id, ConversationRef.platform == p.platform
-            )
+            select(ConversationRef)
+            .where(ConversationRef.tenant_id == p.tenant_id, ConversationRef.platform == p.platform)
+            .order_by(ConversationRef.id)
         ):
             if ref.kind == "user" and ref.key == p.user_id:
                 s["addresses"].append(_row(kind="direct message", updated=ref.updated_at))
             elif ref.kind == "channel" and _channel_ref_names(ref.reference or {}, p.user_id):
-                s["addresses"].append(
-                    _row(kind="last writer in a channel", channel=ref.key, updated=ref.updated_at)
-                )
+                kind = "personal chat" if _personal_chat(ref.reference) else "last writer"
+                s["addresses"].append(_row(kind=kind, channel=ref.key, updated=ref.updated_at))
         details = await session.get(ContactDetails, (p.tenant_id, p.platform, p.user_id))
         if details is not None:
             s["contact_details"].append(
@@ -526,8 +532,10 @@ async def erase_person(
                 await session.delete(ref)
                 add("addresses", 1)
             elif ref.kind == "channel" and _channel_ref_names(ref.reference or {}, p.user_id):
-                # A channel's address still reaches the channel without who wrote last.
-                ref.reference = {k: v for k, v in ref.reference.items() if k != "user"}
+                if _personal_chat(ref.reference):
+                    await session.delete(ref)
+                else:  # a channel's address still reaches the channel without who wrote last
+                    ref.reference = {k: v for k, v in ref.reference.items() if k != "user"}
                 add("addresses", 1)
         details = (ContactDetails.tenant_id == p.tenant_id, ContactDetails.platform == p.platform)
         add(

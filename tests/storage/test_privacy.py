@@ -306,3 +306,30 @@ async def test_export_of_a_stranger_is_empty(store: Store) -> None:
         "conversation", "remembered_unit", "surveys", "survey_answers",
     }  # fmt: skip
     assert (await export_person(store, Person("slack:TOTHER", "slack", ME), KEY)).empty
+
+
+async def test_teams_addresses_name_the_person_by_entra_id(store: Store) -> None:
+    tenant, aad = "teams:t1", "6c1f3a2b-aad"
+    account = {"id": "29:kari", "name": "", "aadObjectId": aad}
+    async with store.sessions.begin() as s:
+        s.add(Tenant(id=tenant, platform="teams", external_id="t1"))
+        await s.flush()
+        for kind, key, conversation_type in (
+            ("user", aad, "personal"),
+            ("channel", "a:personal", "personal"),
+            ("channel", "19:general", "channel"),
+        ):
+            s.add(
+                ConversationRef(
+                    tenant_id=tenant, platform="teams", kind=kind, key=key,
+                    reference={"user": account, "conversation": {"id": key,
+                               "conversationType": conversation_type}},
+                )
+            )  # fmt: skip
+    person = Person(tenant, "teams", aad)
+    exported = (await export_person(store, person)).sections["addresses"]
+    assert [a["kind"] for a in exported] == ["direct message", "personal chat", "last writer"]
+    assert await erase_person(store, person) == {"addresses": 3}
+    async with store.sessions() as s:
+        (left,) = (await s.scalars(select(ConversationRef))).all()
+    assert left.key == "19:general" and "user" not in left.reference
