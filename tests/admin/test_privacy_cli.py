@@ -5,9 +5,14 @@ the export is empty while the colleague is untouched."""
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
+import pytest
+
+from bot.cli import run
 from tests.admin.test_cli import bts
 
 TENANT = ("--tenant", "slack:T9")
@@ -63,3 +68,29 @@ def test_bad_user_id_and_purge(tmp_path: Path) -> None:
     assert purged.returncode == 0, purged.stderr
     assert json.loads(purged.stdout)["users"] == 0, "someone seen just now is kept"
     assert "outbox: 0 deleted" in bts(tmp_path, "purge").stdout
+
+
+class _Terminal(io.StringIO):
+    """Stands in for an operator at a terminal who types the given answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "status", "kept"), [("ja\n", 0, False), ("nei\n", 1, True)])
+def test_delete_asks_at_a_terminal(
+    answer: str, status: int, kept: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    (tmp_path / "roles.csv").write_text(ROLES, encoding="utf-8")
+    assert run(["roles", "import", "roles.csv", *TENANT]) == 0
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    assert run(["user", "delete", "slack", "UKARI", *TENANT]) == status
+    out = capsys.readouterr().out
+    assert "would delete:" in out and ("deleted:" in out) is not kept
+    assert run(["user", "export", "slack", "UKARI", "--json", *TENANT]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert bool(exported["roles"]) is kept
