@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from bot.retention import RetentionService
+from bot.config import ConfigError, load_settings
+from bot.retention import RetentionService, retention
 from storage.inbox_models import InboxItem
 from storage.models import ConversationState, ProcessedEvent, Tenant, User, utcnow
 from storage.outbox_models import OutboxItem
@@ -97,3 +99,13 @@ async def test_the_running_process_purges_by_itself(store: Store) -> None:
     finally:
         await service.stop()
     assert (await _left(store))["outbox"] == {"old-pending", "young-sent"}
+
+
+def test_the_settings_name_the_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert retention(load_settings()) == Retention(30, 90, 90, 730)  # the documented defaults
+    monkeypatch.setenv("RETENTION_OUTBOX_DAYS", "20")
+    monkeypatch.setenv("RETENTION_CONVERSATION_DAYS", "7")
+    assert retention(load_settings()) == Retention(30, 20, 7, 730)
+    monkeypatch.setenv("RETENTION_OUTBOX_DAYS", "3")  # the planner's dedupe keys need two weeks
+    with pytest.raises(ConfigError, match="RETENTION_OUTBOX_DAYS"):
+        load_settings()
