@@ -40,7 +40,7 @@ from storage.network_models import (
     NetworkVote,
 )
 from storage.onboarding_models import Onboarding, OnboardingStep
-from storage.outbox_models import FINAL_STATUSES, OutboxItem, TaskProgress
+from storage.outbox_models import FINAL_STATUSES, OutboxItem, OutboxKind, TaskProgress
 from storage.repositories import Store, rowcount
 from storage.survey_models import (
     ANONYMOUS,
@@ -79,6 +79,7 @@ PERSON_COLUMNS: dict[str, dict[str, str]] = {
     "outbox": {
         "target_id": DELETE + " (sends to the person, or a group DM with them)",
         "dedupe_key": DELETE + " (the key of a send to the person)",
+        "payload": DELETE + " (an escalation or report to someone else that names the person)",
     },
     "task_progress": {"updated_by": BLANK},
     "survey_runs": {"launched_by": BLANK},
@@ -122,6 +123,9 @@ NO_PERSON: dict[str, str] = {
     "leader_digests": "a channel id and task keys",
     "alembic_version": "the schema revision",
 }
+
+#: Outbox kinds whose payload may name a person other than the recipient.
+NAMING_KINDS = (OutboxKind.ESCALATION, OutboxKind.REPORT)
 
 SECTIONS = (
     "user",
@@ -227,6 +231,68 @@ async def _outbox_rows(session: AsyncSession, p: Person) -> list[OutboxItem]:
         .order_by(OutboxItem.send_at)
     )
     return [r for r in rows if r.target_kind == "user" or _in_group(r.target_id, p.user_id)]
+
+
+def _mentions(value: Any, needles: set[str]) -> bool:
+    """Whether a payload holds one of ``needles`` as a whole string (an id or a name)."""
+    if isinstance(value, str):
+        return value in needles
+    if isinstance(value, dict):
+        return any(_mentions(v, needles) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, needles) for v in value)
+    return False
+
+
+async def _names(session: AsyncSession, p: Person) -> set[str]:
+    """The names the person is stored under (role holdings, onboarding, network check-ins)."""
+    names: set[str] = set()
+    for model, user_column in (
+        (RoleHolder, RoleHolder.platform_user_id),
+        (Onboarding, Onboarding.user_id),
+    ):
+        names.update(
+            (
+                await session.scalars(
+                    select(model.display_name).where(
+                        model.tenant_id == p.tenant_id,
+                        model.platform == p.platform,
+                        user_column == p.user_id,
+                    )
+                )
+            ).all()
+        )
+    names.update(
+        (
+            await session.scalars(
+                select(NetworkCheckin.display_name)
+                .join(NetworkRound, NetworkRound.id == NetworkCheckin.round_id)
+                .where(
+                    NetworkRound.tenant_id == p.tenant_id,
+                    NetworkCheckin.platform == p.platform,
+                    NetworkCheckin.user_id == p.user_id,
+                )
+            )
+        ).all()
+    )
+    return {n for n in names if len(n.strip()) >= 3}
+
+
+async def _outbox_about(session: AsyncSession, p: Person) -> list[OutboxItem]:
+    """Sends to others that name the person: escalations list the holders of a task, reports
+    the person a send could not reach."""
+    needles = {p.user_id, p.who} | await _names(session, p)
+    rows = await session.scalars(
+        select(OutboxItem)
+        .where(
+            OutboxItem.tenant_id == p.tenant_id,
+            OutboxItem.platform == p.platform,
+            OutboxItem.kind.in_(NAMING_KINDS),
+            ~((OutboxItem.target_kind == "user") & (OutboxItem.target_id == p.user_id)),
+        )
+        .order_by(OutboxItem.send_at)
+    )
+    return [r for r in rows if _mentions(r.payload, needles)]
 
 
 async def _survey_marks(
@@ -340,6 +406,11 @@ async def export_person(
                     sent_at=o.sent_at,
                 )
             )
+        for o in await _outbox_about(session, p):
+            s["outbox"].append(
+                _row(kind=o.kind, to="someone else, about you", send_at=o.send_at,
+                     status=o.status, sent_at=o.sent_at)
+            )  # fmt: skip
         for run, answered, recipient in await _survey_marks(session, p, survey_key):
             s["surveys"].append(
                 _row(
@@ -500,6 +571,8 @@ async def erase_person(
             counts[name] = counts.get(name, 0) + n
 
     async with store.sessions.begin() as session:
+        # Before the holdings go: the names they give are how escalations mention the person.
+        sends = await _outbox_rows(session, p) + await _outbox_about(session, p)
         add(
             "user",
             rowcount(
@@ -601,7 +674,7 @@ async def erase_person(
                 )
             ),
         )
-        for row in await _outbox_rows(session, p):
+        for row in sends:
             await session.delete(row)
             add("outbox", 1)
         for run, answered, recipient in await _survey_marks(session, p, survey_key):

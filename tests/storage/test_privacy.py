@@ -156,6 +156,17 @@ async def _populate(store: Store) -> dict[str, Any]:
                 target_kind="channel", target_id="C1", send_at=NOW, next_attempt_at=NOW,
             )
         )  # fmt: skip
+        for kind, key, payload in (
+            ("escalation", "esc:1", {"task": "plan", "holders": [NAME, "Kollega"]}),
+            ("report", "report:1", {"problem": "unreachable", "who": ME}),
+            ("escalation", "esc:2", {"task": "plan", "holders": ["Kollega"]}),  # not about ME
+        ):
+            s.add(
+                OutboxItem(
+                    tenant_id=T, dedupe_key=key, kind=kind, platform="slack", target_kind="user",
+                    target_id=OTHER, send_at=NOW, next_attempt_at=NOW, payload=payload,
+                )
+            )  # fmt: skip
         s.add(
             TaskProgress(
                 tenant_id=T, task_key="plan", occurrence=date(2026, 11, 1), status="done",
@@ -257,7 +268,9 @@ async def test_export_shows_everything_and_erase_leaves_no_trace(store: Store) -
     ]  # fmt: skip
     assert {r["holds_as"] for r in exported["roles"]} == {"holder", "deputy"}
     assert [r["display_name"] for r in exported["roles"] if r["holds_as"] == "holder"] == [NAME]
-    assert [r["to"] for r in exported["outbox"]] == ["you", "group"]
+    assert sorted(r["to"] for r in exported["outbox"]) == [
+        "group", "someone else, about you", "someone else, about you", "you",
+    ]  # fmt: skip
     (survey,) = [r for r in exported["surveys"] if r["run"] == "anon"]
     assert survey["answered"] and survey["asked"] and survey["launched_by_you"]
     # The named answer is theirs; the anonymous one is never in the export.
@@ -279,10 +292,11 @@ async def test_export_shows_everything_and_erase_leaves_no_trace(store: Store) -
         assert ME not in text, f"{table} still holds the erased user id"
         assert NAME not in text, f"{table} still holds the erased name"
     assert (await export_person(store, person, KEY)).empty
-    # The colleague keeps everything but what pointed at the erased person (the pair's partner,
-    # their deputy, the group DM with them, the onboarding the erased person registered).
+    # The colleague keeps everything but what pointed at the erased person (their deputy).
     other_after = (await export_person(store, Person(T, "slack", OTHER), KEY)).counts()
-    assert other_after == {**other_before, "outbox": other_before["outbox"] - 1, "roles": 1}
+    # Gone from the colleague's sends: the group DM with the erased person and the escalation
+    # and report that named them.
+    assert other_after == {**other_before, "outbox": other_before["outbox"] - 3, "roles": 1}
     # Counts and anonymous answers stay; the task stays done, the unit's answer stays.
     assert await _count(store, SurveyAnswer) == answers_before
     assert await _count(store, FeedbackCount) == 1
