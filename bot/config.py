@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     outbox_grace_hours: float = Field(default=DEFAULT_GRACE / timedelta(hours=1), gt=0, le=24 * 14)
     escalate_after_days: int = Field(default=7, ge=1, le=90)
 
+    # retention (docs/privacy.md): processed event ids and finished inbox rows, finished outbox
+    # rows, dialog positions and people not seen are deleted after this many days
+    retention_events_days: int = Field(default=30, ge=1, le=3650)
+    retention_outbox_days: int = Field(default=90, ge=14, le=3650)
+    retention_conversation_days: int = Field(default=90, ge=1, le=3650)
+    retention_users_days: int = Field(default=730, ge=30, le=3650)
+    retention_interval_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
+
     # incoming events: how long a worker may hold one before another process takes it over
     inbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)

@@ -134,6 +134,12 @@ async def serve(settings: Settings) -> None:
 
         reminders = ReminderService(runtime)
         reminders.start()
+    from bot.retention import RetentionService, retention
+
+    purge = RetentionService(
+        runtime.store, retention(settings), settings.retention_interval_seconds
+    )
+    purge.start()
     print_banner(settings, port)
     log.info("server started", extra={"port": port})
     stop = asyncio.Event()
@@ -150,6 +156,7 @@ async def serve(settings: Settings) -> None:
             await app[slack.SERVICE_KEY].stop()
         if reminders is not None:
             await reminders.stop()
+        await purge.stop()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
