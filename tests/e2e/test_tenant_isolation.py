@@ -1,6 +1,6 @@
 """Tenant isolation: two Slack workspaces and two Teams tenants on one database, with the same user
 ids and the same unit names, each with its own people. Nothing of one ever shows in another's chat
-reply, reminders, survey, stats or CLI output.
+reply, reminders, survey, stats, a person's data export or other CLI output.
 
 Each tenant's people carry the tenant's own surname, so a leak is a foreign surname in the output.
 """
@@ -25,7 +25,7 @@ TENANTS = {
     "teams:0a6b1c2d-0000-4000-8000-00000000bbbb": ("teams", "Bodømark"),
 }
 UNIT = "Sentrum skole"
-USER = "U1"  # the same person id in every tenant (ids are only unique within a workspace)
+USER = "U0KARI01"  # the same person id in every tenant (ids are only unique within a workspace)
 
 
 def surnames_except(tenant: str) -> list[str]:
@@ -57,8 +57,8 @@ def kommuner(tmp_path_factory: pytest.TempPathFactory) -> Path:
         roles = root / f"roles-{name}.csv"
         roles.write_text(
             "rolle,enhet,plattform,bruker_id,navn,stedfortreder_id\n"
-            f"bts-koordinator,,{platform},U2,Ola {name},\n"
-            f"virksomhetsleder,{UNIT},{platform},U3,Per {name},\n",
+            f"bts-koordinator,,{platform},U0OLA002,Ola {name},\n"
+            f"virksomhetsleder,{UNIT},{platform},U0PER003,Per {name},\n",
             encoding="utf-8",
         )
         for args in (
@@ -73,8 +73,9 @@ def kommuner(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("tenant", list(TENANTS))
 def test_cli_output_of_a_tenant_shows_only_its_own_people(kommuner: Path, tenant: str) -> None:
-    own = TENANTS[tenant][1]
+    platform, own = TENANTS[tenant]
     for args in (
+        ("user", "export", platform, USER),
         ("contacts", "export"),
         ("roles", "export"),
         ("reminders", "preview", "--from", "2027-08-01", "--to", "2027-10-01"),
@@ -85,8 +86,8 @@ def test_cli_output_of_a_tenant_shows_only_its_own_people(kommuner: Path, tenant
         result = bts(kommuner, *args, "--tenant", tenant)
         assert result.returncode in (0, 1), result.stderr
         assert_only_own(tenant, result.stdout + result.stderr)
-        if args[0] in ("contacts", "roles"):
-            assert own in result.stdout
+        if args[0] in ("contacts", "roles", "user"):
+            assert own in result.stdout, args
 
 
 def test_chat_replies_and_surveys_stay_in_their_tenant(kommuner: Path) -> None:
@@ -109,7 +110,7 @@ def test_chat_replies_and_surveys_stay_in_their_tenant(kommuner: Path) -> None:
     launched = bts(
         kommuner,
         "survey", "launch", "puls", "--tenant", first,
-        "--audience", "users:U1,U2,U3,U4,U5", "--close", "2027-09-30", "--json",
+        "--audience", "users:U0KARI01,U0OLA002,U0PER003,U0X00004,U0X00005", "--close", "2027-09-30", "--json",
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr
     assert "puls" in bts(kommuner, "survey", "list", "--tenant", first).stdout
