@@ -67,8 +67,12 @@ def open_to_others(path: Path) -> bool:
 def interpreter() -> str:
     """A Python 3.11 the unprivileged user can run (ours may live in root's home, e.g. pyenv);
     the image has its own in /usr/local/bin."""
-    ours = Path(sys.executable).resolve()
+    # The interpreter behind our venv, not the venv's own python: a venv made from a venv's python
+    # still loads the standard library from the base one, which may be closed to others.
+    ours = (Path(sys.base_prefix) / "bin" / "python3.11").resolve()
     for candidate in (ours, Path("/usr/local/bin/python3.11"), Path("/usr/bin/python3.11")):
+        if (candidate.parents[1] / "pyvenv.cfg").exists():
+            continue
         if open_to_others(candidate) and (candidate.parents[1] / "lib").exists():
             return str(candidate)
     pytest.fail(f"no Python 3.11 that another user may run (ours is {ours})")

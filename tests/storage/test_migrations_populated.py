@@ -47,6 +47,8 @@ def _value(column: sa.Column[Any], dialect: str) -> Any:
         return NOW.date()
     if isinstance(kind, sa.String):
         return f"{column.table.name}.{column.name}"[: kind.length or 200]
+    if isinstance(kind, sa.LargeBinary):
+        return f"{column.table.name}.{column.name}".encode()
     raise AssertionError(f"no sample value for {column.table.name}.{column.name}: {kind!r}")
 
 
