@@ -573,29 +573,25 @@ async def erase_person(
             counts[name] = counts.get(name, 0) + n
 
     async with store.sessions.begin() as session:
+
+        async def gone(name: str, statement: Any) -> None:
+            add(name, rowcount(await session.execute(statement)))
+
         # Before the holdings go: the names they give are how escalations mention the person.
         sends = await _outbox_rows(session, p) + await _outbox_about(session, p)
-        add(
+        await gone(
             "user",
-            rowcount(
-                await session.execute(
-                    delete(User).where(
-                        User.tenant_id == p.tenant_id,
-                        User.platform == p.platform,
-                        User.platform_user_id == p.user_id,
-                    )
-                )
+            delete(User).where(
+                User.tenant_id == p.tenant_id,
+                User.platform == p.platform,
+                User.platform_user_id == p.user_id,
             ),
         )
-        add(
+        await gone(
             "conversation",
-            rowcount(
-                await session.execute(
-                    delete(ConversationState).where(
-                        ConversationState.tenant_id == p.tenant_id,
-                        ConversationState.platform_user_id == p.user_id,
-                    )
-                )
+            delete(ConversationState).where(
+                ConversationState.tenant_id == p.tenant_id,
+                ConversationState.platform_user_id == p.user_id,
             ),
         )
         for ref in await session.scalars(
@@ -613,67 +609,40 @@ async def erase_person(
                     ref.reference = {k: v for k, v in ref.reference.items() if k != "user"}
                 add("addresses", 1)
         details = (ContactDetails.tenant_id == p.tenant_id, ContactDetails.platform == p.platform)
-        add(
+        await gone(
             "contact_details",
-            rowcount(
-                await session.execute(
-                    delete(ContactDetails).where(
-                        *details, ContactDetails.platform_user_id == p.user_id
-                    )
-                )
-            ),
+            delete(ContactDetails).where(*details, ContactDetails.platform_user_id == p.user_id),
         )
-        add(
+        await gone(
             "remembered_unit",
-            rowcount(
-                await session.execute(
-                    delete(UserUnit).where(
-                        UserUnit.tenant_id == p.tenant_id, UserUnit.platform_user_id == p.user_id
-                    )
-                )
+            delete(UserUnit).where(
+                UserUnit.tenant_id == p.tenant_id, UserUnit.platform_user_id == p.user_id
             ),
         )
         holders = (RoleHolder.tenant_id == p.tenant_id, RoleHolder.platform == p.platform)
-        add(
-            "roles",
-            rowcount(
-                await session.execute(
-                    delete(RoleHolder).where(*holders, RoleHolder.platform_user_id == p.user_id)
-                )
-            ),
+        await gone(
+            "roles", delete(RoleHolder).where(*holders, RoleHolder.platform_user_id == p.user_id)
         )
-        add(
+        await gone(
             "roles",
-            rowcount(
-                await session.execute(
-                    update(RoleHolder)
-                    .where(*holders, RoleHolder.deputy_user_id == p.user_id)
-                    .values(deputy_user_id=None)
-                )
-            ),
+            update(RoleHolder)
+            .where(*holders, RoleHolder.deputy_user_id == p.user_id)
+            .values(deputy_user_id=None),
         )
-        add(
+        await gone(
             "admin",
-            rowcount(
-                await session.execute(
-                    delete(TenantAdmin).where(
-                        TenantAdmin.tenant_id == p.tenant_id,
-                        TenantAdmin.platform == p.platform,
-                        TenantAdmin.platform_user_id == p.user_id,
-                    )
-                )
+            delete(TenantAdmin).where(
+                TenantAdmin.tenant_id == p.tenant_id,
+                TenantAdmin.platform == p.platform,
+                TenantAdmin.platform_user_id == p.user_id,
             ),
         )
-        add(
+        await gone(
             "followups",
-            rowcount(
-                await session.execute(
-                    delete(PersonalFollowup).where(
-                        PersonalFollowup.tenant_id == p.tenant_id,
-                        PersonalFollowup.platform == p.platform,
-                        PersonalFollowup.platform_user_id == p.user_id,
-                    )
-                )
+            delete(PersonalFollowup).where(
+                PersonalFollowup.tenant_id == p.tenant_id,
+                PersonalFollowup.platform == p.platform,
+                PersonalFollowup.platform_user_id == p.user_id,
             ),
         )
         for row in sends:
@@ -707,44 +676,32 @@ async def erase_person(
                 answer.key = secrets.token_hex(32)
             add("survey_answers", 1)
         round_ids = select(NetworkRound.id).where(NetworkRound.tenant_id == p.tenant_id)
-        add(
+        await gone(
             "network_votes",
-            rowcount(
-                await session.execute(
-                    delete(NetworkVote).where(
-                        NetworkVote.round_id.in_(round_ids),
-                        NetworkVote.platform == p.platform,
-                        NetworkVote.user_id == p.user_id,
-                    )
-                )
+            delete(NetworkVote).where(
+                NetworkVote.round_id.in_(round_ids),
+                NetworkVote.platform == p.platform,
+                NetworkVote.user_id == p.user_id,
             ),
         )
-        add(
+        await gone(
             "network_checkins",
-            rowcount(
-                await session.execute(
-                    delete(NetworkCheckin).where(
-                        NetworkCheckin.round_id.in_(round_ids),
-                        NetworkCheckin.platform == p.platform,
-                        NetworkCheckin.user_id == p.user_id,
-                    )
-                )
+            delete(NetworkCheckin).where(
+                NetworkCheckin.round_id.in_(round_ids),
+                NetworkCheckin.platform == p.platform,
+                NetworkCheckin.user_id == p.user_id,
             ),
         )
         for pair, _label in await _pairs(session, p):
             pair.members = [m for m in pair.members if not _pair_member(m, p)]
             pair.met = {k: v for k, v in (pair.met or {}).items() if k != p.who}
             add("network_pairs", 1)
-        add(
+        await gone(
             "onboardings",
-            rowcount(
-                await session.execute(
-                    delete(Onboarding).where(
-                        Onboarding.tenant_id == p.tenant_id,
-                        Onboarding.platform == p.platform,
-                        Onboarding.user_id == p.user_id,
-                    )
-                )
+            delete(Onboarding).where(
+                Onboarding.tenant_id == p.tenant_id,
+                Onboarding.platform == p.platform,
+                Onboarding.user_id == p.user_id,
             ),
         )
         recorded = 0
@@ -773,16 +730,12 @@ async def erase_person(
         add("recorded_by", recorded)
         # Unhandled events wait in the inbox for seconds; one being handled now (this very
         # request, when asked in chat) is left to the worker, which erases its body itself.
-        add(
+        await gone(
             "inbox",
-            rowcount(
-                await session.execute(
-                    delete(InboxItem).where(
-                        InboxItem.tenant_id == p.tenant_id,
-                        InboxItem.order_key == _order_key(p),
-                        InboxItem.status.not_in((CLAIMED, SENDING)),
-                    )
-                )
+            delete(InboxItem).where(
+                InboxItem.tenant_id == p.tenant_id,
+                InboxItem.order_key == _order_key(p),
+                InboxItem.status.not_in((CLAIMED, SENDING)),
             ),
         )
     return counts
