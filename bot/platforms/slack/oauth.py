@@ -24,10 +24,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.http.pages import page_language, render_page
-from bot.platforms.slack.tokens import TokenCipher, oauth_access, slack_tokens
+from bot.platforms.slack.tokens import TokenCipher, oauth_access, slack_tokens, token_expiry
 from bot.runtime import Runtime
 from storage import slack_installs
-from storage.models import utcnow
 from storage.slack_installs import StoredInstallation
 from storage.users import ensure_tenant
 
@@ -166,7 +165,6 @@ def _installation(
         return None
     enterprise = _obj(answer, "enterprise")
     refresh = str(answer.get("refresh_token") or "")
-    expires = answer.get("expires_in")
     return StoredInstallation(
         team_id=team_id,
         team_name=str(team.get("name") or "")[:200],
@@ -177,11 +175,7 @@ def _installation(
         scopes=str(answer.get("scope") or ""),
         bot_token=cipher.encrypt(token),
         refresh_token=cipher.encrypt(refresh) if refresh else None,
-        expires_at=(
-            utcnow() + timedelta(seconds=expires)
-            if isinstance(expires, int) and expires > 0
-            else None
-        ),
+        expires_at=token_expiry(answer),
     )
 
 

@@ -245,7 +245,7 @@ class InstalledTokens:
             return await slack_installs.find_installation(self.store, stored.team_id)
         token = str(answer.get("access_token") or "")
         refresh = str(answer.get("refresh_token") or "")
-        expires = _expiry(answer)
+        expires = token_expiry(answer)
         if not token:
             return stored
         bot_token = self.cipher.encrypt(token)
@@ -263,7 +263,8 @@ def _expiring(expires_at: datetime | None) -> bool:
     return expires_at is not None and expires_at - utcnow() < REFRESH_MARGIN
 
 
-def _expiry(answer: dict[str, Any]) -> datetime | None:
+def token_expiry(answer: dict[str, Any]) -> datetime | None:
+    """When the token in an ``oauth.v2.access`` answer expires (None: no rotation)."""
     seconds = answer.get("expires_in")
     if isinstance(seconds, int) and seconds > 0:
         return utcnow() + timedelta(seconds=seconds)
