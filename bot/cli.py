@@ -1,6 +1,7 @@
 """Command line: ``bts-bot serve | chat | ask | eval | routing cache | content check | db upgrade |
 manifest``, and the admin commands of ``bot.admin`` (directory, årshjul, contacts, stats, feedback,
-surveys, the implementation plan, the BTS-nettverk, the leaders' digest).
+surveys, the implementation plan, the BTS-nettverk, the leaders' digest, privacy: user export|
+delete and purge).
 
 Each sub-parser names its command with ``set_defaults(func=...)`` (``bot.admin.command``).
 Configuration errors print one line and exit with status 2; nothing here prints secrets.
@@ -98,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin.leaders import add_parsers as add_leader_parsers
 
     add_leader_parsers(sub)  # leaders setup|show|preview|remove
+    from bot.admin.slack import add_parsers as add_slack_parsers
+
+    add_slack_parsers(sub)  # slack keygen|installations|rekey|remove
+    from bot.admin.privacy import add_parsers as add_privacy_parsers
+
+    add_privacy_parsers(sub)  # user export|delete, purge
     return parser
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialogs.timezones import known_timezone
 from storage.outbox_models import DEFAULT_GRACE
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+SLACK_DEFAULT_AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _HOST_PATTERN = re.compile(rf"^(?:\*\.)?{_LABEL}(?:\.{_LABEL})*$|^::1$")
 
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_DEFAULT_API_URL
+    # OAuth (many workspaces on one app): the app's credentials and the key the bot tokens are
+    # encrypted with in the database (Fernet keys, comma-separated; the first encrypts)
+    slack_client_id: str = ""
+    slack_client_secret: SecretStr | None = None
+    slack_token_key: SecretStr | None = None
+    slack_authorize_url: str = SLACK_DEFAULT_AUTHORIZE_URL
 
     microsoft_app_id: str = ""
     microsoft_app_password: SecretStr | None = None
@@ -46,6 +53,9 @@ class Settings(BaseSettings):
     teams_service_url_hosts: str = ""
     # Every call to the Bot Connector (replies, card updates, proactive sends) gives up after this.
     teams_connector_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Where the keys that sign the Bot Framework's tokens are published (OpenID metadata);
+    # empty: botbuilder's public Bot Framework URL. Only for tests and private endpoints.
+    teams_openid_metadata_url: str = ""
 
     data_dir: Path = Path("data")
     kommune_dir: Path = Path("kommuner")
@@ -68,6 +78,14 @@ class Settings(BaseSettings):
     outbox_grace_hours: float = Field(default=DEFAULT_GRACE / timedelta(hours=1), gt=0, le=24 * 14)
     escalate_after_days: int = Field(default=7, ge=1, le=90)
 
+    # retention (docs/privacy.md): processed event ids and finished inbox rows, finished outbox
+    # rows, dialog positions and people not seen are deleted after this many days
+    retention_events_days: int = Field(default=30, ge=1, le=3650)
+    retention_outbox_days: int = Field(default=90, ge=14, le=3650)
+    retention_conversation_days: int = Field(default=90, ge=1, le=3650)
+    retention_users_days: int = Field(default=730, ge=30, le=3650)
+    retention_interval_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
+
     # incoming events: how long a worker may hold one before another process takes it over
     inbox_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
@@ -85,10 +103,36 @@ class Settings(BaseSettings):
     # no result of an anonymous survey is shown for fewer answers than this (never below 3)
     survey_min_group: int = Field(default=5, ge=3, le=1000)
 
+    # GET /metrics asks for "Authorization: Bearer <token>" when set (README "Operations")
+    metrics_token: SecretStr | None = None
+
     @field_validator("bot_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return known_timezone(value)
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together")
+        if self.slack_client_id and self.slack_bot_token:
+            raise ValueError(
+                "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SECRET (OAuth)"
+            )
+        if self.slack_client_id and not (
+            self.slack_token_key and self.slack_token_key.get_secret_value().strip()
+        ):
+            raise ValueError(
+                "SLACK_TOKEN_KEY is needed with SLACK_CLIENT_ID (make one: bts-bot slack keygen)"
+            )
+        return self
+
+    @field_validator("slack_authorize_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("slack_api_url")
     @classmethod
@@ -96,6 +140,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("teams_openid_metadata_url")
+    @classmethod
+    def _metadata_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("teams_service_url_hosts")
     @classmethod
@@ -117,8 +168,15 @@ class Settings(BaseSettings):
         return ZoneInfo(self.bot_timezone)
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        """Many workspaces: installed through /slack/install, tokens in the database."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_signing_secret)
+
+    @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token and self.slack_signing_secret)
+        return bool(
+            self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth_enabled)
+        )
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -149,6 +207,8 @@ class Settings(BaseSettings):
         """Which channels are on, for the start-up banner (never secrets)."""
         if self.slack_socket_mode:
             slack = "on (Socket Mode)"
+        elif self.slack_oauth_enabled:
+            slack = "on (/slack/events, many workspaces: install at /slack/install)"
         elif self.slack_enabled:
             slack = "on (/slack/events)"
         else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.metrics import BotMetrics
 from bot.survey_key import survey_key
 from dialogs.app import build_router
 from dialogs.feedback import vote_key
@@ -32,6 +33,8 @@ class Runtime:
     engine: AsyncEngine
     store: Store
     router: Router
+    # this process's Prometheus metrics (its own registry: GET /metrics, bot.metrics)
+    metrics: BotMetrics = field(default_factory=BotMetrics)
 
     @classmethod
     async def start(cls, settings: Settings, migrate: bool = True) -> Runtime:
@@ -68,8 +71,10 @@ class Runtime:
 
             return await ProactiveChannel(self).members(tenant_id, channel)
         from bot.platforms.slack.members import slack_channel_members
+        from bot.platforms.slack.tokens import slack_tokens
 
-        return await slack_channel_members(self.settings)(tenant_id, channel)
+        tokens = slack_tokens(self.settings, self.store)
+        return await slack_channel_members(self.settings, tokens)(tenant_id, channel)
 
     @property
     def charts(self) -> ChartLinks:

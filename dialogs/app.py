@@ -16,6 +16,7 @@ from pathlib import Path
 from dialogs import contacts as contacts_dialog
 from dialogs import feedback as feedback_dialog
 from dialogs import help as help_dialog
+from dialogs import privacy as privacy_dialog
 from dialogs.arshjul import chat as arshjul_chat
 from dialogs.arshjul import setup as arshjul_setup
 from dialogs.content import CONTENT_DIR, Content
@@ -93,6 +94,7 @@ def build_router(
         charts,
         channel_members,
     )
+    privacy_dialog.register(router, survey_key)  # "hva vet du om meg", "slett dataene mine"
     feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()
     return router

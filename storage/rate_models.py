@@ -5,7 +5,7 @@ A row is the bucket's GCRA state: ``tat``, the theoretical arrival time of its n
 bucket in the "virtual scheduling" form, as ``bot.delivery.ratelimit`` keeps it in memory), and
 ``paused_until``, set by a 429's Retry-After for every process. Times are the database's clock,
 so processes on machines whose clocks differ still share one schedule. Migration:
-``0017_rate_buckets``. No message content, no user ids.
+``0019_rate_buckets``. No message content, no user ids.
 """
 
 from __future__ import annotations

@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.server",
     "tests.support.fake_slack",
     "tests.support.fake_connector",
+    "tests.support.openid",
 ]

@@ -47,23 +47,35 @@ def markdown_lite_to_html(text: str) -> str:
     return "\n".join(out)
 
 
+def page_language(request: web.Request, runtime: Runtime) -> str:
+    """``?lang=nn`` or ``nb``; otherwise the bot's language."""
+    lang = request.query.get("lang", runtime.settings.bot_language)
+    return lang if lang in ("nb", "nn") else runtime.settings.bot_language
+
+
+def render_page(
+    runtime: Runtime, lang: str, key: str, status: int = 200, **values: str
+) -> web.Response:
+    """The page ``pages.<key>`` of the content (``values`` filled into its text, escaped)."""
+    content = runtime.router.content
+    page = _PAGE.format(
+        lang=lang,
+        title=html.escape(content.text(lang, f"pages.{key}.title")),
+        body=markdown_lite_to_html(content.text(lang, f"pages.{key}.text", **values)),
+    )
+    return web.Response(
+        text=page,
+        status=status,
+        content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
 def _page_handler(
     runtime: Runtime, key: str
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.Response:
-        lang = request.query.get("lang", runtime.settings.bot_language)
-        lang = lang if lang in ("nb", "nn") else runtime.settings.bot_language
-        content = runtime.router.content
-        page = _PAGE.format(
-            lang=lang,
-            title=html.escape(content.text(lang, f"pages.{key}.title")),
-            body=markdown_lite_to_html(content.text(lang, f"pages.{key}.text")),
-        )
-        return web.Response(
-            text=page,
-            content_type="text/html",
-            headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
-        )
+        return render_page(runtime, page_language(request, runtime), key)
 
     return handler
 

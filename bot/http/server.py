@@ -73,18 +73,20 @@ async def readyz(request: web.Request) -> web.Response:
 
 def build_app(runtime: Runtime) -> web.Application:
     """The aiohttp application with every enabled channel mounted."""
-    from bot.http import calendar_feed, charts, pages
+    from bot.http import calendar_feed, charts, metrics, pages
     from bot.platforms import webchat  # kept out of the core's imports
     from bot.platforms.slack import adapter as slack
     from bot.platforms.teams import adapter as teams
 
     app = web.Application(
-        client_max_size=MAX_BODY_BYTES, middlewares=[error_middleware, drain_middleware]
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[metrics.metrics_middleware, error_middleware, drain_middleware],
     )
     app[RUNTIME_KEY] = runtime
     app[DRAINING_KEY] = asyncio.Event()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    metrics.setup_metrics(app, runtime)
     pages.setup_pages(app, runtime)
     calendar_feed.setup_calendar_feed(app, runtime)
     charts.setup_charts(app, runtime)
@@ -132,6 +134,12 @@ async def serve(settings: Settings) -> None:
 
         reminders = ReminderService(runtime)
         reminders.start()
+    from bot.retention import RetentionService, retention
+
+    purge = RetentionService(
+        runtime.store, retention(settings), settings.retention_interval_seconds
+    )
+    purge.start()
     print_banner(settings, port)
     log.info("server started", extra={"port": port})
     stop = asyncio.Event()
@@ -148,6 +156,7 @@ async def serve(settings: Settings) -> None:
             await app[slack.SERVICE_KEY].stop()
         if reminders is not None:
             await reminders.stop()
+        await purge.stop()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()

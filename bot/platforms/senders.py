@@ -1,4 +1,4 @@
-"""Which platform senders the outbox gets: Slack when a bot token is set, Teams always.
+"""Which platform senders the outbox gets: Slack when a bot token or OAuth is set, Teams always.
 
 Platform wiring, kept out of ``bot.delivery`` so that the dispatcher and its ``Sender`` protocol
 never depend on a platform; the scheduler (``bot.reminders``) builds its dispatcher from these.
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from bot.delivery.senders import Sender, SendRates
 from bot.platforms.slack.sender import SlackSender
+from bot.platforms.slack.tokens import slack_tokens
 from bot.platforms.teams.sender import ProactiveChannel, TeamsSender
 from bot.runtime import Runtime
 
@@ -33,12 +34,19 @@ def build_senders(
     reference a Teams send is reported as unreachable)."""
     limits = send_rates(runtime).limits(runtime.store)
     senders: dict[str, Sender] = {}
-    token = runtime.settings.slack_bot_token
-    if token is not None and token.get_secret_value():
+    settings = runtime.settings
+    token = settings.slack_bot_token
+    if settings.slack_oauth_enabled or (token is not None and token.get_secret_value()):
         senders["slack"] = SlackSender(
-            token.get_secret_value(), runtime.settings.slack_api_url, limits, store=runtime.store
+            slack_tokens(settings, runtime.store),
+            settings.slack_api_url,
+            limits,
+            store=runtime.store,
+            metrics=runtime.metrics,
         )
-    senders["teams"] = TeamsSender(teams_channel or ProactiveChannel(runtime), limits)
+    senders["teams"] = TeamsSender(
+        teams_channel or ProactiveChannel(runtime), limits, metrics=runtime.metrics
+    )
     return senders
 
 

@@ -62,7 +62,14 @@ SLACK_SCOPES = {
     "commands",
     "users:read",
 }
-SLACK_EVENTS = {"message.im", "app_mention", "app_home_opened", "member_joined_channel"}
+SLACK_EVENTS = {
+    "message.im",
+    "app_mention",
+    "app_home_opened",
+    "member_joined_channel",
+    "app_uninstalled",  # an OAuth install's tokens are dropped
+    "tokens_revoked",
+}
 
 
 # schemas and validation --------------------------------------------------------------------------
@@ -141,7 +148,9 @@ def test_slack_template_validates_and_asks_for_what_the_bot_needs() -> None:
     assert settings["event_subscriptions"]["request_url"] == endpoint
     assert settings["interactivity"]["request_url"] == endpoint
     assert command["url"] == endpoint
-    assert set(urls(manifest)) == {endpoint}
+    redirect = f"{PLACEHOLDER_BASE_URL}/slack/oauth_redirect"
+    assert manifest["oauth_config"]["redirect_urls"] == [redirect]
+    assert set(urls(manifest)) == {endpoint, redirect}
 
 
 @pytest.mark.parametrize(
@@ -158,8 +167,8 @@ def test_rendered_slack_manifest_uses_the_base_url_everywhere(base_url: str, bas
     manifest = yaml.safe_load(text)
     assert slack_errors(manifest) == []
     found = urls(manifest)
-    assert len(found) == 3  # events, interactivity, /bts
-    assert set(found) == {f"{base}/slack/events"}
+    assert len(found) == 4  # events, interactivity, /bts, the OAuth redirect
+    assert set(found) == {f"{base}/slack/events", f"{base}/slack/oauth_redirect"}
     template = yaml.safe_load(SLACK_TEMPLATE.read_text(encoding="utf-8"))
     assert len(urls(template)) == len(found)
 
@@ -477,7 +486,10 @@ def test_cli_writes_slack_manifest(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     manifest = yaml.safe_load((out / "manifest.yaml").read_text(encoding="utf-8"))
     assert slack_errors(manifest) == []
-    assert set(urls(manifest)) == {"https://x.example.no/slack/events"}
+    assert set(urls(manifest)) == {
+        "https://x.example.no/slack/events",
+        "https://x.example.no/slack/oauth_redirect",
+    }
 
 
 def test_cli_writes_teams_package(tmp_path: Path) -> None:

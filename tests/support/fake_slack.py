@@ -19,11 +19,18 @@ channel as a message with ``files``, as Slack's history shows it. ``views.open``
 ``conversations.members`` and ``users.list`` page through ``channel_members`` and
 ``workspace_users``.
 ``signed_headers`` signs a request body exactly as Slack does (v0, HMAC-SHA256).
+Several workspaces (OAuth): ``oauth.v2.access`` trades a code from ``add_install_code`` for a bot
+token of that workspace (checking the app's client id and secret sent as Basic auth), and with
+``rotate=True`` gives a refresh token and ``expires_in`` that ``grant_type=refresh_token`` trades
+once; once any token was issued, a call with a token not issued (or revoked with ``revoke``) is
+answered ``invalid_auth``, and ``auth.test`` names the token's own workspace. ``Call.token`` is the
+bot token a call came with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -105,6 +112,29 @@ class Call:
     path: str
     at: float = 0.0  # time.monotonic() when the request arrived
 
+    @property
+    def token(self) -> str:
+        """The bearer token the call came with (or the form's ``token``)."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return auth[len("Bearer ") :]
+        return str(self.body.get("token", ""))
+
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
+
+
+@dataclass
+class Workspace:
+    """A workspace the fake can install the app into."""
+
+    team_id: str
+    name: str
+    bot_user_id: str = BOT_USER_ID
+    rotate: bool = False
+    expires_in: int = 43200
+
 
 @dataclass
 class _Failure:
@@ -145,6 +175,11 @@ class FakeSlack:
     workspace_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     _windows: dict[str, deque[float]] = field(default_factory=dict)
     _last_ts: float = 0.0
+    #: OAuth: code → workspace; issued bot tokens and refresh tokens → team id
+    _codes: dict[str, Workspace] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    refresh_tokens: dict[str, Workspace] = field(default_factory=dict)
+    _issued: int = 0
 
     @property
     def api_url(self) -> str:
@@ -218,6 +253,19 @@ class FakeSlack:
         for ws in list(self._sockets):
             asyncio.run_coroutine_threadsafe(ws.send_json(message), loop).result(timeout=10)
 
+    def add_install_code(self, code: str, workspace: Workspace) -> None:
+        """Slack's authorize page would hand ``code`` to the redirect for ``workspace``."""
+        with self._cond:
+            self._codes[code] = workspace
+
+    def revoke(self, team_id: str) -> None:
+        """The app is uninstalled from the workspace: its tokens stop working."""
+        with self._cond:
+            for token in [t for t, team in self.tokens.items() if team == team_id]:
+                del self.tokens[token]
+            for refresh in [r for r, w in self.refresh_tokens.items() if w.team_id == team_id]:
+                del self.refresh_tokens[refresh]
+
     def reset(self) -> None:
         with self._cond:
             self._calls.clear()
@@ -269,8 +317,58 @@ class FakeSlack:
             self._last_ts = max(time.time(), self._last_ts + 0.000001)
             return f"{self._last_ts:.6f}"
 
-    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _oauth(self, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if headers.get("Authorization") != expected:
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._cond:
+            if body.get("grant_type") == "refresh_token":
+                workspace = self.refresh_tokens.pop(str(body.get("refresh_token", "")), None)
+            else:
+                workspace = self._codes.pop(str(body.get("code", "")), None)
+            if workspace is None:
+                error = "invalid_refresh_token" if body.get("refresh_token") else "invalid_code"
+                return {"ok": False, "error": error}
+            self._issued += 1
+            token = f"xoxb-{workspace.team_id}-{self._issued}"
+            self.tokens[token] = workspace.team_id
+            answer: dict[str, Any] = {
+                "ok": True,
+                "access_token": token,
+                "token_type": "bot",
+                "scope": "chat:write,commands",
+                "bot_user_id": workspace.bot_user_id,
+                "app_id": "A0001",
+                "team": {"id": workspace.team_id, "name": workspace.name},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "UINSTALLER"},
+            }
+            if workspace.rotate:
+                refresh = f"xoxe-1-{workspace.team_id}-{self._issued}"
+                self.refresh_tokens[refresh] = workspace
+                answer |= {"refresh_token": refresh, "expires_in": workspace.expires_in}
+            return answer
+
+    def _token_refused(self, call: Call) -> bool:
+        """Once tokens were issued (OAuth), only those work."""
+        with self._cond:
+            return bool(self._issued) and call.token not in self.tokens
+
+    def _answer(self, method: str, body: dict[str, Any], token: str = "") -> dict[str, Any]:
         channel = str(body.get("channel", ""))
+        if method == "auth.test" and token in self.tokens:
+            team = self.tokens[token]
+            return {
+                "ok": True,
+                "url": f"https://{team.lower()}.slack.test/",
+                "team": team,
+                "user": "bts-bot",
+                "team_id": team,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method == "auth.test":
             return {
                 "ok": True,
@@ -303,9 +401,13 @@ class FakeSlack:
             people = str(body.get("users", "U0")).split(",")
             if any(p in self.unknown_users for p in people):
                 return {"ok": False, "error": "user_not_found"}
+            # In another workspace than the default one, the same user id is another person
+            # with another DM channel.
+            team = self.tokens.get(token, TEAM_ID)
+            prefix = "" if team == TEAM_ID else team + "-"
             if len(people) > 1:  # a group DM (mpim), the same one for the same people
-                return {"ok": True, "channel": {"id": "G" + "-".join(sorted(people))}}
-            return {"ok": True, "channel": {"id": "D" + people[0].lstrip("UW")}}
+                return {"ok": True, "channel": {"id": "G" + prefix + "-".join(sorted(people))}}
+            return {"ok": True, "channel": {"id": "D" + prefix + people[0].lstrip("UW")}}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
         if method == "conversations.members":
@@ -453,7 +555,11 @@ class FakeSlack:
             return web.json_response(payload, status=failure.status, headers=headers)
         if not is_api:
             return web.Response(text="ok")
-        return web.json_response(self._answer(method, body))
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth(body, call.headers))
+        if self._token_refused(call):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response(self._answer(method, body, call.token))
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: records ``socket_connect`` and every message the bot sends (its acks)."""

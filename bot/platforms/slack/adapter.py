@@ -23,6 +23,7 @@ from bot.platforms import _http as http_input
 from bot.platforms.inbox import InboxSettings, InboxWorker
 from bot.platforms.slack.intake import SlackIntake, make_events_handler
 from bot.platforms.slack.modal import ViewAnswers
+from bot.platforms.slack.tokens import slack_tokens
 from bot.platforms.slack.turns import SlackTurns, make_authorize
 from bot.runtime import Runtime
 
@@ -61,6 +62,10 @@ def setup_slack(app: web.Application, runtime: Runtime) -> None:
     service = SlackService(runtime)
     app[SERVICE_KEY] = service
     app.router.add_post(EVENTS_PATH, make_events_handler(runtime, service.intake))
+    if runtime.settings.slack_oauth_enabled:
+        from bot.platforms.slack.oauth import setup_oauth
+
+        setup_oauth(app, runtime)
 
     async def on_startup(_app: web.Application) -> None:
         service.start()
@@ -83,7 +88,6 @@ class _DropTokenSkippedWarning(logging.Filter):
 def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
     """A bolt app whose one middleware stores every envelope's body in the inbox and acks it."""
     settings = runtime.settings
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     client = AsyncWebClient(base_url=settings.slack_api_url, timeout=15)
     bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
     if not any(isinstance(f, _DropTokenSkippedWarning) for f in bolt_logger.filters):
@@ -91,7 +95,7 @@ def build_socket_app(runtime: Runtime, intake: SlackIntake) -> AsyncApp:
     bolt = AsyncApp(
         name="bts-bot",
         client=client,
-        authorize=make_authorize(client, token),
+        authorize=make_authorize(slack_tokens(settings, runtime.store)),
         request_verification_enabled=False,  # the WebSocket is ours, opened with the app token
     )
 

@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 COMMAND = "/bts"
 HELP_ACTION = "help:menu"
 ACCEPTED_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
-HANDLED_EVENTS = frozenset({"message", "app_mention", "app_home_opened", "member_joined_channel"})
+#: The app was removed from the workspace, or its bot token revoked: the tokens are dropped.
+UNINSTALL_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+HANDLED_EVENTS = frozenset(
+    {"message", "app_mention", "app_home_opened", "member_joined_channel", *UNINSTALL_EVENTS}
+)
 MAX_FORM_FIELDS = 64
 REPLAY_WINDOW = 5 * 60  # seconds; Slack's own advice for the timestamp check
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.platforms.slack.tokens import SlackTokens, team_of
 from dialogs.surveys.launch import AudienceError, ChannelMembers
 
 PAGE = 200
@@ -31,14 +32,17 @@ async def _pages(call: Any, key: str, **kwargs: Any) -> list[Any]:
     return found
 
 
-def slack_channel_members(settings: Settings) -> ChannelMembers:
-    """Reads a channel's members with the bot token of ``settings``."""
+def slack_channel_members(settings: Settings, tokens: SlackTokens | None = None) -> ChannelMembers:
+    """Reads a channel's members with the workspace's bot token (``tokens``; without it, the
+    configured ``SLACK_BOT_TOKEN``)."""
 
     async def members(tenant_id: str, channel: str) -> list[str]:
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        if tokens is not None and tenant_id.startswith("slack:"):
+            token = await tokens.bot_token(team_of(tenant_id)) or ""
         if not tenant_id.startswith("slack:") or not token:
             raise AudienceError(
-                "channel members are read from Slack (with SLACK_BOT_TOKEN) or Teams"
+                "channel members are read from Slack (where the bot is installed) or Teams"
             )
         client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=30)
         try:

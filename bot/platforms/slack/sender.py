@@ -35,7 +35,9 @@ from bot.delivery.senders import (
     SendRates,
     Unreachable,
 )
+from bot.metrics import BotMetrics
 from bot.platforms.slack.render import SlackMessage, SlackUpload, render_reply
+from bot.platforms.slack.tokens import SlackTokens, StaticToken, team_of
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
 from storage.references import get_reference, get_references, save_reference
@@ -83,6 +85,10 @@ SLACK_REJECTED = frozenset(
     }
 )
 SLACK_RATELIMITED = frozenset({"ratelimited", "rate_limited"})
+# Calls that put a message in front of someone: what bts_platform_sends counts.
+SLACK_SENDS = frozenset({"chat.postMessage", "files.completeUploadExternal"})
+#: A row for a workspace the app is not (or no longer) installed in: nothing is sent.
+NOT_INSTALLED = "not_installed"
 HISTORY_PAGE = 200
 HISTORY_MAX_PAGES = 10
 
@@ -114,7 +120,8 @@ def _slack_failure(exc: SlackApiError) -> tuple[int | None, str, Any]:
 
 
 class SlackSender:
-    """Sends through the Slack Web API with one bot token (one workspace).
+    """Sends through the Slack Web API with the bot token of each row's workspace (``tokens``: one
+    configured token, or the OAuth installations; a plain string is one token for every row).
 
     DMs: ``conversations.open`` gives the user's DM channel (cached in memory and, with a store, in
     ``conversation_refs`` like the adapter's own ``remember_user``), then ``chat.postMessage``.
@@ -125,7 +132,7 @@ class SlackSender:
 
     def __init__(
         self,
-        token: str,
+        tokens: str | SlackTokens,
         api_url: str,
         limits: Limits | None = None,
         *,
@@ -133,16 +140,17 @@ class SlackSender:
         max_rate_retries: int = 3,
         history_margin: timedelta = timedelta(minutes=10),
         timeout: int = 30,
+        metrics: BotMetrics | None = None,
     ) -> None:
-        self.client = AsyncWebClient(
-            token=token, base_url=api_url, timeout=timeout, retry_handlers=[]
-        )
+        self.tokens = StaticToken(tokens) if isinstance(tokens, str) else tokens
+        self.client = AsyncWebClient(base_url=api_url, timeout=timeout, retry_handlers=[])
         self.timeout = timeout
         self.limits = limits or SendRates().limits()
         self.store = store
         self.max_rate_retries = max_rate_retries
         self.history_margin = history_margin
         self._dm_channels: dict[tuple[str, str], str] = {}
+        self.metrics = metrics
         # Users a batch's prefetch found no stored DM channel for: no need to ask the database
         # again before conversations.open.
         self._not_stored: set[tuple[str, str]] = set()
@@ -175,10 +183,12 @@ class SlackSender:
         for _ in range(self.max_rate_retries + 1):
             await limiter.acquire(key)
             try:
-                response = await self._request(method, kwargs)
+                response = await self._request(method, kwargs, tenant_id)
             except SlackApiError as exc:
                 status, error, headers = _slack_failure(exc)
                 if status == 429 or error in SLACK_RATELIMITED:
+                    if self.metrics is not None:
+                        self.metrics.saw_429("slack")
                     retry_after = _retry_after(headers)
                     log.warning(
                         "slack rate limited",
@@ -193,10 +203,20 @@ class SlackSender:
                 raise RetryLater("connect") from None  # never reached Slack: nothing was sent
             except (aiohttp.ClientError, TimeoutError):
                 raise RetryLater("connection") from None  # may or may not have arrived
+            if self.metrics is not None and method in SLACK_SENDS:
+                self.metrics.sent("slack")
             return dict(response.data) if isinstance(response.data, dict) else {}
         raise RetryLater("ratelimited", retry_after)
 
-    async def _request(self, method: str, kwargs: dict[str, Any]) -> Any:
+    async def _token(self, tenant_id: str) -> str:
+        """The bot token of the tenant's workspace; none (uninstalled) makes the row unreachable."""
+        token = await self.tokens.bot_token(team_of(tenant_id))
+        if not token:
+            raise Unreachable(NOT_INSTALLED)
+        return token
+
+    async def _request(self, method: str, kwargs: dict[str, Any], tenant_id: str) -> Any:
+        kwargs = {**kwargs, "token": await self._token(tenant_id)}
         session = self.client.session
         if session is None or session.closed:
             # One kept-alive connection pool instead of slack_sdk's new session (and TLS
@@ -409,9 +429,11 @@ class SlackSender:
         limiter = self.limits.bucket(SLACK_POST, tenant_id)
         await limiter.acquire(None)
         try:
-            await self._request(method, kwargs)
+            await self._request(method, kwargs, tenant_id)
         except SlackApiError as exc:
             status, error, _ = _slack_failure(exc)
+            if self.metrics is not None and (status == 429 or error in SLACK_RATELIMITED):
+                self.metrics.saw_429("slack")
             raise _classify(status, error) from None
         except (aiohttp.ClientError, TimeoutError):
             raise RetryLater("connection") from None

@@ -11,7 +11,6 @@ resent (at most once). It must not log message text or hold dialog logic.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -20,12 +19,12 @@ from datetime import timedelta
 from typing import Any
 
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.delivery.ratelimit import Limits, Rate
 from bot.delivery.senders import DeliveryError, Rejected, RetryLater, Unreachable
 from bot.platforms.slack.intake import (
+    UNINSTALL_EVENTS,
     ClickedMessage,
     action_turn,
     command_turn,
@@ -48,6 +47,7 @@ from bot.platforms.slack.modal import (
 )
 from bot.platforms.slack.render import SlackMessage, image_block, render_reply
 from bot.platforms.slack.sender import SlackSender
+from bot.platforms.slack.tokens import SlackTokens, slack_tokens
 from bot.runtime import Runtime
 from dialogs.messages import Reply, Turn
 from storage import inbox
@@ -76,33 +76,24 @@ REPLY_RATES = Limits(
 # authorization -----------------------------------------------------------------------------------
 
 
-def make_authorize(client: AsyncWebClient, bot_token: str) -> Callable[..., Awaitable[Any]]:
-    """Bolt ``authorize``: one workspace, the configured bot token, identity from a cached auth.test.
-
-    Keyed by team id so an installation store (OAuth, many workspaces) can replace it later.
-    """
-    cache: dict[str, AuthorizeResult] = {}
-    lock = asyncio.Lock()
+def make_authorize(tokens: SlackTokens) -> Callable[..., Awaitable[Any]]:
+    """Bolt ``authorize``: the workspace's installation (one configured token, or OAuth's)."""
 
     async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
-        async with lock:
-            if "self" not in cache:
-                response = await client.auth_test(token=bot_token)
-                result = AuthorizeResult.from_auth_test_response(
-                    auth_test_response=response, bot_token=bot_token
-                )
-                cache["self"] = result
-                if result.team_id:
-                    cache[result.team_id] = result
-        if team_id is None:
-            return cache["self"]
-        found = cache.get(team_id)
+        found = await tokens.for_team(team_id)
         if found is None:
             log.warning(
                 "request from a workspace we are not installed in",
-                extra=log_extra(tenant_of(team_id)),
+                extra=log_extra(tenant_of(team_id or "")),
             )
-        return found
+            return None
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=found.team_id or team_id,
+            bot_token=found.bot_token,
+            bot_id=found.bot_id,
+            bot_user_id=found.bot_user_id,
+        )
 
     return authorize
 
@@ -134,11 +125,15 @@ class SlackTurns:
         self.runtime = runtime
         self.store = runtime.store
         self.router = runtime.router
-        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-        self.sender = SlackSender(token, settings.slack_api_url, REPLY_RATES, store=self.store)
-        self.authorize = make_authorize(
-            AsyncWebClient(base_url=settings.slack_api_url, timeout=15), token
+        self.tokens = slack_tokens(settings, self.store)
+        self.sender = SlackSender(
+            self.tokens,
+            settings.slack_api_url,
+            REPLY_RATES,
+            store=self.store,
+            metrics=runtime.metrics,
         )
+        self.authorize = make_authorize(self.tokens)
 
         # What this process already saved, so a user's every turn does not rewrite the same row.
         self._saved: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -162,6 +157,9 @@ class SlackTurns:
             return await self._deliver(row, worker, row.reply, recovering=True)
         body = row.body or {}
         team = str_field(body, "team_id") or id_field(body, "team")
+        if await self._uninstalled(body, team):
+            await inbox.finish(self.store, row.id, worker, DONE, "uninstalled")
+            return False
         identity = await self.authorize(enterprise_id=None, team_id=team or None)
         if identity is None:
             await inbox.finish(self.store, row.id, worker, DONE, "not-installed")
@@ -176,6 +174,30 @@ class SlackTurns:
         millis = int((time.monotonic() - started) * 1000)
         log.info("slack turn handled", extra=log_extra(row.tenant_id, kind=kind, millis=millis))
         return answered
+
+    async def _uninstalled(self, body: Mapping[str, Any], team: str) -> bool:
+        """``app_uninstalled``, or ``tokens_revoked`` naming bot tokens: forget the workspace.
+
+        Checked before ``authorize``: the installation is still stored, but its token is dead.
+        """
+        if body.get("type") != "event_callback" or not team:
+            return False
+        event = mapping_field(body, "event")
+        kind = str_field(event, "type")
+        if kind not in UNINSTALL_EVENTS:
+            return False
+        if kind == "tokens_revoked" and not mapping_field(event, "tokens").get("bot"):
+            return True  # only user tokens were revoked; the bot holds none
+        if self.runtime.settings.slack_oauth_enabled:
+            from bot.platforms.slack.oauth import forget_workspace
+
+            await forget_workspace(self.runtime, team)
+        else:
+            log.warning(
+                "slack app uninstalled; SLACK_BOT_TOKEN no longer works",
+                extra=log_extra(tenant_of(team)),
+            )
+        return True
 
     async def _turn(
         self, body: dict[str, Any], team: str | None, bot_user: str | None, key: str

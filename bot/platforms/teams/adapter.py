@@ -43,6 +43,7 @@ from bot.platforms.teams.intake import (
 from bot.platforms.teams.sender import ProactiveChannel, connector_failure, reply_activities
 from bot.runtime import Runtime
 from dialogs.messages import Reply
+from dialogs.privacy import TOPIC as PRIVACY_TOPIC
 from storage.events import claim_event
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,10 @@ class TeamsChannel(ProactiveChannel):
             await self.remember(context.activity, incoming)
         if incoming.turn is not None:
             reply = await self.runtime.router.handle(incoming.turn)
+            if reply.topic == PRIVACY_TOPIC:
+                # The person's stored addresses may just have been erased: save them anew on
+                # their next message instead of trusting what this process saved before.
+                self._saved_refs.clear()
             clicked = context.activity.reply_to_id if incoming.turn.kind != "text" else None
             replace_id = clicked if reply.replace else None
             await self._deliver(context, incoming, reply, replace_id)

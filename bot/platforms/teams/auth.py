@@ -4,19 +4,23 @@ credentials that live as long as the process, and the ``serviceUrl`` allow-list.
 An activity's ``serviceUrl`` is where the server POSTs its answer, so an unchecked one is a request
 forgery: only loopback without auth and the documented Teams / Bot Framework hosts with auth are
 allowed, and every connector client botbuilder makes (for replies and for proactive sends) goes
-through ``GuardedConnectorFactory``, which refuses the others and sets a timeout. Must not log
-tokens or request bodies.
+through ``GuardedConnectorFactory``, which refuses the others and sets a timeout. The keys that
+sign incoming tokens are fetched by ``SigningKeys`` (off the event loop, with a timeout) for
+botbuilder's token check. Must not log tokens or request bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
-from dataclasses import dataclass
-from typing import Final
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
 from urllib.parse import urlsplit
 
+import requests
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -27,10 +31,14 @@ from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AppCredentials,
     AuthenticateRequestResult,
+    AuthenticationConstants,
+    ChannelValidation,
     ClaimsIdentity,
     ConnectorFactory,
+    JwtTokenExtractor,
     ServiceClientCredentialsFactory,
 )
+from jwt.algorithms import RSAAlgorithm
 
 from bot.config import ConfigError, Settings
 from bot.platforms.teams.intake import PLATFORM, PRINTABLE_ID
@@ -249,8 +257,102 @@ class GuardedAuthentication(ConfigurationBotFrameworkAuthentication):
         return GuardedConnectorFactory(inner, self.policy, self.timeout)
 
 
+# the keys incoming tokens are signed with ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """What botbuilder's ``JwtTokenExtractor`` reads of a key: the key and its endorsements."""
+
+    public_key: Any
+    endorsements: list[str]
+
+
+@dataclass
+class SigningKeys:
+    """The keys published at an OpenID metadata URL, in place of botbuilder's own cache.
+
+    botbuilder's cache fetches with ``requests`` on the event loop and without a timeout, so a
+    slow key server stopped every channel of the process, and a hung one for good. This one
+    fetches in a worker thread with ``timeout`` (a failure is a ``RequestException``: 503, the
+    Bot Framework retries) and keeps botbuilder's rhythm: a refresh after a day, and at most
+    once an hour for a key id it does not know (Microsoft publishes new keys before use).
+    """
+
+    url: str
+    timeout: float
+    max_age: float = 24 * 3600.0
+    unknown_key_age: float = 3600.0
+    _keys: list[dict[str, Any]] = field(default_factory=list)
+    _fetched: float | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self, key_id: str) -> SigningKey:
+        """The key ``key_id``; raises ``PermissionError`` for a key that is not published."""
+        await self._refresh_if_older(self.max_age)
+        key = self._find(key_id)
+        if key is None:
+            await self._refresh_if_older(self.unknown_key_age)
+            key = self._find(key_id)
+        if key is None:
+            raise PermissionError("token signed with an unknown key")
+        return key
+
+    def _older(self, age: float) -> bool:
+        return self._fetched is None or time.monotonic() - self._fetched > age
+
+    async def _refresh_if_older(self, age: float) -> None:
+        if not self._older(age):
+            return
+        async with self._lock:  # one fetch for the requests that arrive meanwhile
+            if self._older(age):
+                self._keys = await asyncio.to_thread(self._fetch)
+                self._fetched = time.monotonic()
+
+    def _fetch(self) -> list[dict[str, Any]]:
+        try:
+            metadata = requests.get(self.url, timeout=self.timeout)
+            metadata.raise_for_status()
+            published = requests.get(str(metadata.json()["jwks_uri"]), timeout=self.timeout)
+            published.raise_for_status()
+            keys = published.json()["keys"]
+        except (ValueError, KeyError, TypeError) as exc:
+            message = f"unreadable signing keys ({type(exc).__name__})"
+            raise requests.RequestException(message) from None
+        if not isinstance(keys, list):
+            raise requests.RequestException("unreadable signing keys (no list)")
+        return [key for key in keys if isinstance(key, dict)]
+
+    def _find(self, key_id: str) -> SigningKey | None:
+        for key in self._keys:
+            if key_id and key.get("kid") == key_id:
+                endorsements = key.get("endorsements") or []
+                return SigningKey(RSAAlgorithm.from_jwk(json.dumps(key)), list(endorsements))
+        return None
+
+
+def channel_openid_metadata_url(settings: Settings) -> str:
+    """Where the keys of the Bot Framework's tokens are published: ``TEAMS_OPENID_METADATA_URL``
+    or botbuilder's public Bot Framework URL."""
+    return (
+        settings.teams_openid_metadata_url
+        or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+    )
+
+
 def build_adapter(settings: Settings) -> CloudAdapter:
     config = adapter_config(settings)
+    # Through ChannelValidation's own hook, not botbuilder's "parameterized" configuration: that
+    # is a second copy of the checks (and, given only the URL, compares the issuer with None), so
+    # tests against a local key server would not run the checks production runs. The hook is
+    # process-wide, as botbuilder keeps it; one process builds one adapter.
+    channel_keys = channel_openid_metadata_url(settings)
+    ChannelValidation.open_id_metadata_endpoint = channel_keys
+    # botbuilder looks its key caches up by URL; ours go in first. The Emulator's (Azure AD) keys
+    # are fetched for any token with an Azure AD issuer, so they need the same care.
+    for url in (channel_keys, AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL):
+        timeout = settings.teams_connector_timeout_seconds
+        JwtTokenExtractor.metadataCache[url] = SigningKeys(url, timeout)
     authentication = GuardedAuthentication(
         config,
         credentials_factory(config),

@@ -33,6 +33,7 @@ from bot.delivery.senders import (
     SendRates,
     Unreachable,
 )
+from bot.metrics import BotMetrics
 from bot.platforms.teams.auth import ServiceUrlRefused, build_adapter, service_url_policy
 from bot.platforms.teams.intake import PLATFORM, Incoming, log_extra
 from bot.platforms.teams.render import CARD_CONTENT_TYPE, render_card, summary
@@ -287,12 +288,14 @@ class TeamsSender:
         limits: Limits | None = None,
         *,
         max_rate_retries: int = 3,
+        metrics: BotMetrics | None = None,
     ) -> None:
         self.channel = (
             channel if isinstance(channel, ProactiveChannel) else ProactiveChannel(channel)
         )
         self.limits = limits or SendRates().limits()
         self.max_rate_retries = max_rate_retries
+        self.metrics = metrics
 
     async def send(self, item: OutboxItem, reply: Reply) -> str | None:
         """Send message by message, so a 429 on the second card does not resend the first."""
@@ -313,6 +316,8 @@ class TeamsSender:
                 if exc.reason:  # we refused to call (e.g. a stored serviceUrl off the allow-list)
                     raise Unreachable(exc.reason) from None
                 if exc.status == 429:
+                    if self.metrics is not None:
+                        self.metrics.saw_429("teams")
                     retry_after = (
                         exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
                     )
@@ -333,6 +338,8 @@ class TeamsSender:
                 ) from None
             if not sent:
                 raise Unreachable("no-reference")
+            if self.metrics is not None:
+                self.metrics.sent("teams")
             return
         raise RetryLater("ratelimited", retry_after)
 
