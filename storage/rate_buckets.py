@@ -24,7 +24,8 @@ _RESERVE = text(
                        coalesce(rate_buckets.paused_until, clock_timestamp()))
               + make_interval(secs => :span),
         updated_at = clock_timestamp()
-    RETURNING extract(epoch FROM (rate_buckets.tat - clock_timestamp()))::float8 - :span
+    RETURNING extract(epoch FROM (rate_buckets.tat - clock_timestamp()))::float8 - :span,
+              coalesce(extract(epoch FROM (rate_buckets.paused_until - clock_timestamp())), 0)::float8
     """
 )
 
@@ -42,15 +43,20 @@ _PAUSE = text(
 )
 
 
-async def reserve(store: Store, tenant_id: str, bucket: str, slots: int, interval: float) -> float:
-    """Take the bucket's next ``slots`` call slots, ``interval`` seconds apart; returns in how many
-    seconds the first one is (0 when the bucket was idle). Nobody else gets those slots."""
+async def reserve(
+    store: Store, tenant_id: str, bucket: str, slots: int, interval: float
+) -> tuple[float, float]:
+    """Take the bucket's next ``slots`` call slots, ``interval`` seconds apart. Returns in how many
+    seconds the first one is (0 when the bucket was idle) and for how many seconds the bucket is
+    paused (0 when it is not; the slots already start after the pause). Nobody else gets them."""
     span = slots * interval
     async with store.sessions.begin() as session:
-        offset = await session.scalar(
-            _RESERVE, {"tenant": tenant_id, "bucket": bucket[:80], "span": span}
-        )
-    return max(0.0, float(offset or 0.0))
+        row = (
+            await session.execute(
+                _RESERVE, {"tenant": tenant_id, "bucket": bucket[:80], "span": span}
+            )
+        ).one()
+    return max(0.0, float(row[0] or 0.0)), max(0.0, float(row[1] or 0.0))
 
 
 async def pause(store: Store, tenant_id: str, bucket: str, seconds: float) -> None:

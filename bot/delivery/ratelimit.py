@@ -144,9 +144,8 @@ class RateLimiter:
 
 
 # A shared bucket hands out at most this many seconds' worth of slots per reservation: a 429 seen
-# by another process reaches this one within that, and unused slots waste at most that much.
+# by another process reaches this one within about that, and unused slots waste at most that much.
 RESERVE_SECONDS = 0.25
-PAUSE_CHECK = 0.2  # seconds between reads of the shared pause while slots are in hand
 MAX_RESERVE = 50
 MAX_LATE = 0.03  # with headroom 0.97, 30 ms late still fits a strict per-second window
 
@@ -170,10 +169,10 @@ class SharedRateLimiter(RateLimiter):
         self.scope = scope
         self.name = name
         self._slots: deque[float] = deque()
-        self._reserving = asyncio.Lock()
+        self._refill: asyncio.Task[None] | None = None
         self._pausing: set[asyncio.Task[None]] = set()
+        self._run = max(1, min(MAX_RESERVE, int(rate.per_second * RESERVE_SECONDS)))
         self.reservations = 0  # database round trips (for the benchmark)
-        self._checked = float("-inf")  # when we last read the shared pause
 
     def pause(self, seconds: float) -> None:
         """Pause here at once and, through the database, in every other process."""
@@ -196,16 +195,12 @@ class SharedRateLimiter(RateLimiter):
             # dropped, not used: using it would bunch our call onto the next process's slot.
             while self._slots and self._slots[0] < now - late:
                 self._slots.popleft()
-            if not self._slots:
-                await self._reserve()
-                continue
-            if now - self._checked > PAUSE_CHECK:
-                # Slots already in hand do not see a 429 another process got: ask now and then.
-                self._checked = now
-                paused = await rate_buckets.paused_for(self.store, self.scope, self.name)
-                if paused > 0:
-                    RateLimiter.pause(self, paused)
-                    self._slots.clear()
+            if len(self._slots) <= self._run // 2:
+                # Ask for the next run while half of this one is left: a round trip per run
+                # (tens of milliseconds on a busy loop) then never leaves the rate idle.
+                refill = self._start_refill()
+                if not self._slots:
+                    await asyncio.shield(refill)
                     continue
             slot = self._slots.popleft()
             if slot > now:
@@ -214,27 +209,38 @@ class SharedRateLimiter(RateLimiter):
                 continue  # a 429 arrived while we slept: our slot is void, queue again
             return
 
+    def _start_refill(self) -> asyncio.Task[None]:
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.get_running_loop().create_task(self._reserve())
+            self._refill.add_done_callback(_retrieve)
+        return self._refill
+
     async def _reserve(self) -> None:
-        async with self._reserving:
-            if self._slots:  # another waiter reserved while we queued for the lock
-                return
-            interval = self.rate.interval
-            # A quarter second's worth, not just what is waiting now: during a fan-out the waiters
-            # come one by one, and a round trip per call would set the pace instead of the rate.
-            # Slots not used in time are lost (at most that much at the end of a burst).
-            count = max(1, min(MAX_RESERVE, int(self.rate.per_second * RESERVE_SECONDS)))
-            # The database ran the statement somewhere between sending and answering (on a busy
-            # event loop that can be tens of milliseconds): count our run from the answer, so it
-            # never starts before the database's, and end it by the send, so it never reaches
-            # into the next process's run. A slow round trip costs slots, never an overlap.
-            sent_at = self._clock()
-            offset = await rate_buckets.reserve(self.store, self.scope, self.name, count, interval)
-            received = self._checked = self._clock()
-            start, end = received + offset, sent_at + offset + count * interval
-            self._slots.extend(
-                start + i * interval for i in range(count) if start + i * interval < end
-            )
-            self.reservations += 1
+        interval = self.rate.interval
+        sent_at = self._clock()
+        offset, paused = await rate_buckets.reserve(
+            self.store, self.scope, self.name, self._run, interval
+        )
+        received = self._clock()
+        self.reservations += 1
+        if paused > 0:
+            # Another process got a 429: slots in hand are void; the new run starts after it.
+            self._paused_until = max(self._paused_until, received + paused)
+            self._slots.clear()
+        # The database ran the statement somewhere between sending and answering: take the
+        # middle, so our clock and the database's differ by at most half a round trip, and
+        # runs of one process follow each other without a gap or an overlap.
+        start = (sent_at + received) / 2 + offset
+        if self._slots:  # that estimate may wobble: never before the run still in hand
+            start = max(start, self._slots[-1] + interval)
+        self._slots.extend(start + i * interval for i in range(self._run))
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A failed refill nobody waited for (the database went away) is logged by the next waiter,
+    which starts another and awaits it; do not let asyncio warn about it meanwhile."""
+    if not task.cancelled():
+        task.exception()
 
 
 class Limits:

@@ -65,3 +65,23 @@ async def test_a_429_in_one_process_pauses_the_other(store: Store) -> None:
     # Another tenant's bucket is not paused.
     await limits(store).bucket("post", "slack:T2").acquire(None)
     assert await rate_buckets.paused_for(store, "slack:T2", "post") == 0.0
+
+
+async def test_many_waiters_across_many_runs_all_get_a_slot(store: Store) -> None:
+    # More callers at once than a run has slots, over a dozen runs: while one caller waits for
+    # the database the others take what is in hand, and none may then find the run emptied
+    # under it (an IndexError used to end such a send and stall the fan-out for the backoff).
+    bucket = SharedLimits({"post": (Rate(40.0), None)}, store).bucket("post", "slack:T9")
+    times: list[float] = []
+
+    async def caller(n: int) -> None:
+        for _ in range(4):
+            await bucket.acquire(None)
+            times.append(time.monotonic())
+            await asyncio.sleep(0.01 * (n % 7))  # the call itself: callers come back staggered
+
+    await asyncio.gather(*(caller(n) for n in range(30)))
+    assert len(times) == 120
+    assert busiest_second(times) <= 40 + 1
+    # A round trip per run of slots, not per call.
+    assert bucket.reservations <= 120 // 5
