@@ -9,6 +9,8 @@ per call, and replicas never need each other's clocks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import text
 
 from storage.repositories import Store
@@ -24,7 +26,8 @@ _RESERVE = text(
                        coalesce(rate_buckets.paused_until, clock_timestamp()))
               + make_interval(secs => :span),
         updated_at = clock_timestamp()
-    RETURNING extract(epoch FROM (rate_buckets.tat - clock_timestamp()))::float8 - :span,
+    RETURNING extract(epoch FROM rate_buckets.tat)::float8 - :span,
+              extract(epoch FROM clock_timestamp())::float8,
               coalesce(extract(epoch FROM (rate_buckets.paused_until - clock_timestamp())), 0)::float8
     """
 )
@@ -43,12 +46,18 @@ _PAUSE = text(
 )
 
 
-async def reserve(
-    store: Store, tenant_id: str, bucket: str, slots: int, interval: float
-) -> tuple[float, float]:
-    """Take the bucket's next ``slots`` call slots, ``interval`` seconds apart. Returns in how many
-    seconds the first one is (0 when the bucket was idle) and for how many seconds the bucket is
-    paused (0 when it is not; the slots already start after the pause). Nobody else gets them."""
+@dataclass(frozen=True)
+class Run:
+    """A reserved run of slots, on the database's clock (epoch seconds)."""
+
+    start: float  # when the first slot is
+    now: float  # the database's clock when it reserved them
+    paused: float  # seconds the bucket is still paused for (the run already starts after it)
+
+
+async def reserve(store: Store, tenant_id: str, bucket: str, slots: int, interval: float) -> Run:
+    """Take the bucket's next ``slots`` call slots, ``interval`` seconds apart, from its next free
+    slot or now, whichever is later. Nobody else gets them."""
     span = slots * interval
     async with store.sessions.begin() as session:
         row = (
@@ -56,7 +65,7 @@ async def reserve(
                 _RESERVE, {"tenant": tenant_id, "bucket": bucket[:80], "span": span}
             )
         ).one()
-    return max(0.0, float(row[0] or 0.0)), max(0.0, float(row[1] or 0.0))
+    return Run(float(row[0]), float(row[1]), max(0.0, float(row[2] or 0.0)))
 
 
 async def pause(store: Store, tenant_id: str, bucket: str, seconds: float) -> None:
