@@ -191,6 +191,14 @@ class ReminderService:
         log.info("reminder service started", extra={"worker": self.dispatcher.worker_id})
 
     async def stop(self) -> None:
+        """Graceful: no new claims, the sends under way finish (up to ``SHUTDOWN_GRACE_SECONDS``)
+        and are recorded, rows claimed but not tried go back to the queue for the other
+        processes, then the connections close."""
+        self.dispatcher.stop_claiming()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        try:
+            await self.dispatcher.stop(self.runtime.settings.shutdown_grace_seconds)
+        except Exception as exc:  # the database is gone: the leases bring the rows back
+            log.error("outbox stop failed", extra={"error_type": type(exc).__name__})
         await close_senders(self.dispatcher.senders)

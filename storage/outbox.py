@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import User, utcnow
 from storage.outbox_models import (
@@ -37,6 +38,8 @@ from storage.outbox_models import (
 )
 from storage.repositories import Store, rowcount
 
+# pg_advisory_xact_lock key the claims of due rows take turns on (any constant; "BTSO").
+CLAIM_LOCK = 0x4254534F
 ENQUEUE_CHUNK = 400  # rows per INSERT (stays far below SQLite's bound-parameter limit)
 
 
@@ -152,11 +155,13 @@ async def _claim(
     limit: int,
     status: str,
     *conditions: Any,
+    serialize: bool = False,
 ) -> list[OutboxItem]:
     """One UPDATE … RETURNING: the picked rows get ``status``, the worker and a lease together."""
     pick = select(OutboxItem.id).where(*conditions).order_by(OutboxItem.send_at, OutboxItem.id)
     pick = pick.limit(limit)
-    if store.engine.dialect.name == "postgresql":
+    postgres = store.engine.dialect.name == "postgresql"
+    if postgres:
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
         update(OutboxItem)
@@ -166,6 +171,10 @@ async def _claim(
         .execution_options(synchronize_session=False)
     )
     async with store.sessions.begin() as session:
+        if postgres and serialize:
+            # Claims take turns (one short statement per batch, so nobody waits long): each then
+            # sees the conversations the previous claims took.
+            await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
         rows = list((await session.scalars(stmt)).all())
     return sorted(rows, key=lambda r: (r.send_at, r.id))
 
@@ -177,9 +186,32 @@ async def claim_due(
     now: datetime | None = None,
     limit: int = 50,
     lease: timedelta = timedelta(minutes=5),
+    target_gap: timedelta = timedelta(seconds=1),
 ) -> list[OutboxItem]:
-    """Claim up to ``limit`` pending rows whose time has come (oldest first) for ``worker``."""
+    """Claim up to ``limit`` pending rows whose time has come (oldest first) for ``worker``.
+
+    A conversation belongs to one process at a time: a row is not claimed while another worker
+    holds a row for the same target (claimed or sending) or sent one there less than
+    ``target_gap`` ago, so each process's per-conversation spacing holds across processes too
+    (on SQLite there is one process)."""
     now = now or utcnow()
+    other = aliased(OutboxItem)
+    busy = (
+        select(other.id)
+        .where(
+            other.tenant_id == OutboxItem.tenant_id,
+            other.platform == OutboxItem.platform,
+            other.target_id == OutboxItem.target_id,
+            other.claimed_by.is_not(None),
+            other.claimed_by != worker,
+            or_(
+                other.status.in_((CLAIMED, SENDING)),
+                and_(other.status == SENT, other.sent_at > now - target_gap),
+            ),
+        )
+        .exists()
+    )
+    postgres = store.engine.dialect.name == "postgresql"
     return await _claim(
         store,
         worker,
@@ -189,6 +221,8 @@ async def claim_due(
         CLAIMED,
         OutboxItem.status == PENDING,
         OutboxItem.next_attempt_at <= now,
+        *((~busy,) if postgres else ()),
+        serialize=postgres,
     )
 
 
@@ -199,6 +233,18 @@ async def release_expired_claims(store: Store, *, now: datetime | None = None) -
         result = await session.execute(
             update(OutboxItem)
             .where(OutboxItem.status == CLAIMED, OutboxItem.lease_until < now)
+            .values(status=PENDING, claimed_by=None, lease_until=None)
+        )
+    return rowcount(result)
+
+
+async def release_claims(store: Store, worker: str) -> int:
+    """Give back every row ``worker`` claimed but never tried (at shutdown: another process may
+    take them at once instead of after the lease)."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.status == CLAIMED, OutboxItem.claimed_by == worker)
             .values(status=PENDING, claimed_by=None, lease_until=None)
         )
     return rowcount(result)
@@ -251,6 +297,86 @@ async def mark_sending(
             .values(status=SENDING, attempts=OutboxItem.attempts + 1, lease_until=now + lease)
         )
     return rowcount(result) == 1
+
+
+async def mark_sending_many(
+    store: Store,
+    item_ids: Sequence[int],
+    worker: str,
+    *,
+    now: datetime | None = None,
+    lease: timedelta = timedelta(minutes=5),
+) -> set[int]:
+    """``mark_sending`` for several rows in one statement; the ids that are still ours (only those
+    may be sent)."""
+    if not item_ids:
+        return set()
+    now = now or utcnow()
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_(item_ids),
+            OutboxItem.claimed_by == worker,
+            OutboxItem.status.in_((CLAIMED, SENDING)),
+            OutboxItem.lease_until > now,
+        )
+        .values(status=SENDING, attempts=OutboxItem.attempts + 1, lease_until=now + lease)
+        .returning(OutboxItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    async with store.sessions.begin() as session:
+        return set((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A row the platform took: when, its message id, whether it went out late."""
+
+    item_id: int
+    sent_at: datetime
+    message_id: str | None = None
+    late: bool = False
+
+
+_SENT_MANY = (
+    update(OutboxItem.__table__)  # type: ignore[arg-type]
+    .where(
+        OutboxItem.__table__.c.id == bindparam("b_id"),
+        OutboxItem.__table__.c.claimed_by == bindparam("b_worker"),
+        OutboxItem.__table__.c.status == SENDING,
+    )
+    .values(
+        status=SENT,
+        last_error="",
+        lease_until=None,
+        sent_at=bindparam("b_sent_at"),
+        platform_message_id=func.coalesce(
+            bindparam("b_message_id"), OutboxItem.__table__.c.platform_message_id
+        ),
+        late=bindparam("b_late"),
+    )
+)
+
+
+async def finish_sent_many(store: Store, worker: str, sent: Sequence[Sent]) -> None:
+    """Record several sends in one transaction: one prepared UPDATE executed for every row (a
+    ``sending`` row still held by ``worker`` becomes ``sent``). Until this commits the rows stay
+    ``sending``, so a crash before it leaves them in doubt, never pending: the next dispatcher asks
+    the platform before it sends any of them again."""
+    if not sent:
+        return
+    params = [
+        {
+            "b_id": s.item_id,
+            "b_worker": worker,
+            "b_sent_at": s.sent_at,
+            "b_message_id": s.message_id[:120] if s.message_id is not None else None,
+            "b_late": s.late,
+        }
+        for s in sent
+    ]
+    async with store.sessions.begin() as session:
+        await session.execute(_SENT_MANY, params)
 
 
 async def finish(
@@ -367,6 +493,21 @@ async def reminded_occurrences(
             )
         )
         return {(p["task"], date.fromisoformat(p["occurrence"]), p["unit"]) for p in rows.all()}
+
+
+async def user_languages(
+    store: Store, tenant_id: str, platform_user_ids: Sequence[str]
+) -> dict[str, str]:
+    """``user_language`` for many users of one tenant in one query (those who chose)."""
+    if not platform_user_ids:
+        return {}
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(User.platform_user_id, User.language).where(
+                User.tenant_id == tenant_id, User.platform_user_id.in_(set(platform_user_ids))
+            )
+        )
+        return {user: lang for user, lang in rows.all() if lang}
 
 
 async def user_language(store: Store, tenant_id: str, platform_user_id: str) -> str | None:

@@ -93,6 +93,7 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_tenant_kind", "tenant_id", "kind"),
+        Index("ix_outbox_target", "tenant_id", "platform", "target_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -123,6 +123,7 @@ NO_PERSON: dict[str, str] = {
     "leader_digests": "a channel id and task keys",
     "slack_installations": "a workspace's bot (its own user id) and encrypted bot tokens",
     "slack_oauth_states": "one-time install states",
+    "rate_buckets": "send-rate slots per tenant and API method",
     "alembic_version": "the schema revision",
 }
 

@@ -44,6 +44,24 @@ async def get_reference(
         )
 
 
+async def get_references(
+    store: Store, tenant_id: str, platform: str, kind: str, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``get_reference`` for many keys in one query (those that have one)."""
+    if not keys:
+        return {}
+    async with store.sessions() as session:
+        rows = await session.execute(
+            select(ConversationRef.key, ConversationRef.reference).where(
+                ConversationRef.tenant_id == tenant_id,
+                ConversationRef.platform == platform,
+                ConversationRef.kind == kind,
+                ConversationRef.key.in_(set(keys)),
+            )
+        )
+        return {key: ref for key, ref in rows.all() if isinstance(ref, dict)}
+
+
 async def list_references(store: Store, tenant_id: str, platform: str) -> list[ConversationRef]:
     async with store.sessions() as session:
         rows = await session.scalars(

@@ -15,11 +15,13 @@ says, and its ``after_sent`` hook hears what went out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.delivery.senders import Rejected, RetryLater, Sender, Unreachable
 from dialogs.messages import Reply
@@ -54,8 +56,10 @@ UNREPORTED_KINDS = frozenset({OutboxKind.REPORT, OutboxKind.DIGEST, OutboxKind.F
 class DispatchSettings:
     """How hard and how long the dispatcher tries."""
 
-    batch: int = 50
-    concurrency: int = 16
+    batch: int = 50  # rows per claim
+    concurrency: int = 16  # rows in ``sending`` at once (what a crash can leave in doubt)
+    mark_chunk: int = 8  # rows marked ``sending`` / recorded ``sent`` per statement
+    flush_after: float = 0.1  # seconds a sent row waits at most for the rest of its chunk
     lease: timedelta = timedelta(minutes=5)
     grace: timedelta = DEFAULT_GRACE
     late_after: timedelta = timedelta(minutes=15)
@@ -104,13 +108,43 @@ class Dispatcher:
         self.clock = clock
         self._running = asyncio.Lock()
         self._expired: dict[str, int] = {}
+        self._stopping = False
+        self._task: asyncio.Task[Any] | None = None
+
+    def stop_claiming(self) -> None:
+        """Shutdown: claim nothing more, let the sends under way finish and record them, hand
+        every row claimed but not yet tried back to the queue (``stop`` waits for that)."""
+        self._stopping = True
+
+    async def stop(self, grace: float) -> None:
+        """``stop_claiming`` and wait up to ``grace`` seconds for the run in progress to end;
+        then cancel it (its rows in ``sending`` are checked before anything is resent) and give
+        back whatever this process still holds in ``claimed``."""
+        self.stop_claiming()
+        if self._running.locked():
+            try:
+                async with asyncio.timeout(grace):
+                    async with self._running:
+                        pass
+            except TimeoutError:
+                log.warning("outbox run did not finish within the shutdown grace")
+                if self._task is not None:
+                    self._task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await self._task
+        released = await outbox.release_claims(self.store, self.worker_id)
+        if released:
+            log.info("released claims at shutdown", extra={"count": released})
 
     async def run_once(self, max_batches: int | None = None) -> DispatchStats:
         """Recover what crashed processes left, then send due rows until none is left."""
         stats = DispatchStats()
         if self._running.locked():  # a slow run is still going; the next tick catches up
             return stats
+        if self._stopping:
+            return stats
         async with self._running:
+            self._task = asyncio.current_task()
             released = await outbox.release_expired_claims(self.store, now=self.clock())
             if released:
                 log.warning("released claims of a stopped dispatcher", extra={"count": released})
@@ -118,19 +152,106 @@ class Dispatcher:
                 self.store, self.worker_id, now=self.clock(), lease=self.settings.lease
             ):
                 stats.add(await self._resolve_in_doubt(row))
+            # Failures found while sending plan reports (due now): go round until a pass claims
+            # nothing.
             batches = 0
-            limit = asyncio.Semaphore(self.settings.concurrency)
-
-            async def one(row: OutboxItem) -> None:
-                async with limit:
-                    try:
-                        stats.add(await self._deliver(row))
-                    except Exception as exc:  # e.g. the database went away mid-row
-                        # The row keeps its claim; when the lease ends it is tried again.
-                        log.error("outbox row crashed", extra={"error_type": type(exc).__name__})
-                        stats.add("error")
-
             while max_batches is None or batches < max_batches:
+                left = None if max_batches is None else max_batches - batches
+                claimed = await self._send_due(stats, left)
+                batches += claimed
+                if not claimed or self._stopping:
+                    break
+        if stats.total:
+            log.info("outbox run", extra={"worker": self.worker_id, **stats.counts})
+        return stats
+
+    # due rows: a pipeline --------------------------------------------------------------------
+
+    async def _send_due(self, stats: DispatchStats, max_batches: int | None) -> int:
+        """Claim batches, prepare their rows, mark them ``sending`` a chunk at a time, send, and
+        record the sends a chunk at a time, so that the database is hit per chunk, not per row,
+        and the next batch is claimed and prepared while the last rows of this one are still
+        waiting for the rate limiter (the limiter never sits idle between batches)."""
+        s = self.settings
+        ready: asyncio.Queue[_Ready | None] = asyncio.Queue(maxsize=s.concurrency)
+        recorder = _Recorder(self, stats)
+        claimed = [0]
+        feeder = asyncio.create_task(self._feed(ready, stats, max_batches, claimed))
+        sends: set[asyncio.Task[None]] = set()
+        try:
+            done = False
+            while not done and not self._stopping:
+                await recorder.room(s.mark_chunk)
+                first = await ready.get()
+                if first is None or self._stopping:
+                    break
+                group = [first]
+                while len(group) < s.mark_chunk and not ready.empty():
+                    item = ready.get_nowait()
+                    if item is None:
+                        done = True
+                        break
+                    group.append(item)
+                ours = await outbox.mark_sending_many(
+                    self.store,
+                    [r.row.id for r in group],
+                    self.worker_id,
+                    now=self.clock(),
+                    lease=s.lease,
+                )
+                for prepared in group:
+                    if prepared.row.id not in ours:
+                        stats.add("lost-claim")
+                        continue
+                    recorder.taken()
+                    task = asyncio.create_task(self._send_marked(prepared, recorder))
+                    sends.add(task)
+                    task.add_done_callback(sends.discard)
+            if self._stopping:
+                feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
+        finally:
+            # Sends under way finish (when stopping too: a message half-way is worse than a
+            # short wait); a cancelled run leaves them ``sending``, checked before any resend.
+            if sends:
+                await asyncio.gather(*sends, return_exceptions=True)
+            feeder.cancel()
+            await recorder.close()
+            if self._stopping:
+                # Claimed but never tried: back to the queue now, for the other processes.
+                released = await outbox.release_claims(self.store, self.worker_id)
+                if released:
+                    log.info("released claims at shutdown", extra={"count": released})
+        return claimed[0]
+
+    async def _feed(
+        self,
+        ready: asyncio.Queue[_Ready | None],
+        stats: DispatchStats,
+        max_batches: int | None,
+        claimed: list[int],
+    ) -> None:
+        """Claim and prepare batches until none is due; ``None`` in the queue says so."""
+        batches = 0
+        limit = asyncio.Semaphore(self.settings.concurrency)
+
+        async def prepare(row: OutboxItem, lang: str) -> None:
+            async with limit:
+                try:
+                    outcome = await self._prepare(row, lang)
+                except Exception as exc:  # e.g. the database went away mid-row
+                    # The row keeps its claim; when the lease ends it is tried again.
+                    log.error("outbox row crashed", extra={"error_type": type(exc).__name__})
+                    stats.add("error")
+                    return
+            if isinstance(outcome, str):
+                stats.add(outcome)
+            else:
+                await ready.put(outcome)
+
+        try:
+            while (max_batches is None or batches < max_batches) and not self._stopping:
                 rows = await outbox.claim_due(
                     self.store,
                     self.worker_id,
@@ -141,11 +262,90 @@ class Dispatcher:
                 if not rows:
                     break
                 batches += 1
-                await asyncio.gather(*(one(row) for row in rows))
+                claimed[0] = batches
+                langs = await self._langs(rows)
+                for platform, sender in self.senders.items():
+                    prefetch = getattr(sender, "prefetch", None)  # e.g. Slack's stored DMs
+                    mine = [row for row in rows if row.platform == platform]
+                    if prefetch is not None and mine:
+                        await prefetch(mine)
+                await asyncio.gather(*(prepare(row, langs[row.id]) for row in rows))
                 await self._report_expired()  # planned now, so this loop sends it too
-        if stats.total:
-            log.info("outbox run", extra={"worker": self.worker_id, **stats.counts})
-        return stats
+        finally:
+            await ready.put(None)
+
+    async def _prepare(self, row: OutboxItem, lang: str) -> _Ready | str:
+        """What must happen before the platform call: the grace window, the ``obsolete`` hook,
+        rendering. A row that ends here gets its final status and the outcome is returned."""
+        now = self.clock()
+        overdue = now - row.send_at
+        if overdue > self.settings.grace and row.attempts == 0:
+            if await outbox.finish(
+                self.store, row.id, self.worker_id, EXPIRED, error="older-than-grace"
+            ):
+                self._expired[row.tenant_id] = self._expired.get(row.tenant_id, 0) + 1
+            return EXPIRED
+        if await self.obsolete(self.store, row):
+            await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="obsolete")
+            return SKIPPED
+        sender = self.senders.get(row.platform)
+        if sender is None:
+            await self._final(row, UNREACHABLE, f"no-sender-{row.platform}")
+            return UNREACHABLE
+        late = overdue > self.settings.late_after
+        try:
+            reply = await self.render(Notice.of(row, lang, late))
+        except LookupError:
+            await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="gone")
+            return SKIPPED
+        except Exception as exc:
+            log.error("render failed", extra={"error_type": type(exc).__name__, "kind": row.kind})
+            await self._final(row, FAILED, f"render-{type(exc).__name__}")
+            return FAILED
+        return _Ready(row, sender, reply, late)
+
+    async def _send_marked(self, prepared: _Ready, recorder: _Recorder) -> None:
+        """The platform call of a row marked ``sending``; a success is handed to the recorder."""
+        row, stats = prepared.row, recorder.stats
+        try:
+            try:
+                message_id = await prepared.sender.send(row, prepared.reply)
+            except Unreachable as exc:
+                await self._final(row, UNREACHABLE, exc.code)
+                stats.add(UNREACHABLE)
+            except Rejected as exc:
+                await self._final(row, FAILED, exc.code)
+                stats.add(FAILED)
+            except RetryLater as exc:
+                stats.add(await self._retry(row, exc.code, exc.retry_after))
+            except Exception as exc:  # a bug or an unexpected library error: retry, then report
+                log.error("send raised", extra={"error_type": type(exc).__name__, "kind": row.kind})
+                stats.add(await self._retry(row, f"error-{type(exc).__name__}", None))
+            else:
+                sent = outbox.Sent(row.id, self.clock(), message_id, prepared.late)
+                recorder.sent(row, sent)
+                return
+        except Exception as exc:  # recording the outcome failed: the lease brings the row back
+            log.error("outbox row crashed", extra={"error_type": type(exc).__name__})
+            stats.add("error")
+        recorder.released()
+
+    async def _langs(self, rows: list[OutboxItem]) -> dict[int, str]:
+        """Each row's language: its user's choice (one query per tenant), else the default."""
+        chosen: dict[tuple[str, str], str] = {}
+        by_tenant: dict[str, list[str]] = {}
+        for row in rows:
+            if row.target_kind == "user":
+                by_tenant.setdefault(row.tenant_id, []).append(row.target_id)
+        for tenant_id, users in by_tenant.items():
+            for user, lang in (await outbox.user_languages(self.store, tenant_id, users)).items():
+                chosen[(tenant_id, user)] = lang
+        return {
+            row.id: chosen.get((row.tenant_id, row.target_id), self.default_lang)
+            if row.target_kind == "user"
+            else self.default_lang
+            for row in rows
+        }
 
     # one row -----------------------------------------------------------------------------------
 
@@ -274,3 +474,96 @@ class Dispatcher:
             return self.default_lang
         chosen = await outbox.user_language(self.store, row.tenant_id, row.target_id)
         return chosen or self.default_lang
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A claimed row, rendered and about to be sent."""
+
+    row: OutboxItem
+    sender: Sender
+    reply: Reply
+    late: bool
+
+
+class _Recorder:
+    """Counts the rows in ``sending`` and records sends a chunk at a time.
+
+    A sent row counts as in flight until its ``sent`` is committed, so at most ``concurrency``
+    rows are ever ``sending`` in the database (what a crash leaves in doubt is no more than before
+    chunking). Chunks are written when ``mark_chunk`` rows are waiting or ``flush_after`` passed;
+    ``after_sent`` runs once a row's ``sent`` is committed, as it did row by row."""
+
+    def __init__(self, dispatcher: Dispatcher, stats: DispatchStats) -> None:
+        self.dispatcher = dispatcher
+        self.stats = stats
+        self._in_flight = 0
+        self._freed = asyncio.Event()
+        self._waiting: list[tuple[OutboxItem, outbox.Sent]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._flush_loop())
+
+    async def room(self, n: int) -> None:
+        """Wait until ``n`` more rows may be marked ``sending`` (fewer rows are fine at the end)."""
+        limit = self.dispatcher.settings.concurrency
+        while self._in_flight > max(0, limit - n):
+            self._freed.clear()
+            await self._freed.wait()
+
+    def taken(self) -> None:
+        self._in_flight += 1
+
+    def released(self, count: int = 1) -> None:
+        self._in_flight -= count
+        self._freed.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def sent(self, row: OutboxItem, sent: outbox.Sent) -> None:
+        self._waiting.append((row, sent))
+        if len(self._waiting) >= self.dispatcher.settings.mark_chunk:
+            self._wake.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.dispatcher.settings.flush_after)
+            self._wake.clear()
+            await self.flush()
+            if self._closing and not self._waiting:
+                return
+
+    async def flush(self) -> None:
+        chunk, self._waiting = self._waiting, []
+        if not chunk:
+            return
+        d = self.dispatcher
+        try:
+            await outbox.finish_sent_many(d.store, d.worker_id, [sent for _, sent in chunk])
+        except Exception as exc:
+            # Left ``sending``: after the lease the next run asks the platform, never resends
+            # blindly.
+            log.error("recording sends failed", extra={"error_type": type(exc).__name__})
+            self.stats.add("error")
+            self.released(len(chunk))
+            return
+        self.released(len(chunk))
+        for row, sent in chunk:
+            self.stats.add("late" if sent.late else SENT)
+            try:
+                await d.after_sent(d.store, row)
+            except Exception as exc:
+                log.error("after_sent failed", extra={"error_type": type(exc).__name__})
+
+    async def close(self) -> None:
+        """Write what is still waiting, then stop."""
+        self._closing = True
+        self._wake.set()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            self._task.cancel()
+            raise

@@ -8,14 +8,28 @@ more call, ``pause(seconds)`` (a 429's Retry-After) holds back every later call 
 only the one that was refused. Slots are reserved before sleeping (GCRA, the "virtual scheduling"
 form of a token bucket), so waiters never spin and never race for the same slot. Time comes from
 ``time.monotonic`` unless a test injects a clock; this module must not know any platform.
+
+Several processes on one PostgreSQL share each bucket through ``SharedLimits``: a
+``SharedRateLimiter`` takes a run of slots (a quarter second's worth) from the bucket's row in
+``rate_buckets`` in one statement and hands them to its waiters, so the processes together keep the
+rate and the database is hit once per run, not per call; a 429 pauses the row for all of them. The
+per-key spacing (Slack's per channel) stays in memory: the outbox claim keeps one conversation's
+rows with one process at a time (``storage.outbox.claim_due``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storage import rate_buckets
+
+if TYPE_CHECKING:
+    from storage.repositories import Store
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -129,6 +143,117 @@ class RateLimiter:
             del self._keys[key]
 
 
+# A shared bucket hands out at most this many seconds' worth of slots per reservation: a 429 seen
+# by another process reaches this one within about that, and unused slots waste at most that much.
+RESERVE_SECONDS = 0.25
+MAX_RESERVE = 50
+MAX_LATE = 0.03  # with headroom 0.97, 30 ms late still fits a strict per-second window
+CLOCK_DRIFT = 5e-4  # how fast two clocks may drift apart (the most NTP slews a clock by)
+
+
+class SharedRateLimiter(RateLimiter):
+    """A ``RateLimiter`` whose bucket rate is kept in PostgreSQL for every process (see module)."""
+
+    def __init__(
+        self,
+        rate: Rate,
+        per_key: Rate | None,
+        store: Store,
+        scope: str,
+        name: str,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(rate, per_key, clock=clock, sleep=sleep)
+        self.store = store
+        self.scope = scope
+        self.name = name
+        self._slots: deque[float] = deque()
+        self._refill: asyncio.Task[None] | None = None
+        self._pausing: set[asyncio.Task[None]] = set()
+        self._run = max(1, min(MAX_RESERVE, int(rate.per_second * RESERVE_SECONDS)))
+        self.reservations = 0  # database round trips (for the benchmark)
+        self._db_ahead = 0.0  # the database's clock minus ours (see _learn_clock)
+        self._best_rtt = float("inf")
+        self._learned_at = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Pause here at once and, through the database, in every other process."""
+        super().pause(seconds)
+        self._slots.clear()  # handed out before the 429: void
+        task = asyncio.get_running_loop().create_task(
+            rate_buckets.pause(self.store, self.scope, self.name, seconds)
+        )
+        self._pausing.add(task)
+        task.add_done_callback(self._pausing.discard)
+
+    async def _acquire_bucket(self) -> None:
+        late = max(self.rate.interval, MAX_LATE)
+        while True:
+            now = self._clock()
+            if self._paused_until > now:
+                await self._sleep(self._paused_until - now)
+                continue
+            # A slot we are late for by more than an interval (or a little event loop lag) is
+            # dropped, not used: using it would bunch our call onto the next process's slot.
+            while self._slots and self._slots[0] < now - late:
+                self._slots.popleft()
+            if len(self._slots) <= self._run // 2:
+                # Ask for the next run while half of this one is left: a round trip per run
+                # (tens of milliseconds on a busy loop) then never leaves the rate idle.
+                refill = self._start_refill()
+                if not self._slots:
+                    await asyncio.shield(refill)
+                    continue
+            slot = self._slots.popleft()
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._paused_until > self._clock():
+                continue  # a 429 arrived while we slept: our slot is void, queue again
+            return
+
+    def _start_refill(self) -> asyncio.Task[None]:
+        if self._refill is None or self._refill.done():
+            self._refill = asyncio.get_running_loop().create_task(self._reserve())
+            self._refill.add_done_callback(_retrieve)
+        return self._refill
+
+    async def _reserve(self) -> None:
+        interval = self.rate.interval
+        sent_at = self._clock()
+        run = await rate_buckets.reserve(self.store, self.scope, self.name, self._run, interval)
+        received = self._clock()
+        self.reservations += 1
+        self._learn_clock(run.now, sent_at, received)
+        if run.paused > 0:
+            # Another process got a 429: slots in hand are void; the new run starts after it.
+            self._paused_until = max(self._paused_until, received + run.paused)
+            self._slots.clear()
+        start = run.start - self._db_ahead
+        if self._slots:  # a better clock estimate may move it: never before the run in hand
+            start = max(start, self._slots[-1] + interval)
+        self._slots.extend(start + i * interval for i in range(self._run))
+
+    def _learn_clock(self, db_now: float, sent_at: float, received: float) -> None:
+        """How far the database's clock is ahead of ours. The database read its clock somewhere
+        in the round trip, so the middle is off by at most half of it: keep the estimate from
+        the quickest round trip (a loaded event loop makes most of them slow), allowing for
+        clock drift as it ages, so a slow one never shifts our slots onto another process's."""
+        rtt = received - sent_at
+        drift = (received - self._learned_at) * CLOCK_DRIFT
+        if rtt <= self._best_rtt + drift:
+            self._best_rtt, self._learned_at = rtt, received
+            self._db_ahead = db_now - (sent_at + received) / 2
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A failed refill nobody waited for (the database went away) is logged by the next waiter,
+    which starts another and awaits it; do not let asyncio warn about it meanwhile."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Limits:
     """One ``RateLimiter`` per bucket name (e.g. ``"slack:T0001:chat.postMessage"``), made on demand
     with the rates given for that kind of bucket."""
@@ -150,10 +275,33 @@ class Limits:
         found = self._buckets.get((kind, scope))
         if found is None:
             rate, per_key = self._rates[kind]
-            found = RateLimiter(rate, per_key, clock=self._clock, sleep=self._sleep)
+            found = self._make(kind, scope, rate, per_key)
             self._buckets[(kind, scope)] = found
         return found
+
+    def _make(self, kind: str, scope: str, rate: Rate, per_key: Rate | None) -> RateLimiter:
+        return RateLimiter(rate, per_key, clock=self._clock, sleep=self._sleep)
 
     @property
     def pauses(self) -> int:
         return sum(b.pauses for b in self._buckets.values())
+
+
+class SharedLimits(Limits):
+    """``Limits`` whose bucket rates every process on one PostgreSQL database shares."""
+
+    def __init__(
+        self,
+        rates: dict[str, tuple[Rate, Rate | None]],
+        store: Store,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(rates, clock=clock, sleep=sleep)
+        self.store = store
+
+    def _make(self, kind: str, scope: str, rate: Rate, per_key: Rate | None) -> RateLimiter:
+        return SharedRateLimiter(
+            rate, per_key, self.store, scope, kind, clock=self._clock, sleep=self._sleep
+        )

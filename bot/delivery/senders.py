@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.delivery.ratelimit import Limits, Rate
+from bot.delivery.ratelimit import Limits, Rate, SharedLimits
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
+from storage.repositories import Store
 
 # Rate-limiter bucket kinds (one limiter of each kind per tenant).
 SLACK_POST = "slack:chat.postMessage"
@@ -84,11 +85,17 @@ class SendRates:
     teams_send: float = 50.0  # Bot Connector per app and tenant ("50 RPS")
     teams_conversation: float = 7.0  # per bot and conversation ("7 per second")
 
-    def limits(self) -> Limits:
-        return Limits(
-            {
-                SLACK_POST: (Rate(self.slack_send), Rate(self.slack_channel)),
-                SLACK_LOOKUP: (Rate(self.slack_lookup), None),
-                TEAMS_SEND: (Rate(self.teams_send), Rate(self.teams_conversation)),
-            }
-        )
+    def table(self) -> dict[str, tuple[Rate, Rate | None]]:
+        """Bucket kind → (rate of the bucket, spacing per conversation)."""
+        return {
+            SLACK_POST: (Rate(self.slack_send), Rate(self.slack_channel)),
+            SLACK_LOOKUP: (Rate(self.slack_lookup), None),
+            TEAMS_SEND: (Rate(self.teams_send), Rate(self.teams_conversation)),
+        }
+
+    def limits(self, store: Store | None = None) -> Limits:
+        """The process's limiters; with a PostgreSQL ``store`` the bucket rates are shared by
+        every process on it (on SQLite there is only one process)."""
+        if store is not None and store.engine.dialect.name == "postgresql":
+            return SharedLimits(self.table(), store)
+        return Limits(self.table())

@@ -32,7 +32,7 @@ def build_senders(
 ) -> dict[str, Sender]:
     """A sender per platform: Slack when a bot token is set, Teams always (without a stored
     reference a Teams send is reported as unreachable)."""
-    limits = send_rates(runtime).limits()
+    limits = send_rates(runtime).limits(runtime.store)
     senders: dict[str, Sender] = {}
     settings = runtime.settings
     token = settings.slack_bot_token

@@ -16,6 +16,7 @@ import storage.milestone_models  # registers the implementation plan
 import storage.network_models  # registers the BTS-nettverk tables
 import storage.onboarding_models  # registers the onboarding of new staff
 import storage.outbox_models
+import storage.rate_models  # registers the shared send rates
 import storage.slack_install_models  # registers the Slack installations
 import storage.survey_models
 import storage.usage_models  # noqa: F401  (registers each feature's tables on Base.metadata)

@@ -40,7 +40,7 @@ from bot.platforms.slack.render import SlackMessage, SlackUpload, render_reply
 from bot.platforms.slack.tokens import SlackTokens, StaticToken, team_of
 from dialogs.messages import Reply
 from storage.outbox_models import OutboxItem
-from storage.references import get_reference, save_reference
+from storage.references import get_reference, get_references, save_reference
 from storage.repositories import Store
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,28 @@ class SlackSender:
         self.history_margin = history_margin
         self._dm_channels: dict[tuple[str, str], str] = {}
         self.metrics = metrics
+        # Users a batch's prefetch found no stored DM channel for: no need to ask the database
+        # again before conversations.open.
+        self._not_stored: set[tuple[str, str]] = set()
+
+    async def prefetch(self, items: list[OutboxItem]) -> None:
+        """Read the stored DM channels of a claimed batch's users in one query per tenant."""
+        if self.store is None:
+            return
+        by_tenant: dict[str, list[str]] = {}
+        for item in items:
+            if item.target_kind == "user" and (item.tenant_id, item.target_id) not in (
+                self._dm_channels
+            ):
+                by_tenant.setdefault(item.tenant_id, []).append(item.target_id)
+        for tenant_id, users in by_tenant.items():
+            found = await get_references(self.store, tenant_id, "slack", "user", users)
+            for user in users:
+                channel = (found.get(user) or {}).get("channel")
+                if isinstance(channel, str) and channel.startswith("D"):
+                    self._dm_channels[(tenant_id, user)] = channel
+                else:
+                    self._not_stored.add((tenant_id, user))
 
     async def _call(
         self, tenant_id: str, bucket: str, key: str | None, method: str, **kwargs: Any
@@ -233,7 +255,7 @@ class SlackSender:
         found = self._dm_channels.get(cache_key)
         if found:
             return found
-        if self.store is not None:
+        if self.store is not None and cache_key not in self._not_stored:
             stored = await get_reference(
                 self.store, item.tenant_id, "slack", "user", item.target_id
             )
@@ -242,6 +264,7 @@ class SlackSender:
                 self._dm_channels[cache_key] = channel
                 return channel
         channel = await self._open(item, cache_key, "no-dm-channel")
+        self._not_stored.discard(cache_key)
         if self.store is not None:
             team_id = item.tenant_id.partition(":")[2]
             reference = {"channel": channel, "team_id": team_id, "user_id": item.target_id}
