@@ -30,6 +30,7 @@ from storage.contacts_models import EMAIL_MAX, PHONE_MAX
 from storage.feedback import list_totals
 from storage.feedback_models import KINDS
 from storage.feedback_reports import count_reports
+from storage.users import list_tenants
 
 if TYPE_CHECKING:  # the parser is built on every command; the runtime only when one runs
     from bot.runtime import Runtime
@@ -235,6 +236,12 @@ async def stats_rows(runtime: Runtime, tenant: str | None) -> list[StatsRow]:
 
 
 async def _stats(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.tenant is not None:
+        known = [t.id for t in await list_tenants(runtime.store)]
+        if args.tenant not in known:
+            names = ", ".join(known) or say("stats.no_tenants")
+            print(say("stats.unknown_tenant", tenant=args.tenant, known=names), file=sys.stderr)
+            return 1
     rows = await stats_rows(runtime, args.tenant)
     reports = await count_reports(runtime.store, args.tenant)
     if args.json:
