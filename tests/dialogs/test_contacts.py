@@ -317,7 +317,8 @@ def test_import_export_round_trip_and_ask(tmp_path: Path) -> None:
     (tmp_path / "kontakter.csv").write_text(GOOD_CSV, encoding="utf-8")
     result = bts(tmp_path, "contacts", "import", "kontakter.csv", "--yes")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "imported 3 BTS-kontakt(er) in 3 unit(s)"
+    assert "Legges til (3):" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "imported 3 BTS-kontakt(er) in 3 unit(s)"
     export = bts(tmp_path, "contacts", "export")
     assert export.stdout == GOOD_CSV
     (tmp_path / "again.csv").write_text(export.stdout, encoding="utf-8")
