@@ -70,9 +70,19 @@ def _parser() -> argparse.ArgumentParser:
     manifest = sub.add_parser("manifest", help="write the Slack or Teams app manifest")
     manifest.add_argument("kind", choices=["slack", "teams"])
     manifest.add_argument("--base-url", required=True, help="public https URL of this bot")
-    manifest.add_argument("--out", type=Path, default=Path("."), help="output folder")
     manifest.add_argument(
-        "--app-id", default=None, help="Teams bot app id (default MICROSOFT_APP_ID)"
+        "--out", type=Path, default=Path("out"), help="output folder (default: out/)"
+    )
+    manifest.add_argument(
+        "--app-id",
+        default=None,
+        help="Teams: the bot's Microsoft App ID (default MICROSOFT_APP_ID)",
+    )
+    manifest.add_argument(
+        "--teams-app-id",
+        default="",
+        help="Teams: the app package id, a GUID (default: the template's, the same for every "
+        "install; give each app in one Teams tenant its own)",
     )
     manifest.set_defaults(func=with_settings(_manifest))
     from bot.admin.arshjul import add_parsers
@@ -206,7 +216,9 @@ def _manifest(settings: Settings, args: argparse.Namespace) -> int:
 
     app_id = args.app_id if args.app_id is not None else settings.microsoft_app_id
     try:
-        paths = write_manifest(args.kind, args.base_url, args.out, app_id=app_id)
+        paths = write_manifest(
+            args.kind, args.base_url, args.out, app_id=app_id, teams_app_id=args.teams_app_id
+        )
     except ValueError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)
         return 2

@@ -13,21 +13,26 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.admin import outbox
+from bot.admin import changes, outbox
 from bot.admin.command import tenant_option as tenant
 from bot.admin.command import with_runtime
+from bot.admin.csvfile import CsvFile, dict_reader, header_problem
+from bot.admin.messages import say
 from dialogs.arshjul.ics import ics_calendar
 from dialogs.arshjul.model import (
     TEMPLATES,
     ArshjulError,
+    Task,
     dump_arshjul,
     load_arshjul,
     load_template,
+    task_to_data,
 )
 from dialogs.arshjul.recurrence import Holder, planned_reminders
 from dialogs.arshjul.tasks import get_arshjul, list_tasks, replace_arshjul
@@ -59,16 +64,36 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     roles = sub.add_parser("roles", help="who holds which role").add_subparsers(
         dest="sub", required=True
     )
-    imported = tenant(roles.add_parser("import", help="replace role holders from CSV"))
-    imported.add_argument("file", type=Path)
+    imported = tenant(
+        roles.add_parser(
+            "import",
+            help="replace role holders from CSV (shows the changes and asks first)",
+            description="Replace every role holder of the tenant with the rows of a CSV file. "
+            f"Columns (header row): {', '.join(CSV_COLUMNS)}; enhet, navn and stedfortreder_id "
+            "may be empty. Separator , or ; or tab; UTF-8 (with or without BOM) or "
+            "Windows-1252, as Excel saves it. The changes are shown first and confirmed.",
+        )
+    )
+    imported.add_argument("file", type=CsvFile.read, help=f"CSV: {', '.join(CSV_COLUMNS)}")
+    changes.add_options(imported)
     exported = tenant(roles.add_parser("export", help="print role holders as CSV"))
     for p in (imported, exported):
         p.set_defaults(func=with_runtime(_roles))
     arshjul = sub.add_parser("arshjul", help="the tenant's årshjul").add_subparsers(
         dest="sub", required=True
     )
-    imported = tenant(arshjul.add_parser("import", help="replace the årshjul from YAML"))
-    imported.add_argument("file", type=Path)
+    imported = tenant(
+        arshjul.add_parser(
+            "import",
+            help="replace the årshjul from YAML (shows the changes and asks first)",
+            description="Replace the tenant's årshjul with a YAML file in the format of "
+            "'arshjul export': name, then tasks with key, title, text, roles, recurrence and "
+            "optional unit, lead_days, send_time, link, done, done_link, survey. The changes "
+            "are shown first and confirmed.",
+        )
+    )
+    imported.add_argument("file", type=Path, help="YAML file (as written by arshjul export)")
+    changes.add_options(imported)
     use = tenant(arshjul.add_parser("use", help="replace the årshjul with a built-in template"))
     use.add_argument("template", choices=TEMPLATES)
     settings = tenant(sub.add_parser("settings", help="the tenant's time zone and closed days"))
@@ -116,22 +141,27 @@ async def _admin(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_roles_csv(text: str, known_roles: set[str]) -> tuple[list[Holder], list[str]]:
-    """Holders from CSV text, and one error line per bad row (``row N: …``)."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+def parse_roles_csv(
+    text: str, known_roles: set[str], sep: str = ","
+) -> tuple[list[Holder], list[str]]:
+    """Holders from CSV text with separator ``sep``, and one error line per bad row (``row N:
+    …``) or one for the header."""
+    reader = dict_reader(text, sep)
+    header = list(reader.fieldnames or [])
     if missing := [c for c in CSV_COLUMNS if c not in header]:
-        return [], [f"header: missing column(s) {', '.join(missing)}"]
+        return [], [header_problem(missing, header, sep, CSV_COLUMNS)]
     holders: list[Holder] = []
     errors: list[str] = []
     seen: set[tuple[str, str | None, str, str]] = set()
     for number, row in enumerate(reader, start=2):
-        cells = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        cells = {k: (v or "").strip() for k, v in row.items() if k is not None}
+        if not any(cells.values()):
+            continue  # Excel leaves rows of empty cells (";;;;;") after the data
         problems = []
         role, unit = cells["rolle"], cells["enhet"] or None
         platform, user = cells["plattform"], cells["bruker_id"]
         if role not in known_roles:
-            problems.append(f"unknown role {role!r}")
+            problems.append(f"unknown role {role!r} (known: {', '.join(sorted(known_roles))})")
         if platform not in PLATFORMS:
             problems.append(f"plattform must be one of {', '.join(PLATFORMS)}")
         if not user:
@@ -158,6 +188,42 @@ def parse_roles_csv(text: str, known_roles: set[str]) -> tuple[list[Holder], lis
     return holders, errors
 
 
+def roles_diff(
+    before: Sequence[Holder], after: Sequence[Holder], role_names: dict[str, str]
+) -> changes.Diff:
+    """What replacing the holders ``before`` with ``after`` changes, a holding being a person in
+    a role and unit."""
+
+    def key(h: Holder) -> tuple[str, str | None, str, str]:
+        return h.role, h.unit, h.platform, h.user_id
+
+    def label(h: Holder) -> str:
+        unit = say("roles.in_unit", unit=h.unit) if h.unit else ""
+        role = role_names.get(h.role, h.role)
+        return say(
+            "roles.holder", role=role, unit=unit, name=h.display_name or h.user_id,
+            platform=h.platform, user=h.user_id,
+        )  # fmt: skip
+
+    def details(old: Holder, new: Holder) -> list[str]:
+        found = []
+        if old.display_name != new.display_name:
+            found.append(changes.arrow(say("roles.name"), old.display_name, new.display_name))
+        if old.deputy_user_id != new.deputy_user_id:
+            found.append(
+                changes.arrow(
+                    say("roles.deputy"), old.deputy_user_id or "", new.deputy_user_id or ""
+                )
+            )
+        if old.absent and not new.absent:  # an import knows no absence: it ends
+            found.append(say("roles.absent"))
+        return found
+
+    return changes.diff_by_key(
+        {key(h): h for h in before}, {key(h): h for h in after}, label, details
+    )
+
+
 async def _roles(runtime: Runtime, args: argparse.Namespace) -> int:
     store = runtime.store
     if args.sub == "export":
@@ -177,18 +243,19 @@ async def _roles(runtime: Runtime, args: argparse.Namespace) -> int:
             )
         sys.stdout.write(out.getvalue())
         return 0
-    try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        print(f"bts-bot: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    known = {r.key for r in await directory.list_roles(store, args.tenant)}
-    holders, errors = parse_roles_csv(text, known)
+    file: CsvFile = args.file
+    roles = await directory.list_roles(store, args.tenant)
+    sep, _ = file.rows(CSV_COLUMNS)
+    holders, errors = parse_roles_csv(file.text, {r.key for r in roles}, sep)
     if errors:
         for line in errors:
-            print(f"{args.file}: {line}", file=sys.stderr)
+            print(f"{file.path}: {line}", file=sys.stderr)
         print("nothing was imported", file=sys.stderr)
         return 1
+    current = await directory.list_holders(store, args.tenant)
+    diff = roles_diff(current, holders, {r.key: r.name_nb for r in roles})
+    if (status := await changes.confirm(diff, args, say("roles.what"))) is not None:
+        return status
     await directory.replace_holders(store, args.tenant, holders)
     print(f"imported {len(holders)} role holder(s)")
     return 0
@@ -251,6 +318,10 @@ async def _arshjul(runtime: Runtime, args: argparse.Namespace) -> int:
                 print(line, file=sys.stderr)
             print("nothing was imported", file=sys.stderr)
             return 1
+        current = await list_tasks(store, args.tenant)
+        diff = arshjul_diff(current, arshjul.tasks)
+        if (status := await changes.confirm(diff, args, say("arshjul.what"))) is not None:
+            return status
         await replace_arshjul(store, args.tenant, arshjul)
         print(f"imported {len(arshjul.tasks)} task(s)")
         return 0
@@ -264,6 +335,36 @@ async def _arshjul(runtime: Runtime, args: argparse.Namespace) -> int:
     lang = args.lang or runtime.settings.bot_language
     sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant, Content.load(), lang))
     return 0
+
+
+def arshjul_diff(before: Sequence[Task], after: Sequence[Task]) -> changes.Diff:
+    """What replacing the tasks ``before`` with ``after`` changes: tasks by key, a changed task
+    with the names of the fields that differ (and a new place in the order)."""
+    old_data = {t.key: (i, task_to_data(t)) for i, t in enumerate(before)}
+    new_data = {t.key: (i, task_to_data(t)) for i, t in enumerate(after)}
+    titles = {t.key: t.title.nb for t in [*before, *after]}
+
+    def details(old: tuple[int, dict[str, Any]], new: tuple[int, dict[str, Any]]) -> list[str]:
+        fields = [f for f in dict.fromkeys([*old[1], *new[1]]) if old[1].get(f) != new[1].get(f)]
+        names = [say(f"arshjul.field.{f}") for f in fields]
+        if not fields and old[0] != new[0] and _order(before, after, new[1]["key"]):
+            names.append(say("arshjul.field.position"))
+        return [say("arshjul.fields", fields=", ".join(names))] if names else []
+
+    def label(item: tuple[int, dict[str, Any]]) -> str:
+        key = item[1]["key"]
+        return say("arshjul.task", title=titles[key], key=key)
+
+    return changes.diff_by_key(old_data, new_data, label, details)
+
+
+def _order(before: Sequence[Task], after: Sequence[Task], key: str) -> bool:
+    """True when ``key`` moved among the tasks both lists have (not only because of additions or
+    removals around it)."""
+    common = {t.key for t in before} & {t.key for t in after}
+    old = [t.key for t in before if t.key in common]
+    new = [t.key for t in after if t.key in common]
+    return old.index(key) != new.index(key)
 
 
 async def _reminders(runtime: Runtime, args: argparse.Namespace) -> int:

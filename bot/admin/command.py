@@ -40,7 +40,7 @@ def with_settings(body: SettingsBody) -> Command:
         if settings is None:
             return 2
         setup_logging(settings.log_level)
-        return body(settings, args)
+        return _friendly(settings, lambda: body(settings, args))
 
     return command
 
@@ -54,7 +54,7 @@ def with_runtime(body: RuntimeBody, *, tenant: bool = True) -> Command:
         if settings is None:
             return 2
         setup_logging("WARNING")
-        return asyncio.run(_run(settings, body, args, tenant))
+        return _friendly(settings, lambda: asyncio.run(_run(settings, body, args, tenant)))
 
     return command
 
@@ -68,11 +68,34 @@ def _settings(args: argparse.Namespace) -> Settings | None:
         overrides["host"] = args.host
     try:
         settings = load_settings(**overrides)
-        settings.effective_database_url()
     except ConfigError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)
         return None
+    from bot.admin.failures import database_url_problem
+    from bot.admin.messages import say
+
+    try:
+        problem = database_url_problem(settings.effective_database_url())
+    except ConfigError:  # not a postgresql:// or sqlite:// URL
+        problem = say("failure.database_url", reason="må begynne med postgresql:// eller sqlite://")
+    if problem:
+        print(problem, file=sys.stderr)
+        return None
     return settings
+
+
+def _friendly(settings: Settings, run: Callable[[], int]) -> int:
+    """``run()``, with a database or port the operator must fix told in one line (exit 2)."""
+    try:
+        return run()
+    except Exception as exc:
+        from bot.admin.failures import explain
+
+        line = explain(exc, settings.effective_database_url(), settings.host, settings.port)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return 2
 
 
 async def _run(

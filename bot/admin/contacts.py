@@ -17,17 +17,20 @@ import json
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.admin import changes
 from bot.admin.arshjul import CSV_COLUMNS as ROLE_COLUMNS
 from bot.admin.arshjul import parse_roles_csv
 from bot.admin.command import tenant_option, with_runtime
+from bot.admin.csvfile import CsvFile, dict_reader, header_problem
+from bot.admin.messages import say
 from storage import contacts as repo
 from storage.contacts_models import EMAIL_MAX, PHONE_MAX
 from storage.feedback import list_totals
 from storage.feedback_models import KINDS
 from storage.feedback_reports import count_reports
+from storage.users import list_tenants
 
 if TYPE_CHECKING:  # the parser is built on every command; the runtime only when one runs
     from bot.runtime import Runtime
@@ -42,6 +45,7 @@ CONTACT_COLUMNS = (
     "epost",
 )
 REQUIRED_COLUMNS = ("enhet", "navn", "plattform", "bruker_id")
+OPTIONAL_COLUMNS = tuple(c for c in CONTACT_COLUMNS if c not in REQUIRED_COLUMNS)
 
 _PHONE = re.compile(r"\+?[0-9][0-9 -]*[0-9]")
 _EMAIL = re.compile(r"[^@\s,;<>()\[\]]+@[^@\s,;<>()\[\]]+\.[A-Za-z]{2,}")
@@ -53,8 +57,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     contacts = sub.add_parser("contacts", help="the BTS-kontakt directory").add_subparsers(
         dest="sub", required=True
     )
-    imported = contacts.add_parser("import", help="replace the BTS-kontakter from CSV")
-    imported.add_argument("file", type=CsvFile.read, help="CSV file (UTF-8, header row)")
+    imported = contacts.add_parser(
+        "import",
+        help="replace the BTS-kontakter from CSV (shows the changes and asks first)",
+        description="Replace the tenant's BTS-kontakter with the rows of a CSV file. Columns "
+        f"(header row): {', '.join(REQUIRED_COLUMNS)}, optional {', '.join(OPTIONAL_COLUMNS)}. "
+        "Separator , or ; or tab; UTF-8 (with or without BOM) or Windows-1252, as Excel saves "
+        "it. The changes are shown first and confirmed.",
+    )
+    imported.add_argument("file", type=CsvFile.read, help=f"CSV: {', '.join(CONTACT_COLUMNS)}")
+    changes.add_options(imported)
     tenant_option(imported).set_defaults(func=with_runtime(_import))
     exported = contacts.add_parser("export", help="print the BTS-kontakter as CSV")
     tenant_option(exported).set_defaults(func=with_runtime(_export))
@@ -71,34 +83,50 @@ async def _export(runtime: Runtime, args: argparse.Namespace) -> int:
 
 async def _import(runtime: Runtime, args: argparse.Namespace) -> int:
     store = runtime.store
-    found, errors = parse_contacts_csv(args.file.text)
+    file: CsvFile = args.file
+    sep, _ = file.rows(CONTACT_COLUMNS)
+    found, errors = parse_contacts_csv(file.text, sep)
     if errors:
-        print("\n".join(f"{args.file.path}: {line}" for line in errors), file=sys.stderr)
+        print("\n".join(f"{file.path}: {line}" for line in errors), file=sys.stderr)
         print("nothing was imported", file=sys.stderr)
         return 1
+    diff = contacts_diff(await repo.list_contacts(store, args.tenant), found)
+    if (status := await changes.confirm(diff, args, say("contacts.what"))) is not None:
+        return status
     await repo.replace_contacts(store, args.tenant, found)
     print(f"imported {len(found)} BTS-kontakt(er) in {len({c.unit for c in found})} unit(s)")
     return 0
 
 
+def contacts_diff(before: list[repo.Contact], after: list[repo.Contact]) -> changes.Diff:
+    """What replacing the BTS-kontakter ``before`` with ``after`` changes (a contact being a
+    person in a unit)."""
+
+    def key(c: repo.Contact) -> tuple[str | None, str, str]:
+        return c.unit, c.holder.platform, c.holder.user_id
+
+    def label(c: repo.Contact) -> str:
+        h = c.holder
+        return say(
+            "contacts.contact", name=c.name or h.user_id, unit=c.unit or "-",
+            platform=h.platform, user=h.user_id,
+        )  # fmt: skip
+
+    def details(old: repo.Contact, new: repo.Contact) -> list[str]:
+        pairs = (
+            ("contacts.name", old.name, new.name),
+            ("contacts.deputy", old.holder.deputy_user_id or "", new.holder.deputy_user_id or ""),
+            ("contacts.phone", old.phone, new.phone),
+            ("contacts.email", old.email, new.email),
+        )
+        return [changes.arrow(say(name), a, b) for name, a, b in pairs if a != b]
+
+    return changes.diff_by_key(
+        {key(c): c for c in before}, {key(c): c for c in after}, label, details
+    )
+
+
 # CSV ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CsvFile:
-    """A CSV file named on the command line, read while the arguments are parsed."""
-
-    path: Path
-    text: str
-
-    @classmethod
-    def read(cls, name: str) -> CsvFile:
-        """argparse ``type=``: an unreadable file is a usage error (exit 2) before any work."""
-        try:
-            return cls(Path(name), Path(name).read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise argparse.ArgumentTypeError(f"cannot read {name}: {reason or exc}") from exc
 
 
 def _detail_problems(cells: dict[str, str]) -> list[str]:
@@ -114,14 +142,16 @@ def _detail_problems(cells: dict[str, str]) -> list[str]:
     return problems
 
 
-def parse_contacts_csv(text: str) -> tuple[list[repo.Contact], list[str]]:
-    """Contacts from CSV text, and one error line per bad row (``row N: …``, N counted like a
-    spreadsheet: the header is row 1)."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+def parse_contacts_csv(text: str, sep: str = ",") -> tuple[list[repo.Contact], list[str]]:
+    """Contacts from CSV text with separator ``sep``, and one error line per bad row (``row N:
+    …``, N counted like a spreadsheet: the header is row 1)."""
+    reader = dict_reader(text, sep)
+    header = list(reader.fieldnames or [])
     if missing := [c for c in REQUIRED_COLUMNS if c not in header]:
-        return [], [f"header: missing column(s) {', '.join(missing)}"]
-    rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+        problem = header_problem(missing, header, sep, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+        return [], [problem]
+    rows = [{k: (v or "").strip() for k, v in r.items() if k is not None} for r in reader]
+    rows = [row for row in rows if any(row.values())]  # Excel's trailing ";;;;" rows
     # The same rows as a roles CSV, so role holder rules stay the roles import's own.
     as_roles = io.StringIO()
     writer = csv.DictWriter(as_roles, ROLE_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -206,6 +236,12 @@ async def stats_rows(runtime: Runtime, tenant: str | None) -> list[StatsRow]:
 
 
 async def _stats(runtime: Runtime, args: argparse.Namespace) -> int:
+    if args.tenant is not None:
+        known = [t.id for t in await list_tenants(runtime.store)]
+        if args.tenant not in known:
+            names = ", ".join(known) or say("stats.no_tenants")
+            print(say("stats.unknown_tenant", tenant=args.tenant, known=names), file=sys.stderr)
+            return 1
     rows = await stats_rows(runtime, args.tenant)
     reports = await count_reports(runtime.store, args.tenant)
     if args.json:

@@ -11,7 +11,8 @@ The templates live in the repo's ``manifest/`` folder and use the placeholder ba
   and the developer URLs move under the base URL. ``write_manifest`` also zips the three files
   (at the root of the zip, as Teams requires) for upload.
 
-Bad input (a base URL that is not plain http(s), an app id that is not a GUID) raises ``ValueError``
+Bad input (a base URL that is not plain http(s), or not https for Slack; an app id that is not a
+GUID) raises ``ValueError``
 with a message fit for one line on stderr.
 """
 
@@ -79,8 +80,9 @@ def base_url_host(base_url: str) -> str:
     return urlsplit(normalize_base_url(base_url)).hostname or ""  # never empty once checked
 
 
-def check_app_id(app_id: str) -> str:
-    """``app_id`` if it is a usable GUID (the Azure Bot's Microsoft App ID), else ``ValueError``."""
+def check_app_id(app_id: str, what: str = "app id") -> str:
+    """``app_id`` if it is a usable GUID (the Azure Bot's Microsoft App ID), else ``ValueError``
+    naming ``what``."""
     value = app_id.strip()
     if not value:
         raise ValueError(
@@ -89,20 +91,29 @@ def check_app_id(app_id: str) -> str:
         )
     if not _GUID.match(value):
         raise ValueError(
-            f"app id must be a GUID like 12345678-abcd-1234-abcd-1234567890ab: {app_id!r}"
+            f"{what} must be a GUID like 12345678-abcd-1234-abcd-1234567890ab: {app_id!r}"
         )
     if value == NIL_GUID:
         raise ValueError(
-            "app id 00000000-0000-0000-0000-000000000000 is the template placeholder; "
+            f"{what} 00000000-0000-0000-0000-000000000000 is the template placeholder; "
             "use the Microsoft App ID of your Azure Bot"
         )
     return value
 
 
 def render_slack_manifest(base_url: str) -> str:
-    """The Slack manifest (YAML text) with every placeholder URL replaced by ``base_url``."""
+    """The Slack manifest (YAML text) with every placeholder URL replaced by ``base_url``, which
+    must be https (Slack sends events only there). The template's opening comment, which is about
+    the placeholder, is left out."""
     base = normalize_base_url(base_url)
-    text = SLACK_TEMPLATE.read_text(encoding="utf-8").replace(PLACEHOLDER_BASE_URL, base)
+    if not base.startswith("https://"):
+        raise ValueError(
+            f"Slack only calls https:// addresses: base URL must be https: {base_url!r}"
+        )
+    template = SLACK_TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True)
+    while template and template[0].startswith("#"):
+        template.pop(0)
+    text = "".join(template).replace(PLACEHOLDER_BASE_URL, base)
     try:
         yaml.safe_load(text)
     except yaml.YAMLError as exc:  # cannot happen with a checked URL; never hand out broken YAML
@@ -120,12 +131,16 @@ def _replace_base(value: Any, base: str) -> Any:
     return value
 
 
-def render_teams_manifest(base_url: str, app_id: str) -> dict[str, Any]:
-    """The Teams manifest for the bot ``app_id`` (a GUID) reachable at ``base_url``."""
+def render_teams_manifest(base_url: str, app_id: str, teams_app_id: str = "") -> dict[str, Any]:
+    """The Teams manifest for the bot ``app_id`` (a GUID) reachable at ``base_url``; the package
+    id is ``teams_app_id`` (a GUID) or, when empty, the template's (the same across installs, so
+    an update replaces the app Teams already has)."""
     base = normalize_base_url(base_url)
     bot_id = check_app_id(app_id)
     template = json.loads(TEAMS_TEMPLATE.read_text(encoding="utf-8"))
     manifest: dict[str, Any] = _replace_base(copy.deepcopy(template), base)
+    if teams_app_id:
+        manifest["id"] = check_app_id(teams_app_id, "--teams-app-id")
     for bot in manifest["bots"]:
         bot["botId"] = bot_id
     manifest["validDomains"] = [base_url_host(base)]
@@ -140,7 +155,11 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def write_manifest(
-    kind: Literal["slack", "teams"], base_url: str, out_dir: Path, app_id: str = ""
+    kind: Literal["slack", "teams"],
+    base_url: str,
+    out_dir: Path,
+    app_id: str = "",
+    teams_app_id: str = "",
 ) -> list[Path]:
     """Write the ``kind`` manifest for ``base_url`` into ``out_dir``; return the written files.
 
@@ -158,7 +177,7 @@ def write_manifest(
         path.write_text(text, encoding="utf-8")
         return [path]
     if kind == "teams":
-        manifest = render_teams_manifest(base_url, app_id)
+        manifest = render_teams_manifest(base_url, app_id, teams_app_id)
         manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest_path = out_dir / "manifest.json"

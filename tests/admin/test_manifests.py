@@ -529,3 +529,28 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert bad_url.returncode == 2
     assert "base URL" in bad_url.stderr and "Traceback" not in bad_url.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_slack_manifest_needs_https_and_drops_the_placeholder_comment(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="https"):
+        render_slack_manifest("http://bts.example.no")
+    text = render_slack_manifest(BASE)
+    assert "example.org" not in text and not text.lstrip().startswith("#")
+    assert slack_errors(yaml.safe_load(text)) == []
+    refused = bts(tmp_path, "manifest", "slack", "--base-url", "http://x.example.no")
+    assert refused.returncode == 2 and "https" in refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "out").exists()
+
+
+def test_cli_teams_app_id_and_default_out_folder(tmp_path: Path) -> None:
+    package_id = "3f2b8c1e-9d4a-4e6b-a1c2-7e5d9f0b1a23"
+    args = ("manifest", "teams", "--base-url", BASE, "--app-id", APP_ID)
+    result = bts(tmp_path, *args, "--teams-app-id", package_id)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["id"] == package_id and manifest["bots"][0]["botId"] == APP_ID
+    assert teams_errors(manifest) == []
+    assert not (tmp_path / "manifest.json").exists(), "nothing in the current folder"
+    bad = bts(tmp_path, *args, "--teams-app-id", "not-a-guid", "--out", "bad")
+    assert bad.returncode == 2 and "--teams-app-id must be a GUID" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -33,7 +33,7 @@ def test_start_list_done_and_cancel(tmp_path: Path) -> None:
                    *TENANT)  # fmt: skip
     assert no_units.returncode == 1 and "has no units yet" in no_units.stderr
     (tmp_path / "roles.csv").write_text(ROLES, encoding="utf-8")
-    assert bts(tmp_path, "roles", "import", "roles.csv", *TENANT).returncode == 0
+    assert bts(tmp_path, "roles", "import", "roles.csv", "--yes", *TENANT).returncode == 0
     empty = bts(tmp_path, "onboarding", "list", *TENANT)
     assert empty.returncode == 0 and "no onboardings in progress" in empty.stdout
 
@@ -84,7 +84,7 @@ def test_start_list_done_and_cancel(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_friendly_line(tmp_path: Path) -> None:
     (tmp_path / "roles.csv").write_text(ROLES, encoding="utf-8")
-    assert bts(tmp_path, "roles", "import", "roles.csv", *TENANT).returncode == 0
+    assert bts(tmp_path, "roles", "import", "roles.csv", "--yes", *TENANT).returncode == 0
     start = ("onboarding", "start", "slack")
     for args, code, says in (
         ((*start, "UNORA", "--unit", "Sør skole"), 1,

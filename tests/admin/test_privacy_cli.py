@@ -25,7 +25,7 @@ ROLES = (
 
 def test_export_then_delete_with_and_without_confirmation(tmp_path: Path) -> None:
     (tmp_path / "roles.csv").write_text(ROLES, encoding="utf-8")
-    assert bts(tmp_path, "roles", "import", "roles.csv", *TENANT).returncode == 0
+    assert bts(tmp_path, "roles", "import", "roles.csv", "--yes", *TENANT).returncode == 0
 
     text = bts(tmp_path, "user", "export", "slack", "<@ukari>", *TENANT)
     assert text.returncode == 0, text.stderr
@@ -86,7 +86,7 @@ def test_delete_asks_at_a_terminal(
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     (tmp_path / "roles.csv").write_text(ROLES, encoding="utf-8")
-    assert run(["roles", "import", "roles.csv", *TENANT]) == 0
+    assert run(["roles", "import", "roles.csv", "--yes", *TENANT]) == 0
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
     assert run(["user", "delete", "slack", "UKARI", *TENANT]) == status
     out = capsys.readouterr().out

@@ -99,11 +99,11 @@ def test_yaml_export_import_round_trip_via_cli(tmp_path: Path) -> None:
     exported = bts(tmp_path, "arshjul", "export")
     assert exported.returncode == 0, exported.stderr
     (tmp_path / "a.yaml").write_text(dump_arshjul(load_template("sirdal")))
-    assert bts(tmp_path, "arshjul", "import", "a.yaml").returncode == 0
+    assert bts(tmp_path, "arshjul", "import", "a.yaml", "--yes").returncode == 0
     again = bts(tmp_path, "arshjul", "export")
     assert parse_arshjul(again.stdout) == load_template("sirdal")
     (tmp_path / "bad.yaml").write_text("name: {nb: X}\ntasks: []\n")
-    bad = bts(tmp_path, "arshjul", "import", "bad.yaml")
+    bad = bts(tmp_path, "arshjul", "import", "bad.yaml", "--yes")
     assert bad.returncode == 1 and "bad.yaml:1:" in bad.stderr
     assert parse_arshjul(bts(tmp_path, "arshjul", "export").stdout) == load_template("sirdal")
 
@@ -116,14 +116,14 @@ def test_roles_import_is_all_or_nothing(tmp_path: Path) -> None:
         + "rektor,Skolen,slack,U3,Per,\n"
         + "virksomhetsleder,Skolen,fax,U4,Ola,\n"
     )
-    bad = bts(tmp_path, "roles", "import", "bad.csv")
+    bad = bts(tmp_path, "roles", "import", "bad.csv", "--yes")
     assert bad.returncode == 1
     assert "row 3: unknown role 'rektor'" in bad.stderr and "row 4: plattform" in bad.stderr
     assert "row 2" not in bad.stderr
     assert bts(tmp_path, "roles", "export").stdout == header
     good = header + "bts-koordinator,,slack,U1,Kari,U2\nvirksomhetsleder,Skolen,slack,U3,Per,\n"
     (tmp_path / "good.csv").write_text(good)
-    assert bts(tmp_path, "roles", "import", "good.csv").returncode == 0
+    assert bts(tmp_path, "roles", "import", "good.csv", "--yes").returncode == 0
     assert bts(tmp_path, "roles", "export").stdout == good
     preview = bts(
         tmp_path, "reminders", "preview", "--from", "2026-09-16", "--to", "2026-09-16", "--json"

@@ -292,7 +292,7 @@ Stokmarknes skole,Kari Hansen,slack,U1,99 99 99 99,
 
 def test_import_lists_every_bad_row_and_imports_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text(BAD_CSV, encoding="utf-8")
-    result = bts(tmp_path, "contacts", "import", "bad.csv")
+    result = bts(tmp_path, "contacts", "import", "bad.csv", "--yes")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "bad.csv: row 3: the same person holds this role in this unit twice",
@@ -307,21 +307,22 @@ def test_import_lists_every_bad_row_and_imports_nothing(tmp_path: Path) -> None:
         "enhet,navn,plattform,bruker_id,stedfortreder_id,telefon,epost"
     ]
     (tmp_path / "header.csv").write_text("enhet,navn\nX,Y\n", encoding="utf-8")
-    header = bts(tmp_path, "contacts", "import", "header.csv")
-    assert header.returncode == 1 and "missing column(s) plattform, bruker_id" in header.stderr
-    missing = bts(tmp_path, "contacts", "import", "finnes-ikke.csv")
+    header = bts(tmp_path, "contacts", "import", "header.csv", "--yes")
+    assert header.returncode == 1 and "missing column(s) plattform, bruker_id;" in header.stderr
+    missing = bts(tmp_path, "contacts", "import", "finnes-ikke.csv", "--yes")
     assert missing.returncode == 2 and "cannot read finnes-ikke.csv" in missing.stderr
 
 
 def test_import_export_round_trip_and_ask(tmp_path: Path) -> None:
     (tmp_path / "kontakter.csv").write_text(GOOD_CSV, encoding="utf-8")
-    result = bts(tmp_path, "contacts", "import", "kontakter.csv")
+    result = bts(tmp_path, "contacts", "import", "kontakter.csv", "--yes")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "imported 3 BTS-kontakt(er) in 3 unit(s)"
+    assert "Legges til (3):" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "imported 3 BTS-kontakt(er) in 3 unit(s)"
     export = bts(tmp_path, "contacts", "export")
     assert export.stdout == GOOD_CSV
     (tmp_path / "again.csv").write_text(export.stdout, encoding="utf-8")
-    assert bts(tmp_path, "contacts", "import", "again.csv").returncode == 0
+    assert bts(tmp_path, "contacts", "import", "again.csv", "--yes").returncode == 0
     assert bts(tmp_path, "contacts", "export").stdout == GOOD_CSV
     bts(tmp_path, "ask", "hei")
     answer = json.loads(
@@ -354,7 +355,7 @@ def test_web_chat_choose_remember_and_rate(
     data_dir.mkdir(exist_ok=True)
     (data_dir / "kontakter.csv").write_text(GOOD_CSV, encoding="utf-8")
     data = {"DATA_DIR": str(data_dir)}
-    assert bts(data_dir, "contacts", "import", "kontakter.csv", **data).returncode == 0
+    assert bts(data_dir, "contacts", "import", "kontakter.csv", "--yes", **data).returncode == 0
     server = bot_server()
     session = "contacts-web-1"
     web_turn(server, session, text="hei")

@@ -74,8 +74,8 @@ def test_reminder_dm_and_ferdig_button(
         "bts-kontakt,Solsiden barnehage,slack,UHOLDER,Hanne Holder,\n",
         encoding="utf-8",
     )
-    cli(tmp_path, TENANT, "arshjul", "import", str(tmp_path / "arshjul.yaml"))
-    cli(tmp_path, TENANT, "roles", "import", str(tmp_path / "roles.csv"))
+    cli(tmp_path, TENANT, "arshjul", "import", str(tmp_path / "arshjul.yaml"), "--yes")
+    cli(tmp_path, TENANT, "roles", "import", str(tmp_path / "roles.csv"), "--yes")
     server = bot_server(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET=SECRET,
@@ -140,8 +140,8 @@ def test_teams_reminder_goes_to_the_stored_conversation_and_the_unreachable_are_
         f"bts-koordinator,,teams,{teams.USER_AAD},Kari Nordmann,\n",
         encoding="utf-8",
     )
-    cli(tmp_path, tenant, "arshjul", "import", str(tmp_path / "arshjul.yaml"))
-    cli(tmp_path, tenant, "roles", "import", str(tmp_path / "roles.csv"))
+    cli(tmp_path, tenant, "arshjul", "import", str(tmp_path / "arshjul.yaml"), "--yes")
+    cli(tmp_path, tenant, "roles", "import", str(tmp_path / "roles.csv"), "--yes")
 
     def cards() -> list[str]:
         return [

@@ -63,8 +63,13 @@ def kommuner(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         for args in (
             ("arshjul", "use", "hadsel"),
-            ("roles", "import", str(roles)),  # first: it replaces every holder, BTS-kontakter too
-            ("contacts", "import", str(contacts)),
+            (
+                "roles",
+                "import",
+                str(roles),
+                "--yes",
+            ),  # first: it replaces every holder, BTS-kontakter too
+            ("contacts", "import", str(contacts), "--yes"),
         ):
             done = bts(root, *args, "--tenant", tenant)
             assert done.returncode == 0, done.stderr
