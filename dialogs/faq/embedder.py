@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 #: Vectors of the shipped examples, keyed by ``text_key``.
 SHIPPED_CACHE = Path(__file__).with_name("embeddings.npz")
 #: What the engine reads of a text; e5-small reads at most 512 tokens anyway.
+RECENT_QUERIES = 1_024  # vectors of recent questions kept in memory
 MAX_CHARS = 1_000
 
 
@@ -89,6 +91,9 @@ class CachedEmbedder:
         self.inner = inner
         self.name = inner.name
         self._known: dict[bytes, np.ndarray] = {}
+        # Questions asked lately: "hjelp", "tilbake", "meny" come again and again, and each costs
+        # an encoder pass. Only in memory, keyed by digest, bounded; never written anywhere.
+        self._recent: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         if path is not None and path.exists():
             self._load(path)
@@ -116,15 +121,28 @@ class CachedEmbedder:
     def embed(self, texts: Sequence[str], remember: bool = False) -> np.ndarray:
         """Vectors of ``texts``; new ones are kept for later only when ``remember`` (examples)."""
         keys = [text_key(self.name, _prepared(t)) for t in texts]
-        with self._lock:
-            missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._known}
         fresh: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            for key in keys:
+                if key in self._recent:
+                    self._recent.move_to_end(key)
+                    fresh[key] = self._recent[key]
+            missing = {
+                k: t
+                for k, t in zip(keys, texts, strict=True)
+                if k not in self._known and k not in fresh
+            }
         if missing:
             vectors = self.inner.embed(list(missing.values()))
-            fresh = dict(zip(missing, vectors, strict=True))
-            if remember:
-                with self._lock:
-                    self._known.update(fresh)
+            new = dict(zip(missing, vectors, strict=True))
+            fresh.update(new)
+            with self._lock:
+                if remember:
+                    self._known.update(new)
+                else:
+                    self._recent.update(new)
+                    while len(self._recent) > RECENT_QUERIES:
+                        self._recent.popitem(last=False)
         rows = [fresh[k] if k in fresh else self._known[k] for k in keys]
         if not rows:
             return np.zeros((0, 384), np.float32)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -103,6 +103,32 @@ class _Refuse:
 
     def embed(self, texts: object, remember: bool = False) -> np.ndarray:
         raise AssertionError("should have come from the cache")
+
+
+class _Counting:
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str], remember: bool = False) -> np.ndarray:
+        self.seen += list(texts)
+        return np.ones((len(texts), 384), np.float32)
+
+
+def test_a_question_asked_again_is_not_encoded_again_and_the_memory_is_bounded() -> None:
+    from dialogs.faq import embedder as module
+
+    inner = _Counting()
+    embedder = CachedEmbedder(inner, None)
+    embedder.embed(["hjelp", "tilbake"])
+    embedder.embed(["tilbake", "hjelp", "meny"])
+    assert inner.seen == ["hjelp", "tilbake", "meny"]
+    for n in range(module.RECENT_QUERIES + 10):
+        embedder.embed([f"spørsmål {n}"])
+    inner.seen.clear()
+    embedder.embed(["hjelp"])  # pushed out by a thousand newer questions
+    assert inner.seen == ["hjelp"]
 
 
 # --- what it achieves ----------------------------------------------------------------------
