@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialogs.arshjul.model import parse_arshjul
+from dialogs.arshjul.notices import render_notice
 from dialogs.arshjul.planner import PlanSettings, plan_all
 from dialogs.arshjul.recurrence import Holder, due_date, holiday_key, planned_reminders
 from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
+from dialogs.content import Content
 from storage import directory, outbox
+from storage.outbox import Notice
 from storage.outbox_models import SENT
 from storage.repositories import Store
 from storage.users import ensure_tenant
@@ -83,6 +86,9 @@ async def test_outbox_row_names_the_occurrence_and_carries_the_due_date(tenant: 
     assert row.dedupe_key == "lead-14:oppvekstseminar:2027-03-25:slack:UCOORD"
     assert row.send_at == oslo(2027, 3, 10, 9, 0)
     assert (row.payload["occurrence"], row.payload["due"]) == ("2027-03-25", "2027-03-24")
+    reply = await render_notice(tenant, Content.load(), Notice.of(row, "nb"), now=row.send_at)
+    assert "onsdag 24. mars" in reply.plain_text()  # the moved day, not skjærtorsdag
+    assert "torsdag 25. mars" not in reply.plain_text()
 
 
 async def test_a_sent_reminder_is_not_sent_again_when_its_due_date_moves(tenant: Store) -> None:
