@@ -159,11 +159,13 @@ def _check_content(args: argparse.Namespace) -> int:
     from dialogs.guide.kommune import check_kommune_dir
     from dialogs.guide.model import check_content_dir
     from dialogs.onboarding.model import check_steps
+    from dialogs.placeholder_links import check_placeholder_links
     from dialogs.surveys.checks import check_surveys
 
     errors = check_content_dir(args.dir) + check_steps(args.dir, args.kommuner)
     survey_errors, warnings = check_surveys(args.dir, args.kommuner)
     errors += survey_errors
+    warnings += check_placeholder_links(args.dir, args.kommuner)
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     if args.kommuner is not None and not errors:

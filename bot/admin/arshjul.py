@@ -14,17 +14,16 @@ import io
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from bot.admin import changes, outbox
 from bot.admin.command import tenant_option as tenant
 from bot.admin.command import with_runtime
 from bot.admin.csvfile import CsvFile, dict_reader, header_problem
 from bot.admin.messages import say
-from dialogs.arshjul.ics import ics_calendar
+from dialogs.arshjul.ics import closed_day_name, tenant_calendar
 from dialogs.arshjul.model import (
     TEMPLATES,
     ArshjulError,
@@ -34,7 +33,8 @@ from dialogs.arshjul.model import (
     load_template,
     task_to_data,
 )
-from dialogs.arshjul.recurrence import Holder, planned_reminders
+from dialogs.arshjul.notices import TenantView, load_tenant
+from dialogs.arshjul.recurrence import Holder, PlannedReminder, planned_reminders
 from dialogs.arshjul.tasks import get_arshjul, list_tasks, replace_arshjul
 from dialogs.content import Content
 from dialogs.timezones import known_timezone
@@ -120,6 +120,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     preview.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
     preview.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
     preview.add_argument("--json", action="store_true", help="print a JSON list")
+    preview.add_argument(
+        "--lang", choices=("nb", "nn"), default=None, help="language of the table (BOT_LANGUAGE)"
+    )
     preview.set_defaults(func=with_runtime(_reminders))
     outbox.add_parsers(reminders, arshjul)  # reminders status|run, arshjul feed
 
@@ -325,15 +328,15 @@ async def _arshjul(runtime: Runtime, args: argparse.Namespace) -> int:
         await replace_arshjul(store, args.tenant, arshjul)
         print(f"imported {len(arshjul.tasks)} task(s)")
         return 0
-    arshjul = await get_arshjul(store, args.tenant)
     if not args.ics:
-        sys.stdout.write(dump_arshjul(arshjul))
+        sys.stdout.write(dump_arshjul(await get_arshjul(store, args.tenant)))
         return 0
-    settings = await directory.get_settings(store, args.tenant)
-    zone = ZoneInfo(settings.timezone if settings else "Europe/Oslo")
-    start = args.start or datetime.now(zone).date()
     lang = args.lang or runtime.settings.bot_language
-    sys.stdout.write(ics_calendar(arshjul.tasks, start, args.tenant, Content.load(), lang))
+    sys.stdout.write(
+        await tenant_calendar(
+            store, args.tenant, Content.load(), lang, args.start, runtime.settings.kommune_dir
+        )
+    )
     return 0
 
 
@@ -372,21 +375,85 @@ async def _reminders(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.end < args.start:
         print("bts-bot: --to is before --from", file=sys.stderr)
         return 2
-    settings = await directory.get_settings(store, args.tenant)
-    assert settings is not None
+    view = await load_tenant(store, args.tenant, runtime.settings.bot_timezone)
     planned = planned_reminders(
-        await list_tasks(store, args.tenant),
-        await directory.list_holders(store, args.tenant),
-        (args.start, args.end),
-        settings.timezone,
-        settings.closed_days,
+        view.tasks, view.holders, (args.start, args.end), view.zone, view.closed
     )
     if args.json:
         print(json.dumps([r.as_json() for r in planned], ensure_ascii=False))
         return 0
-    for r in planned:
-        who = f"{r.recipient.platform}:{r.recipient.user_id}" if r.recipient else f"({r.reason})"
-        print(
-            f"{r.send_at.isoformat()}  {r.kind:<9} {r.task_key}  {r.role}  {who}  due {r.occurrence}"
-        )
+    lang = args.lang or runtime.settings.bot_language
+    print(preview_text(planned, view, Content.load(), lang, args), end="")
     return 0
+
+
+def preview_text(
+    planned: list[PlannedReminder],
+    view: TenantView,
+    content: Content,
+    lang: str,
+    args: argparse.Namespace,
+) -> str:
+    """The preview as a table with a header, why a send or a due date moved, and what to do about
+    a reminder that has nobody to go to."""
+
+    def text(key: str, **values: str) -> str:
+        return content.text(lang, f"arshjul.preview.{key}", **values)
+
+    def day(d: date) -> str:
+        return f"{d.day}.{d.month}.{d.year}"
+
+    if not planned:
+        return text("empty", start=day(args.start), end=day(args.end)) + "\n"
+    rows: list[list[str]] = [content.words(lang, "arshjul.preview.columns")]
+    missing: dict[tuple[str, str, str | None], list[str]] = {}
+    for r in planned:
+        role = view.role_name(r.role, lang)
+        if r.recipient is not None:
+            who = f"{r.recipient.platform}:{r.recipient.user_id}"
+            if r.deputy:
+                who += " " + text("deputy")
+        else:
+            who = text(f"reason.{r.reason}")
+            tasks = missing.setdefault((r.reason, role, r.unit), [])
+            if r.task_key not in tasks:
+                tasks.append(r.task_key)
+        notes = []
+        if r.due_day != r.occurrence:
+            notes.append(
+                text(
+                    "due_moved",
+                    reason=closed_day_name(r.occurrence, content, lang),
+                    date=day(r.occurrence),
+                )
+            )
+        wanted = r.due_day - timedelta(days=r.lead_days)
+        if r.send_at.date() != wanted:
+            notes.append(text("send_moved", reason=closed_day_name(wanted, content, lang)))
+        rows.append(
+            [
+                r.send_at.strftime("%Y-%m-%d %H:%M"),
+                r.kind,
+                r.task_key,
+                role + (f" ({r.unit})" if r.unit else ""),
+                who,
+                r.due_day.isoformat() + (f" – {'; '.join(notes)}" if notes else ""),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
+    for (reason, role, unit), tasks in missing.items():
+        lines.append("")
+        lines.append(
+            text(
+                f"hint.{reason}",
+                role=role,
+                unit=text("in_unit", unit=unit) if unit else "",
+                tasks=", ".join(tasks),
+                tenant=args.tenant,
+            )
+        )
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -9,14 +9,11 @@ replaces a leaked link.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.runtime import Runtime
-from dialogs.arshjul.ics import ics_calendar
-from dialogs.arshjul.tasks import list_tasks
+from dialogs.arshjul.ics import tenant_calendar
 from storage import directory
 
 FEED_PATH = "/arshjul/{token}.ics"
@@ -35,15 +32,14 @@ def setup_calendar_feed(app: web.Application, runtime: Runtime) -> None:
         )
         if tenant_id is None:
             return web.json_response({"error": "unknown calendar link", "status": 404}, status=404)
-        settings = await directory.get_settings(runtime.store, tenant_id)
-        zone = ZoneInfo(settings.timezone if settings else runtime.settings.bot_timezone)
-        tasks = await list_tasks(runtime.store, tenant_id)
-        body = ics_calendar(
-            tasks,
-            datetime.now(zone).date(),
+        body = await tenant_calendar(
+            runtime.store,
             tenant_id,
             runtime.router.content,
             runtime.settings.bot_language,
+            None,
+            runtime.settings.kommune_dir,
+            runtime.settings.bot_timezone,
         )
         return web.Response(
             text=body,

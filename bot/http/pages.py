@@ -1,7 +1,10 @@
 """Static information pages the Teams manifest links to: ``/personvern`` (privacy) and ``/vilkar``.
 
 Texts come from ``dialogs/content/<lang>/pages.yaml``; ``?lang=nn`` shows nynorsk. The markdown-lite
-is turned into escaped HTML here, so no content can inject markup.
+is turned into escaped HTML here, so no content can inject markup. The privacy page lists what is
+stored from ``pages.privacy.stored`` (one item per group of tables, ``PRIVACY_ITEMS``; a test checks
+that every table with person data in ``storage.privacy.PERSON_COLUMNS`` belongs to one) and shows the
+retention periods this process is configured with (``RETENTION_*``), not numbers written in the text.
 """
 
 from __future__ import annotations
@@ -13,6 +16,21 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.runtime import Runtime
+
+#: The items of the privacy page's "what is stored" list and the tables each one speaks for.
+PRIVACY_ITEMS: dict[str, tuple[str, ...]] = {
+    "identity": ("users", "conversation_refs", "inbox"),
+    "conversation": ("conversation_state",),
+    "directory": ("role_holders", "tenant_admins", "contact_details"),
+    "unit": ("user_units",),
+    "followups": ("personal_followups",),
+    "sends": ("outbox", "task_progress"),
+    "surveys": ("survey_runs", "survey_recipients", "survey_answered", "survey_answers"),
+    "network": ("network_checkins", "network_votes", "network_pairs"),
+    "onboarding": ("onboardings", "onboarding_steps"),
+    "usage": ("usage_counts",),
+    "feedback": ("feedback_reports",),
+}
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -71,11 +89,26 @@ def render_page(
     )
 
 
+def privacy_values(runtime: Runtime, lang: str) -> dict[str, str]:
+    """What fills the privacy page: the stored items and the configured retention periods."""
+    content, settings = runtime.router.content, runtime.settings
+    stored = [f"- {content.text(lang, f'pages.privacy.stored.{item}')}" for item in PRIVACY_ITEMS]
+    return {
+        "stored": "\n".join(stored),
+        "events_days": str(settings.retention_events_days),
+        "outbox_days": str(settings.retention_outbox_days),
+        "conversation_days": str(settings.retention_conversation_days),
+        "users_days": str(settings.retention_users_days),
+    }
+
+
 def _page_handler(
     runtime: Runtime, key: str
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.Response:
-        return render_page(runtime, page_language(request, runtime), key)
+        lang = page_language(request, runtime)
+        values = privacy_values(runtime, lang) if key == "privacy" else {}
+        return render_page(runtime, lang, key, 200, **values)
 
     return handler
 

@@ -38,7 +38,7 @@ from dialogs.arshjul.notices import (
     status_text,
     task_units,
 )
-from dialogs.arshjul.recurrence import Holder, occurrences, send_at
+from dialogs.arshjul.recurrence import Holder, due_date, occurrences, send_at
 from dialogs.messages import Button, Message, Reply
 from dialogs.router import Router, TurnContext
 from storage import directory
@@ -347,13 +347,14 @@ class ArshjulChat:
     ) -> str | None:
         """One overview line, or None for a past occurrence that needs nothing more."""
         task_key, occurrence, unit = occurrence_of
-        row = progress.get(task_key, occurrence, unit)
-        state = occurrence_state(row, occurrence, today)
-        if occurrence < today and state != LATE:
+        row = progress.get(task_key, occurrence, unit)  # progress is kept per occurrence
+        due = due_date(occurrence, view.closed)  # shown on the day it moved to, as the reminders
+        state = occurrence_state(row, due, today)
+        if due < today and state != LATE:
             return None
         return texts(
             "overview.item",
-            date=texts.long_date(occurrence, today),
+            date=texts.long_date(due, today),
             title=view.task(task_key).title.get(texts.lang) + title_suffix,
             status=status_text(texts, state, row),
         )
@@ -372,12 +373,13 @@ class ArshjulChat:
         for task in view.tasks:
             roles = texts.join([view.role_name(r, texts.lang) for r in task.roles])
             for occurrence in occurrences(task.recurrence, today, end):
+                due = due_date(occurrence, view.closed)
                 items.append(
                     (
-                        occurrence,
+                        due,
                         texts(
                             "overview.tenant_item",
-                            date=texts.long_date(occurrence, today),
+                            date=texts.long_date(due, today),
                             title=task.title.get(texts.lang),
                             roles=roles,
                         ),

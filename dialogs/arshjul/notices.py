@@ -226,13 +226,22 @@ def _occurrence(payload: Mapping[str, Any]) -> date:
         raise UnknownNotice("payload without a valid occurrence") from exc
 
 
+def _due(payload: Mapping[str, Any]) -> date:
+    """The day the occurrence is due (moved off a closed day); rows planned before the due date
+    was carried in the payload fall back to the occurrence."""
+    try:
+        return date.fromisoformat(str(payload["due"]))
+    except (KeyError, ValueError):
+        return _occurrence(payload)
+
+
 def reminder_message(
     texts: Texts, view: TenantView, notice: Notice, today: date, deputy_for: str | None = None
 ) -> Message:
     """A reminder (or postponed reminder) with its Ferdig / Utsett 1 uke / Ikke relevant buttons."""
     payload, late = notice.payload, notice.late
     task = view.task(str(payload.get("task")))
-    occurrence = _occurrence(payload)
+    due = _due(payload)
     unit = payload.get("unit")
     role = str(payload.get("role") or "")
     role_name = view.role_name(role, texts.lang) if role else ""
@@ -243,8 +252,8 @@ def reminder_message(
         heading,
         texts(
             "reminder.due",
-            date=texts.long_date(occurrence, today),
-            left=texts.days_left(occurrence, today),
+            date=texts.long_date(due, today),
+            left=texts.days_left(due, today),
         ),
     ]
     if payload.get("deputy"):
@@ -320,7 +329,7 @@ def _escalation(
     texts: Texts, view: TenantView, payload: Mapping[str, Any], now: datetime
 ) -> Message:
     task = view.task(str(payload.get("task")))
-    occurrence = _occurrence(payload)
+    due = _due(payload)
     today = view.today(now)
     unit = payload.get("unit")
     names = [str(n) for n in payload.get("holders") or () if n]
@@ -328,8 +337,8 @@ def _escalation(
         texts("escalation.heading", title=task.title.get(texts.lang), unit=texts.unit(unit)),
         texts(
             "escalation.body",
-            date=texts.long_date(occurrence, today),
-            days=int(payload.get("days_overdue") or (today - occurrence).days),
+            date=texts.long_date(due, today),
+            days=int(payload.get("days_overdue") or (today - due).days),
         ),
         texts("escalation.holders", names=texts.join(names))
         if names

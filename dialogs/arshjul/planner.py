@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialogs.arshjul.model import Task
-from dialogs.arshjul.recurrence import Holder, next_working_day, planned_reminders
+from dialogs.arshjul.recurrence import Holder, due_date, next_working_day, planned_reminders
 from dialogs.arshjul.tasks import ensure_tenant_setup, list_tasks
 from dialogs.leaderdigest.planner import plan_leader_digest
 from dialogs.milestones.planner import plan_milestones
@@ -157,6 +157,8 @@ async def _plan_reminders(
         items.append(
             NewItem(
                 tenant_id=tenant_id,
+                # The key names the occurrence, not the (moved) due date: a due date that moves
+                # when a closed day is added keeps its key, so a reminder already sent stays sent.
                 dedupe_key=(
                     f"{r.kind}:{r.task_key}:{r.occurrence.isoformat()}:"
                     f"{r.recipient.platform}:{r.recipient.user_id}"
@@ -169,6 +171,7 @@ async def _plan_reminders(
                 payload={
                     "task": r.task_key,
                     "occurrence": r.occurrence.isoformat(),
+                    "due": r.due_day.isoformat(),
                     "lead_days": r.lead_days,
                     "role": r.role,
                     "unit": r.unit,
@@ -198,7 +201,8 @@ async def _plan_escalations(
         state = progress.get(task_key, occurrence, unit)
         if state is not None and state.status in (DONE, NOT_RELEVANT):
             continue
-        start = occurrence
+        due = due_date(occurrence, tenant.closed)  # overdue counts from the moved due date
+        start = due
         if state is not None and state.postponed_until is not None:
             start = max(start, state.postponed_until)
         day = next_working_day(start + timedelta(days=settings.escalate_after_days), tenant.closed)
@@ -231,8 +235,9 @@ async def _plan_escalations(
                     payload={
                         "task": task_key,
                         "occurrence": occurrence.isoformat(),
+                        "due": due.isoformat(),
                         "unit": unit,
-                        "days_overdue": (today - occurrence).days,
+                        "days_overdue": (today - due).days,
                         "holders": names,
                     },
                 )

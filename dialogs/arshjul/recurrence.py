@@ -3,6 +3,10 @@
 * ``occurrences``: the due dates of a recurrence in a window (31st in a short month → its last day;
   Nth or last weekday; a list of days; ISO weeks; every N weeks or years; half-yearly; once; months
   left out).
+* ``due_date``: an occurrence that falls on a closed day is due on the working day before it
+  (skjærtorsdag 25.03.2027 → onsdag 24.03.2027). The occurrence itself stays the identity of the
+  task round (outbox keys, progress rows, calendar UIDs), so moving a due date never makes a
+  reminder that already went out look new.
 * ``send_at``: a reminder ``lead`` days before a due date, moved back to the previous working day
   (weekends, Norwegian public holidays from the ``holidays`` library, a tenant's own closed days),
   at the task's local send time in the tenant's zone, so 09:00 stays 09:00 on both sides of a DST
@@ -117,6 +121,41 @@ def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("NO", years=year).keys())
 
 
+# The holidays library's English names, mapped to the keys of ``arshjul.holidays`` in the content
+# (the Norwegian names people read live there, in bokmål and nynorsk).
+_HOLIDAY_KEYS = {
+    "New Year's Day": "nyttarsdag",
+    "Maundy Thursday": "skjaertorsdag",
+    "Good Friday": "langfredag",
+    "Easter Sunday": "paaskedag",
+    "Easter Monday": "andre_paaskedag",
+    "Labor Day": "arbeidernes_dag",
+    "Ascension Day": "kristi_himmelfart",
+    "Pentecost": "pinsedag",
+    "Constitution Day": "grunnlovsdag",
+    "Pentecost Monday": "andre_pinsedag",
+    "Christmas Day": "juledag",
+    "Second Day of Christmas": "andre_juledag",
+}
+
+
+@lru_cache(maxsize=64)
+def _holiday_names(year: int) -> dict[date, str]:
+    found = holidays.country_holidays("NO", years=year, language="en_US")
+    return {day: str(name) for day, name in found.items()}
+
+
+def holiday_key(day: date) -> str | None:
+    """The content key of the Norwegian public holiday on ``day`` (``skjaertorsdag``), else None."""
+    name = _holiday_names(day.year).get(day)
+    if name is None:
+        return None
+    for part in name.split("; "):  # 17 May can also be Pentecost Monday: the first name wins
+        if part in _HOLIDAY_KEYS:
+            return _HOLIDAY_KEYS[part]
+    return "helligdag"
+
+
 def is_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> bool:
     """Not a weekend, not a Norwegian public holiday, not one of the tenant's closed days."""
     return day.weekday() < 5 and day not in _public_holidays(day.year) and day not in closed_days
@@ -136,6 +175,14 @@ def next_working_day(day: date, closed_days: frozenset[date] = frozenset()) -> d
     while not is_working_day(day, closed_days):
         day += timedelta(days=1)
     return day
+
+
+def due_date(occurrence: date, closed_days: frozenset[date] = frozenset()) -> date:
+    """When ``occurrence`` is actually due: itself on a working day, else the working day before.
+
+    Nobody can hold a seminar or meet a deadline on a public holiday or a Saturday; the reminders,
+    the escalation and the calendar all count from this day."""
+    return previous_working_day(occurrence, closed_days)
 
 
 def send_at(
@@ -180,6 +227,12 @@ class PlannedReminder:
     title_nn: str
     deputy: bool = False
     reason: str = ""
+    #: The day it is due (``occurrence`` moved off a closed day); None means ``occurrence``.
+    due: date | None = None
+
+    @property
+    def due_day(self) -> date:
+        return self.due or self.occurrence
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -187,7 +240,8 @@ class PlannedReminder:
             "title": self.title_nb,
             "role": self.role,
             "unit": self.unit,
-            "due": self.occurrence.isoformat(),
+            "occurrence": self.occurrence.isoformat(),
+            "due": self.due_day.isoformat(),
             "kind": self.kind,
             "lead_days": self.lead_days,
             "send_at": self.send_at.isoformat(),
@@ -221,15 +275,17 @@ def _recipients(
 
 def task_sends(
     task: Task, window: tuple[date, date], zone: ZoneInfo, closed_days: frozenset[date]
-) -> list[tuple[date, int, datetime]]:
-    """(due date, lead days, send time) of a task's sends whose local send date is in ``window``.
+) -> list[tuple[date, date, int, datetime]]:
+    """(occurrence, due date, lead days, send time) of a task's sends whose local send date is in
+    ``window``; lead days count back from the due date (the occurrence moved off a closed day).
 
     When two lead times of one occurrence land on the same day after shifting, only the one
     closest to the due date is kept (nobody needs two reminders of one thing on one day)."""
     start, end = window
     horizon = end + timedelta(days=max(task.lead_days) + MAX_SHIFT_DAYS)
-    out: list[tuple[date, int, datetime]] = []
-    for due in occurrences(task.recurrence, start, horizon):
+    out: list[tuple[date, date, int, datetime]] = []
+    for occurrence in occurrences(task.recurrence, start, horizon):
+        due = due_date(occurrence, closed_days)
         days_used: set[date] = set()
         for lead in sorted(task.lead_days):
             at = send_at(due, lead, task.send_hour_minute, zone, closed_days)
@@ -237,7 +293,7 @@ def task_sends(
                 continue
             days_used.add(at.date())
             if start <= at.date() <= end:
-                out.append((due, lead, at))
+                out.append((occurrence, due, lead, at))
     return out
 
 
@@ -258,18 +314,18 @@ def planned_reminders(
     out: list[PlannedReminder] = []
     seen: set[tuple[str, date, Recipient, str]] = set()
     for task in tasks:
-        for due, lead, at in task_sends(task, window, tz, closed):
+        for occurrence, due, lead, at in task_sends(task, window, tz, closed):
             for role in task.roles:
                 for unit, recipient, deputy, reason in _recipients(task, role, holders):
                     if recipient is not None:  # one person with two owning roles: one send
-                        key = (task.key, due, recipient, kind_of(lead))
+                        key = (task.key, occurrence, recipient, kind_of(lead))
                         if key in seen:
                             continue
                         seen.add(key)
                     out.append(
                         PlannedReminder(
                             task_key=task.key,
-                            occurrence=due,
+                            occurrence=occurrence,
                             role=role,
                             unit=unit,
                             recipient=recipient,
@@ -280,6 +336,7 @@ def planned_reminders(
                             title_nn=task.title.nn,
                             deputy=deputy,
                             reason=reason,
+                            due=due,
                         )
                     )
     out.sort(key=lambda r: (r.send_at, r.task_key, r.occurrence, r.role, r.unit or ""))

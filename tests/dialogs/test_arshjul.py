@@ -92,7 +92,7 @@ def test_ics_export_in_nynorsk(tmp_path: Path) -> None:
     assert "Spørjeundersøking til leiarar" in summaries
     assert "Spørreundersøkelse til ledere" not in summaries
     assert all("Ansvar: " in str(e.get("description")) for e in cal.walk("VEVENT"))
-    assert str(cal.get("x-wr-calname")) == "Årshjul local"
+    assert str(cal.get("x-wr-calname")) == "Hadsel – årshjul for evaluering av BTS/BTI"
 
 
 def test_yaml_export_import_round_trip_via_cli(tmp_path: Path) -> None:
@@ -263,15 +263,15 @@ def test_pick_a_template_and_set_time_zone_and_closed_days(tmp_path: Path) -> No
         assert refused.returncode == 2 and "nothing was changed" in refused.stderr
     assert "2027-01-05" in bts(tmp_path, "settings").stdout
 
-    # Sirdal's unit report is due Tuesday 15 December; with the 14th and 15th closed, the due-day
-    # reminder moves back to Friday the 11th at 09:00 local
+    # Sirdal's unit report falls on Tuesday 15 December; with the 14th and 15th closed, it is due
+    # on Friday the 11th and the due-day reminder goes out then at 09:00 local
     bts(tmp_path, "settings", "--add-closed", "2026-12-14..2026-12-15")
     preview = bts(
         tmp_path, "reminders", "preview", "--from", "2026-12-01", "--to", "2026-12-31", "--json"
     )
     sends = {
-        i["send_at"]
+        (i["send_at"], i["due"])
         for i in json.loads(preview.stdout)
-        if i["due"] == "2026-12-15" and i["lead_days"] == 0
+        if i["occurrence"] == "2026-12-15" and i["lead_days"] == 0
     }
-    assert sends == {"2026-12-11T09:00:00+01:00"}
+    assert sends == {("2026-12-11T09:00:00+01:00", "2026-12-11")}

@@ -202,11 +202,22 @@ def test_planned_reminders_to_holders_deputies_and_gaps() -> None:
 
 
 def test_window_and_same_day_leads_collapse() -> None:
-    # due Saturday 22 Aug 2026: lead 0 and lead 1 both land on Friday 21 -> only "reminder"
+    # due Monday 24 Aug 2026: lead 1 (Sunday) and lead 3 (Friday) both land on Friday 21 -> only
+    # "lead-1", the one closest to the due date
+    t = task(lead_days=[3, 1], every="once", date="2026-08-24")
+    planned = planned_reminders([t], [], (date(2026, 8, 1), date(2026, 8, 31)))
+    assert [(p.kind, p.send_at.date()) for p in planned] == [("lead-1", date(2026, 8, 21))]
+    assert planned_reminders([t], [], (date(2026, 8, 22), date(2026, 8, 31))) == []
+
+
+def test_a_due_date_on_saturday_moves_to_friday_and_its_leads_count_from_there() -> None:
+    # due Saturday 22 Aug 2026: due Friday 21, so lead 1 is Thursday 20 and lead 0 Friday 21
     t = task(lead_days=[1, 0], every="once", date="2026-08-22")
     planned = planned_reminders([t], [], (date(2026, 8, 1), date(2026, 8, 31)))
-    assert [(p.kind, p.send_at.date()) for p in planned] == [("reminder", date(2026, 8, 21))]
-    assert planned_reminders([t], [], (date(2026, 8, 22), date(2026, 8, 31))) == []
+    assert [(p.kind, p.send_at.date(), p.occurrence, p.due_day) for p in planned] == [
+        ("lead-1", date(2026, 8, 20), date(2026, 8, 22), date(2026, 8, 21)),
+        ("reminder", date(2026, 8, 21), date(2026, 8, 22), date(2026, 8, 21)),
+    ]
 
 
 def test_one_person_with_two_owning_roles_gets_one_send() -> None:
