@@ -54,7 +54,7 @@ def test_preview_of_strand_says_why_dates_moved_and_how_to_fix_a_missing_holder(
 ) -> None:
     ok(bts(tmp_path, "arshjul", "use", "strand"))
     (tmp_path / "roles.csv").write_text(ROLES_CSV, encoding="utf-8")
-    ok(bts(tmp_path, "roles", "import", "roles.csv"))
+    ok(bts(tmp_path, "roles", "import", "roles.csv", "--yes"))
     out = ok(bts(tmp_path, "reminders", "preview", "--from", "2027-03-01", "--to", "2027-03-31"))
     lines = out.splitlines()
     assert lines[0].split() == ["Sendes", "Type", "Oppgave", "Rolle", "Mottaker", "Frist"]
@@ -79,9 +79,9 @@ def test_preview_of_strand_says_why_dates_moved_and_how_to_fix_a_missing_holder(
 
 def test_preview_says_when_only_the_send_moved(tmp_path: Path) -> None:
     (tmp_path / "arshjul.yaml").write_text(LANGFREDAG, encoding="utf-8")
-    ok(bts(tmp_path, "arshjul", "import", "arshjul.yaml"))
+    ok(bts(tmp_path, "arshjul", "import", "arshjul.yaml", "--yes"))
     (tmp_path / "roles.csv").write_text(ROLES_CSV, encoding="utf-8")
-    ok(bts(tmp_path, "roles", "import", "roles.csv"))
+    ok(bts(tmp_path, "roles", "import", "roles.csv", "--yes"))
     out = ok(bts(tmp_path, "reminders", "preview", "--from", "2027-03-20", "--to", "2027-03-31"))
     [row] = [line for line in out.splitlines() if "etter-paske" in line]
     assert row.startswith("2027-03-24 09:00  lead-4")
