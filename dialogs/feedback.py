@@ -152,6 +152,12 @@ def enabled(content: Content) -> bool:
     return all(PROMPT_KEY in texts for texts in content.by_lang.values())
 
 
+def _label(ctx: TurnContext, which: str) -> str:
+    """The spoken name of a vote button; empty for a content set that predates these keys."""
+    key = f"feedback.{which}_label"
+    return ctx.content.text(ctx.lang, key) if key in ctx.content.by_lang.get(ctx.lang, {}) else ""
+
+
 def with_feedback(ctx: TurnContext, message: Message, kind: str, ref: str) -> Message:
     """``message`` with "Var dette nyttig?" and 👍 / 👎 buttons for one vote about ``ref``."""
     if kind not in KINDS:
@@ -164,8 +170,8 @@ def with_feedback(ctx: TurnContext, message: Message, kind: str, ref: str) -> Me
         raise ValueError(f"feedback ref {ref!r} cannot be carried by a button")
     text = ctx.content.text
     buttons = (
-        Button(text(ctx.lang, "feedback.up"), A_UP, value),
-        Button(text(ctx.lang, "feedback.down"), A_DOWN, value),
+        Button(text(ctx.lang, "feedback.up"), A_UP, value, description=_label(ctx, "up")),
+        Button(text(ctx.lang, "feedback.down"), A_DOWN, value, description=_label(ctx, "down")),
     )
     prompt = f"_{text(ctx.lang, PROMPT_KEY)}_"
     return replace(

@@ -4,6 +4,10 @@ The menu only lists what the bot can really do; every text comes from ``content/
 "Tilbake" walks back through the help screens this user saw, using the stored conversation state, so
 it works after a restart and on another server process. Typed inside the guide it goes back one guide
 step instead (the guide's own back); anywhere else, or with no earlier help screen, it shows the menu.
+
+A client that comes back to a conversation (the web chat after a reload) sends ``help:returning``:
+when the stored position is a screen past the start, the answer offers "Fortsett der du var"
+(``help:resume``, which shows that screen again) and "Start på nytt" (``help:restart``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from functools import partial
 from dialogs.content import LANGUAGES
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.dialog import GuideDialog
+from dialogs.guide.model import START
 from dialogs.messages import Reply
 from dialogs.router import Router, TurnContext
 from storage.users import set_user_language
@@ -22,6 +27,11 @@ HISTORY_LIMIT = 10
 
 
 _TOPICS = {"welcome": "hjelp", "menu": "hjelp", "about": "om-bts"}
+#: Positions that are the start of their dialog: nothing to come back to.
+_STARTS = {DIALOG: frozenset({"", "welcome", "menu"}), guide_dialog.DIALOG: frozenset({"", START})}
+A_RETURNING = "help:returning"
+A_RESUME = "help:resume"
+A_RESTART = "help:restart"
 
 
 def _history(ctx: TurnContext) -> list[str]:
@@ -70,6 +80,36 @@ async def back(ctx: TurnContext, guide: GuideDialog) -> Reply:
     return _show(ctx, previous, _TOPICS[previous])
 
 
+def _resumable(ctx: TurnContext) -> bool:
+    """True when the stored position is a screen of the help or guide past their start."""
+    starts = _STARTS.get(ctx.state.dialog)
+    return starts is not None and ctx.state.step not in starts
+
+
+async def returning(ctx: TurnContext) -> Reply:
+    """Someone back in a conversation: offer to continue where they were, else a short greeting.
+
+    Changes nothing, so the position stays until they choose."""
+    key = "help.returning_resume" if _resumable(ctx) else "help.returning"
+    return ctx.reply(ctx.message(key, topic="hjelp"), replace=False)
+
+
+async def resume(ctx: TurnContext, guide: GuideDialog) -> Reply:
+    """The screen of the stored position again (the menu when there is none any more)."""
+    if not _resumable(ctx):
+        return _show(ctx, "menu", "hjelp")
+    if ctx.state.dialog == guide_dialog.DIALOG:
+        return await guide.resume(ctx)
+    screen = ctx.state.step if ctx.state.step in _TOPICS else "menu"
+    return _show(ctx, screen, _TOPICS[screen])
+
+
+async def restart(ctx: TurnContext) -> Reply:
+    """Forget the position (and the guide's place to resume) and greet as at the first visit."""
+    ctx.state.dialog, ctx.state.step, ctx.state.data = "", "", {}
+    return _show(ctx, "welcome", "hjelp")
+
+
 async def set_language(ctx: TurnContext) -> Reply:
     lang = ctx.turn.value if ctx.turn.value in LANGUAGES else ctx.lang
     await set_user_language(ctx.store, ctx.turn.tenant_id, ctx.turn.user_id, lang)
@@ -98,6 +138,9 @@ def register(router: Router, guide: GuideDialog) -> None:
     router.add_action("help:acute", guide.acute)
     router.add_action("help:back", go_back)
     router.add_action("lang:set", set_language)
+    router.add_action(A_RETURNING, returning)
+    router.add_action(A_RESUME, partial(resume, guide=guide))
+    router.add_action(A_RESTART, restart)
     router.add_commands("help.commands", menu)
     router.add_commands("help.about_commands", about)
     router.add_commands("help.acute_commands", guide.acute)

@@ -38,6 +38,9 @@ class Button:
     action: str
     value: str = ""
     style: ButtonStyle = "default"
+    #: What a screen reader says when ``label`` is only a symbol (👍): a client that can shows it
+    #: as the accessible name, and as text beside the symbol for fonts without emoji.
+    description: str = ""
 
 
 @dataclass(frozen=True)

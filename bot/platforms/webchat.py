@@ -19,6 +19,7 @@ from aiohttp import web
 
 from bot.platforms._http import json_error
 from bot.runtime import LOCAL_TENANT, Runtime
+from dialogs.faq.dialog import PII_TOPIC
 from dialogs.messages import MAX_ACTION_LEN, MAX_VALUE_LEN, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,10 @@ async def _read_json(request: web.Request) -> Any:
 
 
 def _reply_json(reply: Reply) -> web.Response:
-    return web.json_response({"reply": reply.to_dict()}, headers=_API_HEADERS)
+    # "personal_data": the guard refused the typed text, so the page blanks the user's own bubble
+    # (the text must not stay on screen either).
+    body = {**reply.to_dict(), "personal_data": reply.topic == PII_TOPIC}
+    return web.json_response({"reply": body}, headers=_API_HEADERS)
 
 
 def render_page(runtime: Runtime) -> str:

@@ -225,6 +225,12 @@ class GuideDialog:
             return self._followup_form(ctx)
         return self._show(ctx, previous)
 
+    async def resume(self, ctx: TurnContext) -> Reply:
+        """The user's current guide screen again (after the web chat was reloaded)."""
+        if ctx.state.step == FOLLOWUP_KEY:
+            return self._followup_form(ctx)
+        return self._show(ctx, ctx.state.step or START)
+
     async def levels(self, ctx: TurnContext) -> Reply:
         return self._show(ctx, LEVELS_KEY)
 

@@ -473,7 +473,8 @@ def test_web_chat_in_headless_chromium(
     page.goto(shared_server.base_url + "/")
     bots = page.locator(".msg.bot")
     expect(bots.first).to_contain_text("velkommen")
-    expect(page.locator("#chat-input")).to_be_focused()
+    # No focus on the input at load: on a phone that opens the keyboard over the welcome.
+    expect(page.locator("#chat-input")).not_to_be_focused()
 
     page.fill("#chat-input", "hjelp")
     page.keyboard.press("Enter")
@@ -513,6 +514,7 @@ def test_web_chat_in_headless_chromium(
     assert re.fullmatch(r"[0-9a-f]{32}", session)
     page.reload()
     expect(bots.first).to_contain_text("Velkomen tilbake")  # in the language chosen in the chat
+    expect(page.locator("#chat-input")).to_have_attribute("placeholder", re.compile("til dømes"))
     page.fill("#chat-input", "hjelp")
     page.keyboard.press("Enter")
     expect(bots.last).to_contain_text("Dette kan eg hjelpe deg med")
@@ -760,4 +762,271 @@ def test_page_accessibility_in_the_browser(shared_server: BotServer, chromium: C
     expect(page.locator(".msg.bot").last).to_contain_text("Nivå 0")
     focused = page.evaluate("document.activeElement.classList.contains('msg')")
     assert focused, "focus moves to the answer that replaced the pressed button"
+    page.context.close()
+
+
+# ---- issue #15 "Day one": the web chat ----------------------------------------------------------
+
+FNR = "17091864886"  # valid check digits, made up
+
+
+def _shot_on_failure(page: Page, tmp_path: Path, name: str) -> Callable[[], None]:
+    """Saves a screenshot into the test's tmp dir and prints its path (call it in ``except``)."""
+
+    def save() -> None:
+        shot = tmp_path / f"{name}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+
+    return save
+
+
+def test_typing_indicator_is_announced_and_gone_with_the_answer(
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    held: list[Route] = []
+    page.goto(shared_server.base_url + "/")
+    expect(page.locator(".msg.bot").first).to_contain_text("velkommen")
+    # Hold the answer back (no timing): the indicator must show while it is under way.
+    page.route("**/api/webchat/turn", lambda route: held.append(route))
+    try:
+        typing = page.get_by_role("status")
+        expect(typing).to_have_attribute("aria-live", "polite")
+        expect(typing).to_be_hidden()
+        page.fill("#chat-input", "hjelp")
+        page.keyboard.press("Enter")
+        expect(typing).to_have_text("BTS-bot skriver …")
+        expect(typing).to_be_visible()
+        assert held, "the turn request is under way"
+        held[0].continue_()
+        expect(page.locator(".msg.bot").last).to_contain_text("Dette kan jeg hjelpe deg med")
+        expect(typing).to_have_text("")
+        expect(typing).to_be_hidden()
+        # In nynorsk the indicator speaks nynorsk.
+        page.unroute("**/api/webchat/turn")
+        page.locator("button.choice", has_text="Skriv nynorsk").last.click()
+        expect(page.locator(".msg.bot").last).to_contain_text("Dette kan eg hjelpe deg med")
+        held.clear()
+        page.route("**/api/webchat/turn", lambda route: held.append(route))
+        page.fill("#chat-input", "hjelp")
+        page.keyboard.press("Enter")
+        expect(typing).to_have_text("BTS-bot skriv …")
+        held[0].continue_()
+        expect(typing).to_have_text("")
+    except BaseException:
+        _shot_on_failure(page, tmp_path, "typing")()
+        raise
+    page.context.close()
+
+
+def test_a_refused_text_leaves_the_users_bubble(
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    # The server says so in the reply: the guard fired.
+    refused = turn(shared_server, greeted(shared_server), text=f"barnet har fnr {FNR}")
+    assert refused["personal_data"] is True and refused["topic"] == "personopplysninger"
+    assert turn(shared_server, greeted(shared_server), text="hjelp")["personal_data"] is False
+
+    page = chromium.page()
+    try:
+        page.goto(shared_server.base_url + "/")
+        expect(page.locator(".msg.bot").first).to_contain_text("velkommen")
+        page.fill("#chat-input", f"barnet har fnr {FNR}")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.bot").last).to_have_attribute("data-topic", "personopplysninger")
+        bubble = page.locator(".msg.user").last
+        expect(bubble).to_have_text("(fjernet – inneholdt personopplysninger)")
+        expect(page.locator("body")).not_to_contain_text(FNR)
+        # A name in free text too, and in nynorsk the nynorsk words.
+        page.evaluate("localStorage.setItem('bts-lang', 'nn')")
+        turn_nn = page.evaluate(
+            "s => fetch('/api/webchat/turn', {method: 'POST', headers: {'Content-Type': "
+            "'application/json'}, body: JSON.stringify({session: s, action: 'lang:set', "
+            "value: 'nn'})}).then(r => r.status)",
+            page.evaluate("localStorage.getItem('bts-session')"),
+        )
+        assert turn_nn == 200
+        page.reload()
+        expect(page.locator(".msg.bot").first).to_contain_text("Velkomen tilbake")
+        page.fill("#chat-input", "Kari Nordmann er lei seg på skulen")
+        page.keyboard.press("Enter")
+        expect(page.locator(".msg.user").last).to_have_text(
+            "(fjerna – inneheldt personopplysningar)"
+        )
+        expect(page.locator("body")).not_to_contain_text("Kari Nordmann")
+    except BaseException:
+        _shot_on_failure(page, tmp_path, "pii")()
+        raise
+    page.context.close()
+
+
+def test_reload_offers_to_continue_where_you_were(
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    bots = page.locator(".msg.bot")
+    try:
+        page.goto(shared_server.base_url + "/")
+        expect(bots.first).to_contain_text("velkommen")
+        # At the start there is nothing to continue: a plain greeting.
+        page.reload()
+        expect(bots.first).to_contain_text("Velkommen tilbake")
+        expect(page.get_by_role("button", name="Fortsett der du var")).to_have_count(0)
+
+        page.fill("#chat-input", "hva gjør jeg ved uro?")
+        page.keyboard.press("Enter")
+        start = bots.last.locator("button.choice", has_text=re.compile("nivå 0", re.I))
+        start.first.click()
+        expect(bots.last).to_contain_text("Nivå 0")
+        screen = bots.last.locator(".text p").first.inner_text()
+
+        page.reload()
+        expect(bots.first).to_contain_text("Velkommen tilbake")
+        offer = bots.first
+        expect(offer.locator("button.choice").first).to_have_text("Akutt fare?")
+        offer.get_by_role("button", name="Fortsett der du var").click()
+        expect(bots.last).to_contain_text("Nivå 0")
+        expect(bots.last.locator(".text p").first).to_have_text(screen)
+
+        # Or start over: the welcome again, and a later reload has nothing to continue.
+        page.reload()
+        bots.first.get_by_role("button", name="Start på nytt").click()
+        expect(bots.last).to_contain_text("velkommen til")
+        page.reload()
+        expect(bots.first).to_contain_text("Velkommen tilbake")
+        expect(page.get_by_role("button", name="Fortsett der du var")).to_have_count(0)
+    except BaseException:
+        _shot_on_failure(page, tmp_path, "resume")()
+        raise
+    page.context.close()
+
+
+CONTACT_TEXT = "\n".join(
+    [
+        "Ring **112** ved fare, 113 ved skade, politiet 02800. Alarmtelefonen 116 111, legevakt 116 117.",
+        "- Barnevernvakta: 75 10 10 00 eller +47 901 23 456",
+        "- BTS-kontakt: kari_nordmann@sortland.kommune.no",
+        'Ikke lenker: 01.02.2025, år 2024, 12345678901, <a href="tel:666">x</a>',
+        "[Ring 112](javascript:alert(1)) og [les mer](https://example.org/112)",
+    ]
+)
+
+
+def test_phone_numbers_and_email_addresses_become_links(
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    stub = _reply(CONTACT_TEXT, replace=False)
+    page.route("**/api/webchat/welcome*", lambda route: route.fulfill(status=200, json=stub))
+    try:
+        page.goto(shared_server.base_url + "/")
+        message = page.locator(".msg.bot").first
+        expect(message).to_contain_text("Barnevernvakta")
+        hrefs = {a.inner_text(): a.get_attribute("href") for a in message.locator("a").all()}
+        assert hrefs == {
+            "112": "tel:112",
+            "113": "tel:113",
+            "116 111": "tel:116111",
+            "116 117": "tel:116117",
+            "75 10 10 00": "tel:75101000",
+            "+47 901 23 456": "tel:+4790123456",
+            "kari_nordmann@sortland.kommune.no": "mailto:kari_nordmann@sortland.kommune.no",
+            "les mer": "https://example.org/112",
+        }, hrefs
+        expect(message.locator("strong a")).to_have_text("112")  # emphasis keeps working
+        expect(message).to_contain_text('<a href="tel:666">x</a>')  # escaped first: shown as text
+        expect(message).to_contain_text("01.02.2025, år 2024, 12345678901")
+    except BaseException:
+        _shot_on_failure(page, tmp_path, "links")()
+        raise
+    page.context.close()
+
+
+def _contrast(a: list[float], b: list[float]) -> float:
+    def lum(rgb: list[float]) -> float:
+        def channel(c: float) -> float:
+            c = c / 255
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, bl = (channel(c) for c in rgb[:3])
+        return 0.2126 * r + 0.7152 * g + 0.0722 * bl
+
+    high, low = sorted((lum(a), lum(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# The focused element's outline colour and the colour behind the ring (the nearest opaque
+# background of its parents: the ring is drawn outside the element).
+_RING = """() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  let node = el.parentElement, behind = [255, 255, 255, 1];
+  while (node) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0)) { behind = c; break; }
+    node = node.parentElement;
+  }
+  return {tag: el.tagName, cls: el.className, style: style.outlineStyle,
+          width: parseFloat(style.outlineWidth), ring: rgb(style.outlineColor), behind};
+}"""
+
+
+def test_focus_ring_phone_layout_and_vote_buttons(
+    shared_server: BotServer, chromium: Chromium, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = chromium.page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.goto(shared_server.base_url + "/")
+        expect(page.locator(".msg.bot").first).to_contain_text("velkommen")
+        # The header is whole on a 390 px phone: on screen, nothing clipped or scrolled away.
+        layout = page.evaluate(
+            """() => {
+              const h = document.querySelector('header').getBoundingClientRect();
+              const clipped = [...document.querySelectorAll('header *')]
+                .filter((n) => n.scrollWidth > n.clientWidth + 1).length;
+              return {top: h.top, bottom: h.bottom, clipped, scrollY: window.scrollY,
+                      wide: document.documentElement.scrollWidth,
+                      tall: document.documentElement.scrollHeight, height: innerHeight};
+            }"""
+        )
+        assert layout["top"] == 0 and layout["bottom"] < 844 and layout["clipped"] == 0, layout
+        assert layout["wide"] <= 390 and layout["scrollY"] == 0, layout
+        assert layout["tall"] <= layout["height"], layout  # a short chat does not scroll the page
+
+        # Keyboard focus: every ring has 3:1 against what surrounds it.
+        rings = []
+        for _ in range(7):  # the welcome's five buttons, the input and "Send"
+            page.keyboard.press("Tab")
+            rings.append(page.evaluate(_RING))
+        assert {r["tag"] for r in rings} >= {"BUTTON", "INPUT"}, rings
+        for ring in rings:
+            assert ring["style"] != "none" and ring["width"] >= 2, ring
+            assert _contrast(ring["ring"], ring["behind"]) >= 3, ring
+
+        # 👍 / 👎: a name for screen readers and words beside the symbol.
+        page.fill("#chat-input", "hva er en stafettlogg")
+        page.keyboard.press("Enter")
+        answer = page.locator(".msg.bot").last
+        expect(answer).to_contain_text("Var dette nyttig?")
+        up = answer.get_by_role("button", name="Nyttig", exact=True)
+        down = answer.get_by_role("button", name="Ikke nyttig", exact=True)
+        expect(up).to_contain_text("Nyttig")
+        expect(down).to_contain_text("Ikke nyttig")
+        expect(up.locator("[aria-hidden=true]")).to_have_text("👍")
+    except BaseException:
+        _shot_on_failure(page, tmp_path, "layout")()
+        raise
     page.context.close()

@@ -1,6 +1,7 @@
 // BTS-bot local web chat: renders the bot's transport-neutral messages (text, buttons, links, forms).
 // Every text is HTML-escaped before the markdown-lite (**bold**, _italic_, "- " lists, [label](url))
-// is applied, and only http(s) links become anchors. No external resources; no message text is kept
+// is applied, and only http(s) links become anchors; phone numbers and e-mail addresses in the text
+// become tel:/mailto: links. The page's own texts come from content (data-texts) in nb and nn. No external resources; no message text is kept
 // anywhere but in the page itself (the session id in localStorage is random and carries no text).
 "use strict";
 
@@ -10,6 +11,7 @@
   const input = document.getElementById("chat-input");
   const sendButton = document.getElementById("chat-send");
   const errorLine = document.getElementById("chat-error");
+  const typing = document.getElementById("chat-typing");
   const pageLang = document.documentElement.lang || "nb";
   const ALL_TEXTS = JSON.parse(document.body.dataset.texts || "{}");
   let lang = pageLang;
@@ -51,6 +53,19 @@
   }
   try { lang = localStorage.getItem("bts-lang") || lang; } catch (err) { /* storage blocked */ }
 
+  // The page's own texts (title, subtitle, placeholder, labels) in the chat's current language.
+  function applyTexts() {
+    document.documentElement.lang = lang;
+    document.title = t("title");
+    document.querySelectorAll("[data-text]").forEach((node) => { node.textContent = t(node.dataset.text); });
+    document.querySelectorAll("[data-text-placeholder]").forEach((node) => {
+      node.placeholder = t(node.dataset.textPlaceholder);
+    });
+    document.querySelectorAll("[data-text-label]").forEach((node) => {
+      node.setAttribute("aria-label", t(node.dataset.textLabel));
+    });
+  }
+
   // ---- markdown-lite ---------------------------------------------------------------------------
 
   const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -70,12 +85,40 @@
     return /^https?:\/\/[^\s]+$/i.test(url);
   }
 
+  // Contacts a person can tap: e-mail addresses; the short emergency and help numbers (110, 112,
+  // 113, 116 111, 116 117, 116 123) and Norwegian 8-digit numbers, optionally after +47 and grouped
+  // by spaces ("75 10 10 00", "901 23 456"). Digits that are part of something longer (a date, a
+  // year, a longer number) stay text.
+  const CONTACT = new RegExp(
+    "([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,})" +
+      "|(?<![\\w+.,/:-])((?:\\+47[ \u00a0]?)?(?:\\d{2}(?:[ \u00a0]?\\d{2}){3}|\\d{3}[ \u00a0]?\\d{2}[ \u00a0]?\\d{3})" +
+      "|116[ \u00a0]?1(?:11|17|23)|11[023])(?![\\w@]|[.,:/-]\\d)",
+    "g",
+  );
+  // Stand-ins for the links while the text is escaped and emphasised (private-use characters).
+  const HOLE = /\uE000(\d+)\uE001/g;
+
+  function contactLink(email, phone) {
+    if (email) return '<a href="mailto:' + escapeHtml(email) + '">' + escapeHtml(email) + "</a>";
+    return '<a href="tel:' + phone.replace(/[^\d+]/g, "") + '">' + escapeHtml(phone) + "</a>";
+  }
+
+  // Plain text: the contacts are cut out, the rest escaped and emphasised, then the links put back.
+  function plain(raw) {
+    const links = [];
+    const holed = raw.replace(/[\uE000\uE001]/g, "").replace(CONTACT, (_m, email, phone) => {
+      links.push(contactLink(email, phone));
+      return "\uE000" + (links.length - 1) + "\uE001";
+    });
+    return emphasis(escapeHtml(holed)).replace(HOLE, (_m, i) => links[Number(i)]);
+  }
+
   // One line: links are cut out first so emphasis never reaches into a URL.
   function inline(raw) {
     let html = "";
     let last = 0;
     for (const match of raw.matchAll(LINK)) {
-      html += emphasis(escapeHtml(raw.slice(last, match.index)));
+      html += plain(raw.slice(last, match.index));
       const label = emphasis(escapeHtml(match[1]));
       html += isWebUrl(match[2])
         ? '<a href="' + escapeHtml(match[2]) + '" target="_blank" rel="noopener noreferrer">' +
@@ -83,7 +126,7 @@
         : label;
       last = match.index + match[0].length;
     }
-    return html + emphasis(escapeHtml(raw.slice(last)));
+    return html + plain(raw.slice(last));
   }
 
   function renderText(text) {
@@ -256,7 +299,14 @@
       const row = el("div", "choices");
       for (const b of message.buttons) {
         const style = b.style === "primary" || b.style === "danger" ? " " + b.style : "";
-        const btn = el("button", "choice" + style, b.label);
+        const btn = el("button", "choice" + style, b.description ? undefined : b.label);
+        if (b.description) {
+          // A symbol (👍) with its words beside it: readable without an emoji font, and the
+          // name a screen reader says.
+          btn.append(el("span", "symbol", b.label), el("span", "", b.description));
+          btn.firstChild.setAttribute("aria-hidden", "true");
+          btn.setAttribute("aria-label", b.description);
+        }
         btn.type = "button";
         btn.addEventListener("click", () => send({ action: b.action, value: b.value }, { holder: div, echo: b.label }));
         row.appendChild(btn);
@@ -279,6 +329,7 @@
     if (reply.lang && reply.lang !== lang) {
       lang = reply.lang;
       remember("bts-lang", lang);
+      applyTexts();
     }
     const nodes = reply.messages.map((message) => renderMessage(message, lang));
     if (!nodes.length) return;
@@ -322,21 +373,32 @@
     showError(err instanceof ServerError ? t("error_prefix") + " " + err.message : t("offline"));
   }
 
+  // "BTS-bot skriver …" while a turn is under way; a status region, so screen readers hear it.
+  function showTyping(on) {
+    // The region stays in place (a live region that appears with its text is not always read).
+    typing.textContent = on ? t("typing") : "";
+  }
+
   // origin: {holder, echo} when a button or form inside a bot message sent the turn.
+  // Resolves to the reply shown, or null when there was none (an error, or already busy).
   async function send(body, origin) {
-    if (busy) return false;
+    if (busy) return null;
     busy = true;
     showError("");
     sendButton.disabled = true;
     const holder = origin && origin.holder;
     setControls(holder, true);
+    showTyping(true);
     try {
-      showReply(await post(body), origin);
-      return true;
+      const reply = await post(body);
+      showTyping(false);
+      showReply(reply, origin);
+      return reply;
     } catch (err) {
+      showTyping(false);
       setControls(holder, false);
       reportError(err);
-      return false;
+      return null;
     } finally {
       busy = false;
       sendButton.disabled = false;
@@ -349,10 +411,15 @@
     if (!text || busy) return;
     input.value = "";
     const bubble = addUser(text);
-    if (!(await send({ text }, null))) {
+    const reply = await send({ text }, null);
+    if (!reply) {
       // Nothing was answered: give the text back so it can be sent again.
       bubble.remove();
       if (!input.value) input.value = text;
+    } else if (reply.personal_data) {
+      // The guard refused it: what was typed must not stay on screen either.
+      bubble.textContent = t("pii_removed");
+      bubble.classList.add("removed");
     }
     input.focus();
   });
@@ -368,14 +435,8 @@
     }
   }
 
-  function welcomeBack() {
-    const div = el("div", "msg bot");
-    div.dataset.testid = "bot-message";
-    div.lang = lang;
-    div.innerHTML = renderText(t("welcome_back"));
-    log.appendChild(div);
-  }
-
-  if (isNew) welcome(); else welcomeBack();
-  input.focus();
+  applyTexts();
+  // Back in a stored conversation: the server offers "Fortsett der du var" when there is a place
+  // to go back to. No focus on the input: on a phone that would open the keyboard over the answer.
+  if (isNew) welcome(); else send({ action: "help:returning" }, null);
 })();
