@@ -125,13 +125,24 @@ class ContactsDialog:
         acute = Button(ctx.content.text(ctx.lang, "contacts.acute_button"), A_ACUTE, style="danger")
         return Message(text=text.strip(), buttons=(acute, *buttons), form=form, topic=TOPIC)
 
+    def _lead(self, ctx: TurnContext, unit: str, found: list[repo.Contact]) -> str:
+        text = ctx.content.text
+        if not found:
+            return text(ctx.lang, "contacts.unit_heading", unit=unit)
+        names = [c.name or text(ctx.lang, "contacts.unnamed") for c in found]
+        if len(names) == 1:
+            return text(ctx.lang, "contacts.unit_answer", unit=unit, names=names[0])
+        joined = ", ".join(names[:-1]) + f" {text(ctx.lang, 'contacts.list_and')} " + names[-1]
+        return text(ctx.lang, "contacts.unit_answer_many", unit=unit, names=joined)
+
     def unit_message(
         self, ctx: TurnContext, d: Directory, unit: str, remembered: str | None, note: str = ""
     ) -> Message:
         """The contacts of one unit (tenant-wide ones when it has none), with the unit buttons."""
         text = ctx.content.text
-        lines = [text(ctx.lang, "contacts.unit_heading", unit=unit)]
         found = d.in_unit(unit)
+        # The answer leads ("BTS-kontakt på Sortland skole er Kari Hansen."), the details follow.
+        lines = [self._lead(ctx, unit, found)]
         lines += [f"- {self._describe(ctx, c)}" for c in found]
         if not found:
             lines.append(text(ctx.lang, "contacts.unit_empty", unit=unit))

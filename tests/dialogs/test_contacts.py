@@ -162,7 +162,8 @@ async def test_choose_remember_and_forget_the_unit(store: Store) -> None:
     assert not any(b.action.startswith("feedback:") for b in ask.buttons), "a question, no vote"
 
     shown = only(await router.handle(press("contacts:chosen", unit=options["Sortland skole"])))
-    assert "**BTS-kontakt i Sortland skole**" in shown.text
+    # The answer first, with "på": who it is, then how to reach them.
+    assert shown.text.startswith("**BTS-kontakt på Sortland skole er Kari Hansen.**")
     assert "- Kari Hansen · tlf. 12 34 56 78 · e-post kari.hansen@sortland.kommune.no" in shown.text
     assert "Per Olsen" not in shown.text
     assert await repo.remembered_unit(store, "local", "u1") is None, "remembered only when asked"
