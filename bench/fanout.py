@@ -48,7 +48,7 @@ from storage.migrate import upgrade
 from storage.outbox import NewItem
 from storage.outbox_models import SENT
 from storage.repositories import Store
-from tests.support.fake_slack import TEAM_ID, FakeSlack
+from tests.support.fake_slack import TEAM_ID, FakeSlack, busiest_second
 from tests.support.http_thread import serve_in_thread
 
 TENANT = f"slack:{TEAM_ID}"
@@ -109,16 +109,6 @@ def _rate(times: list[float]) -> float:
     if len(times) < 2 or times[-1] <= times[0]:
         return 0.0
     return (len(times) - 1) / (times[-1] - times[0])
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most calls in any sliding second, counted as the fake counts: (t - 1, t]."""
-    ordered, start, most = sorted(times), 0, 0
-    for end, at in enumerate(ordered):
-        while ordered[start] <= at - 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def _prepare(url: str, recipients: int) -> int:

@@ -280,6 +280,7 @@ class Dispatcher:
         now = self.clock()
         overdue = now - row.send_at
         if overdue > self.settings.grace and row.attempts == 0:
+            # Reported once per tenant and run (see run_once), not once per missed send.
             if await outbox.finish(
                 self.store, row.id, self.worker_id, EXPIRED, error="older-than-grace"
             ):
@@ -296,9 +297,11 @@ class Dispatcher:
         try:
             reply = await self.render(Notice.of(row, lang, late))
         except LookupError:
+            # The task or follow-up it names is gone (årshjul edited), or a newer release planned
+            # a kind this one cannot render.
             await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="gone")
             return SKIPPED
-        except Exception as exc:
+        except Exception as exc:  # a content or code bug: retrying will not help, reporting will
             log.error("render failed", extra={"error_type": type(exc).__name__, "kind": row.kind})
             await self._final(row, FAILED, f"render-{type(exc).__name__}")
             return FAILED
@@ -367,34 +370,12 @@ class Dispatcher:
         return IN_DOUBT
 
     async def _deliver(self, row: OutboxItem) -> str:
-        now = self.clock()
-        overdue = now - row.send_at
-        if overdue > self.settings.grace and row.attempts == 0:
-            # Reported once per tenant and run (see run_once), not once per missed send.
-            if await outbox.finish(
-                self.store, row.id, self.worker_id, EXPIRED, error="older-than-grace"
-            ):
-                self._expired[row.tenant_id] = self._expired.get(row.tenant_id, 0) + 1
-            return EXPIRED
-        if await self.obsolete(self.store, row):
-            await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="obsolete")
-            return SKIPPED
-        sender = self.senders.get(row.platform)
-        if sender is None:
-            await self._final(row, UNREACHABLE, f"no-sender-{row.platform}")
-            return UNREACHABLE
-        late = overdue > self.settings.late_after
-        try:
-            reply = await self.render(Notice.of(row, await self._lang(row), late))
-        except LookupError:
-            # The task or follow-up it names is gone (årshjul edited), or a newer release planned
-            # a kind this one cannot render.
-            await outbox.finish(self.store, row.id, self.worker_id, SKIPPED, error="gone")
-            return SKIPPED
-        except Exception as exc:  # a content or code bug: retrying will not help, reporting will
-            log.error("render failed", extra={"error_type": type(exc).__name__, "kind": row.kind})
-            await self._final(row, FAILED, f"render-{type(exc).__name__}")
-            return FAILED
+        """One row on its own (a row in doubt the platform says was not sent): the same checks
+        and rendering as the pipeline, then mark, send and record."""
+        prepared = await self._prepare(row, await self._lang(row))
+        if isinstance(prepared, str):
+            return prepared
+        sender, reply, late = prepared.sender, prepared.reply, prepared.late
         if not await outbox.mark_sending(
             self.store, row.id, self.worker_id, now=self.clock(), lease=self.settings.lease
         ):

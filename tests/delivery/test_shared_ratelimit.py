@@ -13,20 +13,12 @@ import pytest
 from bot.delivery.ratelimit import Rate, SharedLimits
 from storage import rate_buckets
 from storage.repositories import Store
+from tests.support.fake_slack import busiest_second
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 RATE = 20.0
 CALLS = 40  # per process
-
-
-def busiest_second(times: list[float]) -> int:
-    ordered, start, most = sorted(times), 0, 0
-    for end, at in enumerate(ordered):
-        while ordered[start] <= at - 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def limits(store: Store) -> SharedLimits:

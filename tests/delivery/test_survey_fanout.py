@@ -56,7 +56,7 @@ from storage.outbox_models import (
 )
 from storage.records import Holder
 from storage.repositories import Store
-from tests.support.fake_slack import TEAM_ID, FakeSlack
+from tests.support.fake_slack import TEAM_ID, FakeSlack, busiest_second
 
 TENANT = f"slack:{TEAM_ID}"
 ROLE = "bts-kontakt"
@@ -149,16 +149,6 @@ def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
         if block.get("type") == "actions"
         for e in block.get("elements", [])
     ]
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most calls in any sliding second, counted as the fake counts: (t - 1, t]."""
-    ordered, start, most = sorted(times), 0, 0
-    for end, at in enumerate(ordered):
-        while ordered[start] <= at - 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def die_mid_batch(store: Store, dispatcher: Dispatcher) -> int:

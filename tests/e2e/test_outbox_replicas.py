@@ -26,7 +26,7 @@ from storage.outbox_models import CLAIMED, PENDING, SENDING, SENT, OutboxItem
 from storage.repositories import Store
 from storage.users import ensure_tenant
 from tests.e2e.test_outbox_processes import TENANT, _with_store, received, server_env
-from tests.support.fake_slack import TEAM_ID, FakeSlack
+from tests.support.fake_slack import TEAM_ID, FakeSlack, busiest_second
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import BotServer
 
@@ -96,16 +96,6 @@ def wait_until_sent(url: str, count: int, timeout: float) -> None:
 def expected_keys(url: str) -> Counter[str]:
     """What Slack should have received: each row's metadata key once."""
     return Counter(outbox_key(OutboxItem(dedupe_key=key)) for key, _, _ in rows(url))
-
-
-def busiest_second(times: list[float]) -> int:
-    """The most calls in any sliding second, counted as the fake counts: (t - 1, t]."""
-    ordered, start, most = sorted(times), 0, 0
-    for end, at in enumerate(ordered):
-        while ordered[start] <= at - 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def test_two_replicas_keep_the_workspace_and_channel_rates_together_and_send_each_row_once(

@@ -615,3 +615,13 @@ def fake_slack() -> Iterator[FakeSlack]:
     with serve_in_thread("fake Slack", fake.build_app) as base_url:
         fake.base_url = base_url
         yield fake
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most calls in any sliding second, counted as the fake counts: (t - 1, t]."""
+    ordered, start, most = sorted(times), 0, 0
+    for end, at in enumerate(ordered):
+        while ordered[start] <= at - 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
