@@ -77,7 +77,7 @@ def _settings(args: argparse.Namespace) -> Settings | None:
     try:
         problem = database_url_problem(settings.effective_database_url())
     except ConfigError:  # not a postgresql:// or sqlite:// URL
-        problem = say("failure.database_url", reason="må begynne med postgresql:// eller sqlite://")
+        problem = say("failure.database_url", reason=say("failure.reason.url_scheme"))
     if problem:
         print(problem, file=sys.stderr)
         return None

@@ -27,12 +27,16 @@ def database_url_problem(url: str) -> str | None:
         parsed = make_url(url)
         port = parsed.port
     except (ArgumentError, ValueError) as exc:
-        reason = "kan ikke tolkes" if isinstance(exc, ArgumentError) else "porten er ikke et tall"
+        reason = say(
+            "failure.reason.url_unparsable"
+            if isinstance(exc, ArgumentError)
+            else "failure.reason.port_not_a_number"
+        )
         return say("failure.database_url", reason=reason)
     if port is not None and not 0 < port < 65536:
-        return say("failure.database_url", reason=f"porten {port} finnes ikke")
+        return say("failure.database_url", reason=say("failure.reason.no_such_port", port=port))
     if parsed.get_backend_name() == "sqlite" and (parsed.host or not parsed.database):
-        return say("failure.database_url", reason="SQLite trenger en filsti: sqlite:////sti/fil")
+        return say("failure.database_url", reason=say("failure.reason.sqlite_path"))
     return None
 
 
@@ -85,19 +89,29 @@ def _postgres(found: BaseException, url: URL) -> str | None:
     ):
         return say("failure.postgres_login", where=_where(url), user=url.username or "")
     if isinstance(found, socket.gaierror):
-        return say("failure.postgres_unreachable", where=_where(url), reason="ukjent vertsnavn")
+        return say(
+            "failure.postgres_unreachable",
+            where=_where(url),
+            reason=say("failure.reason.unknown_host"),
+        )
     if isinstance(found, ConnectionError | TimeoutError | asyncpg.CannotConnectNowError) or (
         isinstance(found, OSError)
         and found.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
     ):
-        reason = "tidsavbrudd" if isinstance(found, TimeoutError) else "tilkoblingen ble avvist"
+        reason = say(
+            "failure.reason.timeout"
+            if isinstance(found, TimeoutError)
+            else "failure.reason.refused"
+        )
         return say("failure.postgres_unreachable", where=_where(url), reason=reason)
     return None
 
 
 def _sqlite(found: BaseException, path: Path) -> str | None:
     if isinstance(found, sqlite3.OperationalError) and "unable to open" in str(found):
-        return say("failure.sqlite_unavailable", path=path, reason="kan ikke åpnes")
+        return say(
+            "failure.sqlite_unavailable", path=path, reason=say("failure.reason.cannot_open")
+        )
     if isinstance(found, OSError) and found.filename is not None:
         # only the database file or a folder above it: other files are the command's own
         name = Path(str(found.filename))
