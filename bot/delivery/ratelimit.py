@@ -148,7 +148,6 @@ class RateLimiter:
 RESERVE_SECONDS = 0.25
 MAX_RESERVE = 50
 MAX_LATE = 0.03  # with headroom 0.97, 30 ms late still fits a strict per-second window
-CLOCK_DRIFT = 5e-4  # how fast two clocks may drift apart (the most NTP slews a clock by)
 
 
 class SharedRateLimiter(RateLimiter):
@@ -174,9 +173,6 @@ class SharedRateLimiter(RateLimiter):
         self._pausing: set[asyncio.Task[None]] = set()
         self._run = max(1, min(MAX_RESERVE, int(rate.per_second * RESERVE_SECONDS)))
         self.reservations = 0  # database round trips (for the benchmark)
-        self._db_ahead = 0.0  # the database's clock minus ours (see _learn_clock)
-        self._best_rtt = float("inf")
-        self._learned_at = 0.0
 
     def pause(self, seconds: float) -> None:
         """Pause here at once and, through the database, in every other process."""
@@ -225,26 +221,21 @@ class SharedRateLimiter(RateLimiter):
         run = await rate_buckets.reserve(self.store, self.scope, self.name, self._run, interval)
         received = self._clock()
         self.reservations += 1
-        self._learn_clock(run.now, sent_at, received)
         if run.paused > 0:
             # Another process got a 429: slots in hand are void; the new run starts after it.
             self._paused_until = max(self._paused_until, received + run.paused)
             self._slots.clear()
-        start = run.start - self._db_ahead
-        if self._slots:  # a better clock estimate may move it: never before the run in hand
+        # The database ran the statement somewhere between sending and answering: count the run
+        # from the answer, so it never starts before the database's, and end it by the send, so
+        # it never reaches into the next process's run. A slow round trip costs slots (the next
+        # run is reserved early, see above), never an overlap.
+        offset = max(0.0, run.start - run.now)
+        start, end = received + offset, sent_at + offset + self._run * interval
+        if self._slots:
             start = max(start, self._slots[-1] + interval)
-        self._slots.extend(start + i * interval for i in range(self._run))
-
-    def _learn_clock(self, db_now: float, sent_at: float, received: float) -> None:
-        """How far the database's clock is ahead of ours. The database read its clock somewhere
-        in the round trip, so the middle is off by at most half of it: keep the estimate from
-        the quickest round trip (a loaded event loop makes most of them slow), allowing for
-        clock drift as it ages, so a slow one never shifts our slots onto another process's."""
-        rtt = received - sent_at
-        drift = (received - self._learned_at) * CLOCK_DRIFT
-        if rtt <= self._best_rtt + drift:
-            self._best_rtt, self._learned_at = rtt, received
-            self._db_ahead = db_now - (sent_at + received) / 2
+        self._slots.extend(
+            start + i * interval for i in range(self._run) if start + i * interval < end
+        )
 
 
 def _retrieve(task: asyncio.Task[None]) -> None:
