@@ -173,6 +173,7 @@ class SharedRateLimiter(RateLimiter):
         self._pausing: set[asyncio.Task[None]] = set()
         self._run = max(1, min(MAX_RESERVE, int(rate.per_second * RESERVE_SECONDS)))
         self.reservations = 0  # database round trips (for the benchmark)
+        self.late_wakeups = 0  # slots given up because the loop woke us too late (ditto)
 
     def pause(self, seconds: float) -> None:
         """Pause here at once and, through the database, in every other process."""
@@ -205,8 +206,15 @@ class SharedRateLimiter(RateLimiter):
             slot = self._slots.popleft()
             if slot > now:
                 await self._sleep(slot - now)
-            if self._paused_until > self._clock():
+            woke = self._clock()
+            if self._paused_until > woke:
                 continue  # a 429 arrived while we slept: our slot is void, queue again
+            if woke > slot + late:
+                # The event loop was busy past our slot (a loaded machine): every waiter whose
+                # slot fell in that stall wakes at once, and letting them all through would
+                # bunch them onto the next process's run. Queue again for a slot still ahead.
+                self.late_wakeups += 1
+                continue
             return
 
     def _start_refill(self) -> asyncio.Task[None]:

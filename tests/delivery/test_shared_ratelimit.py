@@ -77,3 +77,27 @@ async def test_many_waiters_across_many_runs_all_get_a_slot(store: Store) -> Non
     assert busiest_second(times) <= 40 + 1
     # A round trip per run of slots, not per call.
     assert bucket.reservations <= 120 // 5
+
+
+async def test_a_stalled_event_loop_does_not_release_its_missed_slots_at_once(
+    store: Store,
+) -> None:
+    # A busy replica's loop can wake its waiters long after their slots; letting every one of
+    # them through then would put a burst onto the slots the other replicas hold. The missed
+    # slots are given up and the waiters queue again.
+    bucket = limits(store).bucket("post", "slack:T3")
+    times: list[float] = []
+
+    async def caller(i: int) -> None:
+        await bucket.acquire(None)
+        times.append(time.monotonic())
+
+    async def stall() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0.4)
+            time.sleep(0.35)  # noqa: ASYNC251 - blocks the whole loop, as a long synchronous step does
+
+    await asyncio.gather(stall(), *(caller(i) for i in range(50)))
+    assert len(times) == 50
+    assert busiest_second(times) <= RATE + 1
+    assert bucket.late_wakeups > 0  # type: ignore[attr-defined]

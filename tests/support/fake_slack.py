@@ -542,12 +542,13 @@ class FakeSlack:
         }
 
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()  # before the body is read: when the call reached us
         raw = await request.read()
         body = _parse(raw, request.content_type)
         body.update({k: v for k, v in request.query.items() if k not in body})
         is_api = request.path.startswith("/api/")
         method = request.match_info["method"] if is_api else RESPONSE_URL_METHOD
-        call = Call(method, body, dict(request.headers), request.path, time.monotonic())
+        call = Call(method, body, dict(request.headers), request.path, arrived)
         failure = self._record(call)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
