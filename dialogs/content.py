@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from dialogs import yaml_source
 from dialogs.messages import Button, Link, Message
 
 LANGUAGES = ("nb", "nn")
@@ -47,7 +48,7 @@ class Content:
             flat: dict[str, Any] = {}
             for path in sorted(folder.glob("*.yaml")):
                 try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                    data = yaml_source.safe_load(path.read_text(encoding="utf-8"))
                 except yaml.YAMLError as exc:
                     raise ContentError(f"{path}: {exc}") from exc
                 if not isinstance(data, dict):

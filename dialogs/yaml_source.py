@@ -20,6 +20,21 @@ from pydantic import BaseModel, ValidationError
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
+# libyaml's parser when PyYAML has it (its wheels do): the content files are parsed at every start
+# and every CLI call, and the pure-Python parser spent seconds on them.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` on the fast parser."""
+    return yaml.load(text, Loader=_LOADER)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """``yaml.compose`` (nodes with their lines) on the fast parser."""
+    return yaml.compose(text, Loader=_LOADER)
+
+
 #: Where something is in a YAML file: its keys and list indexes from the top.
 KeyPath = tuple[str | int, ...]
 
@@ -85,7 +100,7 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list
 def _bad_date_line(text: str) -> int:
     """The line of the first scalar YAML takes for a date that is none (1 when none is found)."""
     constructor = yaml.constructor.SafeConstructor()
-    stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+    stack = [compose(text)]
     while stack:
         node = stack.pop(0)
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":timestamp"):
@@ -107,8 +122,8 @@ def read_yaml(path: Path, text: str | None = None) -> YamlSource:
     try:
         if text is None:
             text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = compose(text)
+        data = safe_load(text)
     except OSError as exc:
         raise ContentFileError([f"{name}: cannot read file: {exc.strerror or exc}"]) from exc
     except yaml.MarkedYAMLError as exc:

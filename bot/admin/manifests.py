@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from dialogs import yaml_source
+
 PLACEHOLDER_BASE_URL = "https://bts-bot.example.org"
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
 SLACK_TEMPLATE = MANIFEST_DIR / "slack" / "manifest.yaml"
@@ -115,7 +117,7 @@ def render_slack_manifest(base_url: str) -> str:
         template.pop(0)
     text = "".join(template).replace(PLACEHOLDER_BASE_URL, base)
     try:
-        yaml.safe_load(text)
+        yaml_source.safe_load(text)
     except yaml.YAMLError as exc:  # cannot happen with a checked URL; never hand out broken YAML
         raise ValueError(f"base URL {base_url!r} gives an invalid Slack manifest: {exc}") from None
     return text

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from dialogs import yaml_source
 
 MESSAGES = Path(__file__).with_name("messages.yaml")
 
@@ -26,7 +26,7 @@ def _table() -> dict[str, str]:
         else:
             flat[prefix] = str(node)
 
-    walk("", yaml.safe_load(MESSAGES.read_text(encoding="utf-8")))
+    walk("", yaml_source.safe_load(MESSAGES.read_text(encoding="utf-8")))
     return flat
 
 

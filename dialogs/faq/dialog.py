@@ -21,9 +21,7 @@ from dataclasses import fields, replace
 from functools import cache
 from typing import Any, TypeVar
 
-import yaml
-
-from dialogs import contacts, usage
+from dialogs import contacts, usage, yaml_source
 from dialogs import help as help_dialog
 from dialogs.content import CONTENT_DIR, LANGUAGES, Content
 from dialogs.faq.embedder import Embedder, default_embedder
@@ -218,7 +216,7 @@ def shipped_content() -> tuple[dict[str, FaqData], dict[str, TrainingData]]:
     for lang in LANGUAGES:
         for name, into in (("faq", by_lang), ("training", training)):
             path = CONTENT_DIR / lang / f"{name}.yaml"
-            into[lang] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            into[lang] = yaml_source.safe_load(path.read_text(encoding="utf-8")) or {}
     return by_lang, training
 
 

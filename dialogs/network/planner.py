@@ -25,8 +25,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from dialogs import yaml_source
 from dialogs.arshjul.model import Task
 from dialogs.arshjul.recurrence import next_working_day, occurrences, previous_working_day
 from dialogs.content import CONTENT_DIR, LANGUAGES
@@ -68,7 +67,9 @@ def network_sectors() -> dict[str, tuple[str, ...]]:
     """The words in a unit's name that tell its sector (``network.sectors`` of every language)."""
     found: dict[str, tuple[str, ...]] = {}
     for lang in LANGUAGES:
-        data = yaml.safe_load((CONTENT_DIR / lang / "network.yaml").read_text(encoding="utf-8"))
+        data = yaml_source.safe_load(
+            (CONTENT_DIR / lang / "network.yaml").read_text(encoding="utf-8")
+        )
         for sector, words in (data.get("sectors") or {}).items():
             found[sector] = tuple(dict.fromkeys((*found.get(sector, ()), *map(str, words))))
     return found
