@@ -2,8 +2,9 @@
 
 The screens are found, not listed. Starting from the welcome, every command phrase, every FAQ topic
 and an årshjul reminder, a walker presses every button and submits every form it is shown (filled
-with harmless values) until no new (action, value) is left. On each screen found, every phrase of
-every ``commands`` / ``*_commands`` list in ``dialogs/content/{nb,nn}/*.yaml`` is typed, plus a few
+with harmless values) until no new (action, value) is left. On each screen found, every
+``commands`` / ``*_commands`` list in ``dialogs/content/{nb,nn}/*.yaml`` is typed, each by one of its
+phrases (turning from screen to screen, so every phrase is typed on several screens), plus a few
 words people type that are no command ("avslutt", "språk"). Each answer must be a reply with text,
 no unfilled ``{placeholder}``, never the "old button / content changed" notice (nothing is old
 here), and inside the guide it keeps the "Akutt fare?" exit. A new step, topic, button or command
@@ -54,18 +55,27 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 _VOTE_ACTIONS = ("feedback:up", "feedback:down")
 
 
-def command_phrases(content: Content) -> list[str]:
-    """Every phrase of every ``commands`` / ``*_commands`` list, in every language."""
-    phrases: dict[str, None] = {}
+def command_lists(content: Content) -> dict[str, list[str]]:
+    """Each ``commands`` / ``*_commands`` list by its key, with its phrases in every language."""
+    lists: dict[str, dict[str, None]] = {}
     for flat in content.by_lang.values():
         for key, value in flat.items():
             name = key.rsplit(".", 1)[-1]
             if (name == "commands" or name.endswith("_commands")) and isinstance(value, list):
-                phrases.update((str(v), None) for v in value)
-    return list(phrases)
+                lists.setdefault(key, {}).update((str(v), None) for v in value)
+    return {key: list(phrases) for key, phrases in lists.items()}
 
 
-PHRASES = command_phrases(CONTENT)
+COMMANDS = command_lists(CONTENT)
+PHRASES = list(dict.fromkeys(p for phrases in COMMANDS.values() for p in phrases))
+
+
+def typed_on_screen(number: int) -> list[str]:
+    """What is typed on the ``number``-th screen: every command, each by one of its phrases, the
+    phrase turning with the screen, so each phrase is typed on many screens and every command on
+    every screen (a phrase of one list means the same everywhere, so all of them on every screen
+    only repeated the same turn; the walk took over ten minutes)."""
+    return [phrases[number % len(phrases)] for phrases in COMMANDS.values()] + list(NOT_COMMANDS)
 
 
 def stale_notices() -> set[str]:
@@ -256,6 +266,7 @@ async def test_every_command_on_every_screen_gets_a_real_answer(tmp_path: Path, 
         assert f"uro:{step_id}" in topics, f"the walk never reached guide step {step_id}"
     problems: list[str] = []
     typed_on: set[str] = set()
+    typed: set[str] = set()
     for screen in screens:
         # Typed text is answered from the stored state alone, so screens that leave the same
         # state behind (an FAQ answer and the screen it was asked from) answer alike.
@@ -263,7 +274,8 @@ async def test_every_command_on_every_screen_gets_a_real_answer(tmp_path: Path, 
         if where in typed_on:
             continue
         typed_on.add(where)
-        for phrase in (*PHRASES, *NOT_COMMANDS):
+        for phrase in typed_on_screen(len(typed_on)):
+            typed.add(phrase)
             await walker.put_back(screen.state)
             try:
                 reply = await walker.send(text=phrase)
@@ -273,6 +285,7 @@ async def test_every_command_on_every_screen_gets_a_real_answer(tmp_path: Path, 
             problems += problems_with(reply, f"{screen.path} → {phrase!r}")
     await store.engine.dispose()
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+    assert set(PHRASES) <= typed, f"never typed: {sorted(set(PHRASES) - typed)}"
 
 
 async def test_every_command_as_the_very_first_message(tmp_path: Path) -> None:
