@@ -63,6 +63,14 @@ async def menu(ctx: TurnContext) -> Reply:
     return _show(ctx, "menu", "hjelp")
 
 
+async def greeting(ctx: TurnContext) -> Reply:
+    """«hei»: the welcome says hello back on first contact (the router shows it once), later the
+    menu."""
+    if ctx.first_contact:
+        return _show(ctx, "welcome", "hjelp")
+    return _show(ctx, "menu", "hjelp")
+
+
 async def about(ctx: TurnContext) -> Reply:
     return _show(ctx, "about", "om-bts")
 
@@ -142,6 +150,7 @@ def register(router: Router, guide: GuideDialog) -> None:
     router.add_action(A_RESUME, partial(resume, guide=guide))
     router.add_action(A_RESTART, restart)
     router.add_commands("help.commands", menu)
+    router.add_commands("help.greeting_commands", greeting)
     router.add_commands("help.about_commands", about)
     router.add_commands("help.acute_commands", guide.acute)
     router.add_commands("help.back_commands", go_back)

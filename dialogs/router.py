@@ -196,11 +196,12 @@ class Router:
         handler = handler or hooks.unknown_text
         if not ctx.first_contact:
             return await handler(ctx)
-        # The very first message from someone gets the welcome first; when they asked for
-        # help anyway, the welcome (which is a help screen) answers it on its own.
+        # The very first message from someone gets the welcome first, then the answer: also for
+        # «hjelp», which the welcome itself tells them to write. Only when the answer is the
+        # welcome (a greeting) is it shown once.
         welcome = await hooks.welcome(ctx)
         reply = await handler(ctx)
-        if reply.topic == welcome.topic:
+        if reply.messages == welcome.messages:
             return welcome
         return replace(reply, messages=(*welcome.messages, *reply.messages))
 

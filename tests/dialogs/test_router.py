@@ -42,10 +42,25 @@ async def test_first_contact_gets_welcome_before_the_answer(store: Store) -> Non
     assert len(again.messages) == 1 and "velkommen" not in again.messages[0].text
 
 
-async def test_first_help_is_answered_by_the_welcome_alone(store: Store) -> None:
-    reply = await build_router(store).handle(text_turn("hjelp"))
+async def test_first_help_gets_the_welcome_and_then_the_menu(store: Store) -> None:
+    # The welcome tells people to write «hjelp»: someone who starts with it gets the menu too.
+    router = build_router(store)
+    menu = router.content.message("nb", "help.menu").text
+    reply = await router.handle(text_turn("hjelp"))
     assert reply.topic == "hjelp"
-    assert len(reply.messages) == 1 and "velkommen" in reply.messages[0].text
+    assert [m.text for m in reply.messages][1:] == [menu]
+    assert "velkommen" in reply.messages[0].text and "velkommen" not in menu
+    assert reply.messages[-1].buttons
+
+
+@pytest.mark.parametrize("typed", ["hei", "Hallo!", "start"])
+async def test_a_first_greeting_is_answered_by_the_welcome_alone(store: Store, typed: str) -> None:
+    router = build_router(store)
+    first = await router.handle(text_turn(typed))
+    assert len(first.messages) == 1 and "velkommen" in first.messages[0].text
+    later = await router.handle(text_turn(typed))
+    menu = router.content.message("nb", "help.menu").text
+    assert len(later.messages) == 1 and later.messages[0].text == menu
 
 
 @pytest.mark.parametrize(

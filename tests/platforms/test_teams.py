@@ -280,6 +280,22 @@ def test_message_is_answered_with_a_valid_adaptive_card(
     assert any(a.get("style") == "destructive" for a in submits)  # "Akutt fare?" is danger
 
 
+@pytest.mark.parametrize(("text", "answer"), [("hjelp", "help.menu"), ("hva er bts", "help.about")])
+def test_first_contact_gets_the_welcome_and_the_answer(
+    bot_server: StartServer, fake_connector: FakeConnector, text: str, answer: str
+) -> None:
+    """The welcome says «skriv hjelp»: someone whose very first message is «hjelp» (or a question)
+    gets the welcome card and then the answer, not the welcome alone."""
+    server = start(bot_server)
+    ask = message(fake_connector, text)
+    assert post(server, ask)[0] == 201
+    fake_connector.wait_for(replies_to(PERSONAL, ask["id"]), method="POST")
+    welcome, reply = fake_connector.calls(replies_to(PERSONAL, ask["id"]), method="POST")
+    assert_card_says(welcome, first_line("nb", "help.welcome"))
+    assert_card_says(reply, first_line("nb", answer))
+    assert_valid_card(card_of(reply))
+
+
 def test_card_button_updates_the_card_in_place(
     bot_server: StartServer, fake_connector: FakeConnector
 ) -> None:
@@ -491,7 +507,7 @@ def test_redelivered_activity_is_answered_once(
     bot_server: StartServer, fake_connector: FakeConnector
 ) -> None:
     server = start(bot_server)
-    ask = message(fake_connector, "hjelp")
+    ask = message(fake_connector, "hei")  # first contact: one card, the welcome
     statuses = [post(server, ask)[0] for _ in range(3)]
     assert statuses[0] == 201 and all(200 <= s < 300 for s in statuses)
     fake_connector.wait_for(replies_to(PERSONAL, ask["id"]))

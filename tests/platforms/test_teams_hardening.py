@@ -406,7 +406,7 @@ def test_the_same_activity_id_in_another_tenant_is_not_a_redelivery(
     bot_server: StartServer, fake_connector: FakeConnector
 ) -> None:
     server = bot_server()
-    first = message(fake_connector, "hjelp")
+    first = message(fake_connector, "hei")
     assert post(server, first)[0] == 201
     fake_connector.wait_for(replies_to(PERSONAL, first["id"]))
     other = {
@@ -418,7 +418,7 @@ def test_the_same_activity_id_in_another_tenant_is_not_a_redelivery(
     assert post(server, first)[0] == 200  # a real redelivery stays answered once
     barrier(server, fake_connector)
     replies = fake_connector.calls(replies_to(PERSONAL, first["id"]), method="POST")
-    # first contact in each tenant: "hjelp" is answered by the welcome alone, once per tenant;
+    # first contact in each tenant: "hei" is answered by the welcome alone, once per tenant;
     # before, the other tenant's activity counted as a redelivery and got nothing
     assert len(replies) == 2, [c.path for c in fake_connector.calls()]
 
