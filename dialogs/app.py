@@ -24,11 +24,13 @@ from dialogs.faq import dialog as faq
 from dialogs.faq.kommune_examples import load_kommune_examples
 from dialogs.guide import dialog as guide_dialog
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR
+from dialogs.guide.typed_followup import RequestWords
 from dialogs.leaderdigest import dialog as leader_digest
+from dialogs.messages import Reply
 from dialogs.milestones import chat as milestones_chat
 from dialogs.network import dialog as network_dialog
 from dialogs.onboarding import chat as onboarding_chat
-from dialogs.router import Hooks, Router
+from dialogs.router import Hooks, Router, TurnContext
 from dialogs.surveys import admin as survey_admin
 from dialogs.surveys import dialog as survey_dialog
 from dialogs.surveys.chart import ChartLinks
@@ -62,9 +64,18 @@ def build_router(
     for problem in problems:
         log.error("kommune training example skipped: %s", problem)
     faq_dialog = faq.FaqDialog.for_content(content, extra)
+
+    async def free_text(ctx: TurnContext) -> Reply:
+        """Typed text that is no command: a reminder asked for in words («minn meg på evaluering
+        om 14 dager») unless the FAQ hears something acute in it, else the FAQ's answer."""
+        request = guide.typed_followup(ctx)
+        if request is not None and not await faq_dialog.may_be_acute(ctx.turn.text or ""):
+            return await guide.followup_typed(ctx, request)
+        return await faq_dialog.answer_free_text(ctx)
+
     hooks = Hooks(
         welcome=help_dialog.welcome,
-        unknown_text=faq_dialog.answer_free_text,  # free text that is no command: the FAQ
+        unknown_text=free_text,
         unknown_action=help_dialog.unknown_action,
         # The PII guard, once per turn; the name fields of the role form and the onboarding forms
         # (a staff member's name) are let past its name check.
@@ -72,7 +83,13 @@ def build_router(
             arshjul_setup.allow_staff_names(faq.pii_guard)
         ),
     )
-    guide = guide_dialog.GuideDialog(CONTENT_DIR, kommune_dir, clock, hand_over=hooks.unknown_text)
+    guide = guide_dialog.GuideDialog(
+        CONTENT_DIR,
+        kommune_dir,
+        clock,
+        hand_over=hooks.unknown_text,
+        followup_words=RequestWords.from_content(content),
+    )
     router = Router(store, content, hooks, default_lang)
     help_dialog.register(router, guide)
     guide_dialog.register(router, guide)

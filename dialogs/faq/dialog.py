@@ -343,6 +343,20 @@ class FaqDialog:
                 training[lang] = node
         return cls(build_classifier(_faq_by_lang(content), training, extra))
 
+    async def classify(self, text: str) -> Classification:
+        """The classifier's answer for ``text``, computed off the event loop when it is costly."""
+        classifier = self.classifier
+        classify = lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S)  # noqa: E731
+        if classifier.semantic is not None:
+            # An embedding takes tens of milliseconds: never on the event loop.
+            return await asyncio.to_thread(classify, text)
+        return await _off_the_loop(classify, text)
+
+    async def may_be_acute(self, text: str) -> bool:
+        """Whether the FAQ would answer ``text`` with the acute path, or offer it."""
+        result = await self.classify(text)
+        return result.topic == ACUTE or ACUTE in result.alternatives
+
     async def answer_free_text(self, ctx: TurnContext) -> Reply:
         """Classify the question and answer with the topic's text and buttons.
 
@@ -350,14 +364,7 @@ class FaqDialog:
         data before this runs.
         """
         _answer_in_question_language(ctx)
-        classifier = self.classifier
-        classify = lambda text: classifier.classify(text, time_budget=TOPICAL_BUDGET_S)  # noqa: E731
-        text = ctx.turn.text or ""
-        if classifier.semantic is not None:
-            # An embedding takes tens of milliseconds: never on the event loop.
-            result = await asyncio.to_thread(classify, text)
-        else:
-            result = await _off_the_loop(classify, text)
+        result = await self.classify(ctx.turn.text or "")
         log.info(
             "free text answered",
             extra={

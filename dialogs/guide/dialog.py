@@ -21,6 +21,7 @@ from pathlib import Path
 from dialogs import usage
 from dialogs.content import CONTENT_DIR
 from dialogs.feedback import with_feedback
+from dialogs.guide import typed_followup
 from dialogs.guide.kommune import DEFAULT_KOMMUNE_DIR, KommuneRegistry
 from dialogs.guide.kommune_model import (
     KommuneConfig,
@@ -53,6 +54,7 @@ from dialogs.guide.screens import (
     screen_message,
     start_message,
 )
+from dialogs.guide.typed_followup import RequestWords, TypedFollowup
 from dialogs.messages import Button, Form, FormField, Message, Option, Reply
 from dialogs.normalize import normalize
 from dialogs.router import Handler, Router, TurnContext
@@ -111,15 +113,18 @@ class GuideDialog:
         kommune_dir: Path = DEFAULT_KOMMUNE_DIR,
         clock: Callable[[], datetime] = utcnow,
         hand_over: Handler | None = None,
+        followup_words: RequestWords | None = None,
     ) -> None:
         """``hand_over`` answers typed text the guide does not understand (None: a short "not
-        understood here"); raises GuideError (with file and line) when the content is invalid."""
+        understood here"); ``followup_words`` read a reminder typed as text (None: only the form
+        makes one); raises GuideError (with file and line) when the content is invalid."""
         self.content_dir = content_dir
         self.guides: GuideSet = load_guides(content_dir)  # a bad guide refuses to start
         self._guide_stamp = _stamp(self.guides.files.values())
         self.kommuner = KommuneRegistry(kommune_dir, check=self._check_kommune)
         self.clock = clock
         self.hand_over = hand_over
+        self.followup_words = followup_words
         self._views: dict[tuple[str, str], tuple[Guide, KommuneConfig, View]] = {}
         for error in self.kommuner.check_all():
             log.error("kommune file problem: %s", error)
@@ -302,20 +307,33 @@ class GuideDialog:
         allowed_days = {o.days for o in texts.days_options}
         raw_days = ctx.turn.form_values.get("days", "").strip()
         days = int(raw_days) if raw_days.isdigit() else 0
-        if not label:
-            return self._followup_form(ctx, f"**{texts.empty}**")
-        if len(label) > FOLLOWUP_LABEL_MAX:
-            return self._followup_form(
-                ctx, "**" + fill(texts.too_long, {"max": str(FOLLOWUP_LABEL_MAX)}) + "**"
-            )
-        kinds = _personal_data(label)
-        if kinds:
-            described = " og ".join(dict.fromkeys(texts.kinds.get(k, k) for k in kinds))
-            return self._followup_form(
-                ctx, "**" + fill(texts.personal_data, {"kinds": described}) + "**"
-            )
+        problem = _label_problem(view, label)
+        if problem:
+            return self._followup_form(ctx, problem)
         if days not in allowed_days:
             return self._followup_form(ctx, f"**{texts.bad_days}**")
+        return await self._save_followup(ctx, view, label, days)
+
+    def typed_followup(self, ctx: TurnContext) -> TypedFollowup | None:
+        """The reminder asked for in typed text («minn meg på … om 14 dager»), or None."""
+        if self.followup_words is None or not ctx.turn.text:
+            return None
+        return typed_followup.parse(ctx.turn.text, self.followup_words)
+
+    async def followup_typed(self, ctx: TurnContext, request: TypedFollowup) -> Reply:
+        """Save a typed reminder as the form would; without a time it opens the form."""
+        view = self.view(ctx)
+        label = " ".join(request.label.split())
+        problem = _label_problem(view, label)
+        if problem:
+            return self._followup_form(ctx, problem)
+        if request.days is None:
+            asked = ctx.content.text(ctx.lang, "followups.no_days", label=label)
+            return self._followup_form(ctx, f"**{asked}**")
+        return await self._save_followup(ctx, view, label, request.days)
+
+    async def _save_followup(self, ctx: TurnContext, view: View, label: str, days: int) -> Reply:
+        texts = view.guide.followup
         due_at = reminder_time(self.clock(), days, view.config)
         await add_personal_followup(
             ctx.store,
@@ -372,6 +390,20 @@ def _normalized(guides: GuideSet, attribute: str) -> set[str]:
     for guide in guides.by_lang.values():
         words |= {normalize(w) for w in getattr(guide, attribute)}
     return words
+
+
+def _label_problem(view: View, label: str) -> str:
+    """Why ``label`` cannot be stored (bold, for the form's notice), or "" when it can."""
+    texts = view.guide.followup
+    if not label:
+        return f"**{texts.empty}**"
+    if len(label) > FOLLOWUP_LABEL_MAX:
+        return "**" + fill(texts.too_long, {"max": str(FOLLOWUP_LABEL_MAX)}) + "**"
+    kinds = _personal_data(label)
+    if kinds:
+        described = " og ".join(dict.fromkeys(texts.kinds.get(k, k) for k in kinds))
+        return "**" + fill(texts.personal_data, {"kinds": described}) + "**"
+    return ""
 
 
 def _personal_data(text: str) -> list[str]:
