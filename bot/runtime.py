@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.metrics import BotMetrics
 from bot.survey_key import survey_key
 from dialogs.app import build_router
+from dialogs.arshjul.ics import feed_url
 from dialogs.feedback import vote_key
 from dialogs.router import Router
 from dialogs.surveys.chart import ChartLinks
@@ -59,6 +60,7 @@ class Runtime:
             survey_min_group=settings.survey_min_group,
             charts=chart_links(settings),
             channel_members=members,
+            calendar_link=lambda token: feed_url(settings.public_url, token),
         )
         made.append(cls(settings=settings, engine=engine, store=store, router=router))
         return made[0]

@@ -52,12 +52,14 @@ def build_router(
     survey_min_group: int = 5,
     charts: ChartLinks | None = None,
     channel_members: ChannelMembers | None = None,
+    calendar_link: Callable[[str], str] | None = None,
 ) -> Router:
     """A ready router; raises ContentError (GuideError for the guide) when content and handlers
     do not fit together. ``clock`` is the guide's, the årshjul's and the surveys' "now" (tests
     stand on a day); ``survey_key`` the secret of anonymous survey answers (``bot.survey_key``);
     ``charts`` signs the addresses of result charts shown in chat; ``channel_members`` reads who
-    is in a channel (a survey to "everyone here")."""
+    is in a channel (a survey to "everyone here"); ``calendar_link`` the public address of a
+    tenant's calendar feed from its token (None: the bot has no address people can reach)."""
     content = content or Content.load()
     kommune_dir = kommune_dir or DEFAULT_KOMMUNE_DIR
     extra, problems = load_kommune_examples(kommune_dir, faq.TOPICS)
@@ -94,7 +96,7 @@ def build_router(
     help_dialog.register(router, guide)
     guide_dialog.register(router, guide)
     faq.register(router)
-    arshjul_chat.register(router, arshjul_chat.ArshjulChat(clock))
+    arshjul_chat.register(router, arshjul_chat.ArshjulChat(clock, calendar_link))
     arshjul_setup.register(router)
     contacts_dialog.register(router)
     milestones_chat.register(router, milestones_chat.MilestoneChat(clock))

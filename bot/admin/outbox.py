@@ -37,7 +37,7 @@ def add_parsers(
 
 
 async def _feed(runtime: Runtime, args: argparse.Namespace) -> int:
-    from bot.http.calendar_feed import feed_url
+    from dialogs.arshjul.ics import feed_url
 
     token = await directory.feed_token(runtime.store, args.tenant, rotate=args.rotate)
     print(feed_url(runtime.settings.public_url, token))

@@ -13,15 +13,10 @@ import re
 from aiohttp import web
 
 from bot.runtime import Runtime
-from dialogs.arshjul.ics import tenant_calendar
+from dialogs.arshjul.ics import FEED_PATH, tenant_calendar
 from storage import directory
 
-FEED_PATH = "/arshjul/{token}.ics"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def feed_url(public_url: str, token: str) -> str:
-    return public_url.rstrip("/") + FEED_PATH.format(token=token)
 
 
 def setup_calendar_feed(app: web.Application, runtime: Runtime) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from dialogs.arshjul.model import Task
 from dialogs.arshjul.notices import (
+    A_CALENDAR,
     A_DONE,
     A_NOT_RELEVANT,
     A_OVERVIEW,
@@ -75,8 +76,15 @@ MAX_ID_DIGITS = 9  # stays inside a 32-bit INTEGER column
 class ArshjulChat:
     """The handlers; ``clock`` is injectable so tests can stand on a given day."""
 
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], datetime] = utcnow,
+        calendar_link: Callable[[str], str] | None = None,
+    ) -> None:
+        """``calendar_link`` makes the public address of a calendar feed token (None where the
+        bot has no address people can reach, e.g. ``bts-bot ask``)."""
         self.clock = clock
+        self.calendar_link = calendar_link
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -278,11 +286,27 @@ class ArshjulChat:
             parts.append(self._tenant_next(texts, view, today, end))
         else:
             parts += self._mine(texts, view, progress, mine, today, (start, end))
-        buttons: tuple[Button, ...] = ()
+        buttons: tuple[Button, ...] = (Button(texts("labels.calendar"), A_CALENDAR),)
         if await directory.is_admin(ctx.store, turn.tenant_id, turn.platform, turn.user_id):
-            buttons = (Button(texts("labels.roles"), A_ROLE_FORM),)
+            buttons = (Button(texts("labels.roles"), A_ROLE_FORM), *buttons)
         message = Message(text="\n\n".join(parts), buttons=buttons, topic=f"{TOPIC}:oversikt")
         # Also from a button under a channel digest: never replace that message.
+        return ctx.reply(message, replace=False)
+
+    async def calendar(self, ctx: TurnContext) -> Reply:
+        """The tenant's årshjul as a calendar subscription link, with how to add it. The feed
+        holds tasks, dates and role names only, meant for a shared calendar in the kommune."""
+        texts = self.texts(ctx)
+        if self.calendar_link is None:
+            text = texts("calendar.no_link")
+        else:
+            token = await directory.feed_token(ctx.store, ctx.turn.tenant_id)
+            text = texts("calendar.link", url=self.calendar_link(token))
+        message = Message(
+            text=text,
+            buttons=(Button(texts("labels.overview"), A_OVERVIEW),),
+            topic=f"{TOPIC}:kalender",
+        )
         return ctx.reply(message, replace=False)
 
     def _mine(
@@ -405,4 +429,5 @@ def register(router: Router, chat: ArshjulChat) -> None:
     router.add_action(A_NOT_RELEVANT, chat.not_relevant)
     router.add_action(A_UNDO, chat.undo)
     router.add_action(A_OVERVIEW, chat.overview)
+    router.add_action(A_CALENDAR, chat.calendar)
     router.add_commands("arshjul.commands", chat.overview)

@@ -20,6 +20,14 @@ from dialogs.content import Content
 from dialogs.guide.kommune import KommuneRegistry
 from storage.repositories import Store
 
+#: Where the server serves a tenant's calendar (``bot.http.calendar_feed``), under PUBLIC_URL.
+FEED_PATH = "/arshjul/{token}.ics"
+
+
+def feed_url(public_url: str, token: str) -> str:
+    """The subscription address of the calendar with this secret ``token``."""
+    return public_url.rstrip("/") + FEED_PATH.format(token=token)
+
 
 def _leap_ahead(start: date) -> bool:
     """True when the year from ``start`` contains a 29 February."""

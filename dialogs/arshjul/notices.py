@@ -36,6 +36,7 @@ A_POSTPONE = "arshjul:postpone"
 A_NOT_RELEVANT = "arshjul:not-relevant"
 A_UNDO = "arshjul:undo"
 A_OVERVIEW = "arshjul:overview"
+A_CALENDAR = "arshjul:calendar"
 A_ROLE_FORM = "arshjul:role_form"
 A_GUIDE = "guide:start"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -10,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
@@ -25,6 +27,7 @@ from dialogs.arshjul.recurrence import Holder
 from dialogs.arshjul.tasks import ensure_tenant_setup, get_arshjul, list_tasks, replace_arshjul
 from storage import directory
 from storage.repositories import Store
+from tests.platforms.test_webchat import all_text, greeted, turn
 from tests.support.server import BotServer, clean_env
 
 
@@ -187,6 +190,14 @@ async def test_admins_and_coordinators(store: Store) -> None:
     assert not await directory.is_admin(store, "t1", "slack", "U7")
 
 
+def shown_in_chat(server: BotServer) -> str:
+    """The calendar link the web chat shows under "Abonner i kalenderen"."""
+    reply = turn(server, greeted(server), action="arshjul:calendar")
+    found = re.search(r"https?://\S+?\.ics", all_text(reply))
+    assert found, all_text(reply)
+    return found.group(0)
+
+
 def test_calendar_subscription_url_serves_ics_and_can_be_rotated(
     tmp_path: Path, bot_server: Callable[..., BotServer]
 ) -> None:
@@ -208,6 +219,9 @@ def test_calendar_subscription_url_serves_ics_and_can_be_rotated(
     url = feed()
     assert url.startswith(server.base_url + "/arshjul/") and url.endswith(".ics")
     assert feed() == url  # stable until rotated
+    # The web chat's "Abonner i kalenderen" button shows the same link (under the server's own
+    # PUBLIC_URL, the default here).
+    assert urlsplit(shown_in_chat(server)).path == urlsplit(url).path
     with urllib.request.urlopen(url, timeout=10) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/calendar")
@@ -215,6 +229,7 @@ def test_calendar_subscription_url_serves_ics_and_can_be_rotated(
     assert any("Halvårsrapport" in str(e.get("summary")) for e in cal.walk("VEVENT"))
     new = feed("--rotate")
     assert new != url
+    assert urlsplit(shown_in_chat(server)).path == urlsplit(new).path
     for dead in (url, server.base_url + "/arshjul/not-a-real-token-at-all.ics"):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(dead, timeout=10)

@@ -590,7 +590,7 @@ async def test_overview_for_a_holder_shows_my_tasks_and_my_unit(
     assert "**For Skolen:**\n- torsdag 10. desember: Opplæring av nye ansatte – åpen" in text
     assert "Kartlegging" not in text  # the coordinator's, not Skolen's
     assert "Vårseminar" not in text  # more than 60 days ahead
-    assert chat.buttons() == []  # not an admin
+    assert [b.action for b in chat.buttons()] == ["arshjul:calendar"]  # no role form: no admin
 
     item_id = await add_row(tenant)
     await chat.press("arshjul:done", str(item_id))
@@ -637,8 +637,31 @@ async def test_questions_about_the_arshjul_still_go_to_the_faq(
     chat = await Chat(router, "UNOBODY").hello()
     reply = await chat.say("hva er årshjulet for bts")
     assert reply.topic == "arshjul" and "Årshjulet" in chat.text
+    assert chat.button("arshjul:overview").label == "Mine oppgaver"  # no dead end
+    assert chat.button("arshjul:calendar").label == "Abonner i kalenderen"
     reply = await chat.say("arshjul")
     assert reply.topic == "arshjul:oversikt"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_the_calendar_button_gives_the_tenants_subscription_link(
+    tenant: Store, clock: Clock, tmp_path: Path, lang: str
+) -> None:
+    linked = build_router(
+        tenant, CONTENT, kommune_dir=tmp_path, clock=clock,
+        calendar_link=lambda token: f"https://bts.example.no/arshjul/{token}.ics",
+    )  # fmt: skip
+    chat = await Chat(linked, "UNOBODY").hello(lang)
+    reply = await chat.press("arshjul:calendar")
+    token = await directory.feed_token(tenant, TENANT)
+    assert reply.topic == "arshjul:kalender" and not reply.replace
+    assert f"https://bts.example.no/arshjul/{token}.ics" in chat.text
+    assert "Outlook" in chat.text and "Google" in chat.text
+    assert chat.button("arshjul:overview")
+    # Where the bot has no address people can reach, it says who makes the link.
+    unlinked = await Chat(make_router(tenant, clock, tmp_path), "UNOBODY").hello(lang)
+    await unlinked.press("arshjul:calendar")
+    assert "bts-bot arshjul feed" in unlinked.text and token not in unlinked.text
 
 
 # admin commands ----------------------------------------------------------------------------------

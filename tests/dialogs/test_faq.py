@@ -17,6 +17,7 @@ from stdnum.no import fodselsnummer
 from bot.admin.faq_eval import evaluate, read_labelled, run_eval
 from dialogs import feedback
 from dialogs import help as help_dialog
+from dialogs.arshjul import chat as arshjul_chat
 from dialogs.content import CONTENT_DIR, Content
 from dialogs.faq import dialog as faq
 from dialogs.faq.engine import ACUTE, UNKNOWN
@@ -227,12 +228,12 @@ async def faq_store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def faq_content(tmp_path: Path) -> Content:
-    """Only help and faq content (with its training examples, and the survey texts its answer
-    about surveys leads to), so other dialogs' half-written files cannot interfere."""
+    """Only help and faq content (with its training examples, and the survey and årshjul texts
+    its answers lead to), so other dialogs' half-written files cannot interfere."""
     root = tmp_path / "content"
     for lang in ("nb", "nn"):
         (root / lang).mkdir(parents=True)
-        for stem in ("help", "faq", "training", "surveys"):
+        for stem in ("help", "faq", "training", "surveys", "arshjul"):
             shutil.copy(CONTENT_DIR / lang / f"{stem}.yaml", root / lang / f"{stem}.yaml")
     return Content.load(root)
 
@@ -256,6 +257,8 @@ async def faq_router(store: Store, content: Content, user: str = "u1") -> Router
     router.add_action(feedback.A_REPORT_SEND, feedback.report_send)
     # The answer about surveys leads to "Mine undersøkelser".
     survey_dialog.register(router, None, utcnow)
+    # The answer about the årshjul leads to "Mine oppgaver" and the calendar link.
+    arshjul_chat.register(router, arshjul_chat.ArshjulChat())
     if not router.known_action("guide:start"):  # the guide dialog registers these for real
         router.add_action("guide:start", _guide_stub)
         router.add_action("guide:acute", _guide_stub)
