@@ -27,7 +27,12 @@ from zoneinfo import ZoneInfo
 
 from dialogs import yaml_source
 from dialogs.arshjul.model import Task
-from dialogs.arshjul.recurrence import next_working_day, occurrences, previous_working_day
+from dialogs.arshjul.recurrence import (
+    due_date,
+    next_working_day,
+    occurrences,
+    previous_working_day,
+)
 from dialogs.content import CONTENT_DIR, LANGUAGES
 from dialogs.network.pairing import Member, pair_up, sector_of
 from storage import directory
@@ -193,7 +198,8 @@ async def _plan_meetings(
     )
     items: list[NewItem] = []
     for task in (t for t in tasks if t.key in network.tasks):
-        for meeting in occurrences(task.recurrence, today, horizon):
+        for occurrence in occurrences(task.recurrence, today, horizon):
+            meeting = due_date(occurrence, closed)  # nobody meets on a Saturday or a holiday
             when = timeline(meeting, network.checkin_days, task.send_hour_minute, zone, closed)
             if when.checkin > now + lookahead or when.host < earliest:
                 continue

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.reminders import build_dispatcher
@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.survey_key import survey_key
 from dialogs.app import build_router
 from dialogs.arshjul.model import parse_arshjul
+from dialogs.arshjul.recurrence import is_working_day
 from dialogs.arshjul.tasks import ensure_tenant_setup, replace_arshjul
 from dialogs.messages import Reply, Turn
 from dialogs.network.pairing import Member, pair_up, sector_of
@@ -170,9 +171,32 @@ def next_meeting() -> date:
     """A meeting day about nine days ahead whose check-in comes after today's planning (Easter or
     Christmas can move a check-in back past it: then the next day is taken)."""
     meeting = (utcnow().astimezone(OSLO) + timedelta(days=9)).date()
-    while timeline(meeting, 7, (9, 0), OSLO).checkin.date() <= meeting - timedelta(days=9):
+    while (
+        not is_working_day(meeting)  # a Saturday's meeting is held on the Friday (tested below)
+        or timeline(meeting, 7, (9, 0), OSLO).checkin.date() <= meeting - timedelta(days=9)
+    ):
         meeting += timedelta(days=1)
     return meeting
+
+
+async def test_a_meeting_planned_on_a_saturday_is_held_on_the_friday_before(store: Store) -> None:
+    # The Strand template puts a network meeting on a Saturday: like every årshjul due date it
+    # moves to the working day before, and the check-in, digest and agenda count from that day.
+    saturday = (utcnow().astimezone(OSLO) + timedelta(days=8)).date()
+    while saturday.weekday() != 5 or not is_working_day(saturday - timedelta(days=1)):
+        saturday += timedelta(days=1)
+    friday = saturday - timedelta(days=1)
+    await network_tenant(store, saturday)
+    await plan(store, utcnow())
+    (round_,) = await net.rounds(store, TENANT, DEFAULT_KEY)
+    assert round_.meeting == friday
+    async with store.sessions() as session:
+        rows = (await session.scalars(select(OutboxItem))).all()
+    agenda = [r for r in rows if r.kind == OutboxKind.NETWORK_AGENDA.value]
+    assert [r.send_at.astimezone(OSLO).date() for r in agenda] == [
+        timeline(friday, 7, (9, 0), OSLO).agenda.date()
+    ]
+    assert all(r.payload["meeting"] == friday.isoformat() for r in rows)
 
 
 def meeting_task(meeting: date) -> str:
