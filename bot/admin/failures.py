@@ -56,6 +56,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _where(url: URL) -> str:
+    socket_dir = url.query.get("host")  # ?host=/run/postgresql: a Unix socket, no TCP host
+    if not url.host and isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        return f"{socket_dir} (port {url.port or 5432})"
     return f"{url.host or 'localhost'}:{url.port or 5432}"
 
 

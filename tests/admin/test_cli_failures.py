@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.admin.test_cli import bts
 
@@ -66,3 +67,26 @@ def test_stats_for_an_unknown_tenant_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "ukjent tenant «slack:TNOPE»" in result.stderr and "local" in result.stderr
     assert bts(tmp_path, "stats", "--tenant", "local").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"username": "ingen_slik_bruker"},
+            "avviste innloggingen for brukeren «ingen_slik_bruker»",
+        ),
+        ({"database": "finnes_ikke"}, "databasen «finnes_ikke» finnes ikke på PostgreSQL-serveren"),
+    ],
+)
+def test_a_postgres_server_that_refuses_the_login_or_lacks_the_database_is_one_line(
+    tmp_path: Path, postgres_url: str, change: dict[str, str], expected: str
+) -> None:
+    # The session's real PostgreSQL server, asked for a user or a database it does not have.
+    url = make_url(postgres_url).set(password="hemmelig", **change)
+    result = bts(tmp_path, "roles", "export", DATABASE_URL=url.render_as_string(False))
+    assert result.returncode == 2, result.stderr
+    line = _one_line(result.stderr)
+    assert line.startswith("bts-bot: ") and expected in line
+    assert str(Path(url.query["host"])) in line  # where: the socket folder, not "localhost"
+    assert "hemmelig" not in result.stderr + result.stdout, "the password is never printed"
