@@ -3,17 +3,23 @@
 
 It creates ``.venv`` in the repository, installs the pinned dependencies (``requirements*.lock``) and
 the project, and then runs the bot or the whole test suite. ``test`` also makes sure a Chromium for the
-web chat test exists (Debian's ``chromium`` via apt-get when run as root). Reinstalls only when a lock
-file or pyproject.toml changed.
+web chat test exists (Debian's ``chromium`` via apt-get when run as root) and fetches Microsoft's
+Adaptive Cards renderer for the Teams card test (npm registry, pinned by sha512, into ``.cache/``).
+Reinstalls only when a lock file or pyproject.toml changed.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -21,6 +27,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+CACHE = ROOT / ".cache"
+RENDERER_PIN = ROOT / "tests" / "support" / "adaptivecards.json"
 
 
 def say(text: str) -> None:
@@ -81,6 +89,35 @@ def ensure_chromium() -> None:
         )
 
 
+def ensure_adaptivecards() -> None:
+    """Microsoft's Adaptive Cards renderer for the Teams card test: the npm package's bundle, taken
+    from the registry once and used only when its sha512 is the pinned one."""
+    pin = json.loads(RENDERER_PIN.read_text(encoding="utf-8"))
+    target = CACHE / f"adaptivecards-{pin['version']}.min.js"
+    if target.exists():
+        return
+    say(f"fetching the Adaptive Cards renderer {pin['version']} for the Teams card test")
+    try:
+        with urllib.request.urlopen(pin["url"], timeout=120) as response:
+            data = response.read()
+    except OSError as exc:
+        say(f"could not fetch {pin['url']} ({exc}): the Teams card test will say so")
+        return
+    digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if digest != pin["sha512"]:
+        say(f"{pin['url']} does not match its pinned sha512: not used")
+        return
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = archive.extractfile(pin["member"])
+        if member is None:
+            say(f"{pin['member']} is missing from {pin['url']}")
+            return
+        CACHE.mkdir(exist_ok=True)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(member.read())
+        partial.replace(target)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test"):
         print("usage: python3 dev.py serve [bts-bot serve options] | test [pytest options]")
@@ -92,6 +129,7 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(BIN / "bts-bot"), "serve", *rest])
     ensure_venv(dev=True)
     ensure_chromium()
+    ensure_adaptivecards()
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest])
     if code == 5:
         say("pytest collected no tests: that is a failure")
