@@ -19,6 +19,8 @@ from dialogs.content import Content
 from dialogs.normalize import normalize
 
 _TOKEN = re.compile(r"\S+")
+# A request is a short sentence (the label holds 60 characters): longer text is a question.
+MAX_CHARS = 200
 _EDGE_PUNCTUATION = " \t.,;:!?«»\"'()"
 
 
@@ -85,6 +87,8 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 def parse(text: str, words: RequestWords) -> TypedFollowup | None:
     """The request in ``text``, or None when the text does not start by asking for a reminder."""
+    if len(text) > MAX_CHARS:
+        return None
     typed = _TOKEN.findall(text)
     folded = [normalize(token) for token in typed]
     # A token that is only punctuation folds to "": drop it from both, keeping them aligned.

@@ -104,3 +104,7 @@ async def test_personal_data_in_a_typed_reminder_is_refused(store: Store) -> Non
     reply = await talk.say("minn meg på oppfølging av 01019010046 om 14 dager")
     assert "fødselsnummer" in reply.messages[0].text
     assert await list_personal_followups(store, "local", "u1") == []
+
+
+def test_a_long_text_is_a_question_not_a_request() -> None:
+    assert parse("minn meg på evaluering om 14 dager " + "og så videre " * 20, WORDS) is None
