@@ -31,6 +31,7 @@ from storage.outbox_models import (
     REMINDER_KINDS,
     SENDING,
     SENT,
+    SKIPPED,
     OutboxItem,
     OutboxKind,
     TaskProgress,
@@ -246,6 +247,22 @@ async def release_claims(store: Store, worker: str) -> int:
             update(OutboxItem)
             .where(OutboxItem.status == CLAIMED, OutboxItem.claimed_by == worker)
             .values(status=PENDING, claimed_by=None, lease_until=None)
+        )
+    return rowcount(result)
+
+
+async def skip_pending(store: Store, tenant_id: str, platform: str, reason: str) -> int:
+    """Mark every not yet claimed row of ``tenant_id`` on ``platform`` skipped (the app was
+    uninstalled there: nothing can reach it, and a report per row would reach nobody either)."""
+    async with store.sessions.begin() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.tenant_id == tenant_id,
+                OutboxItem.platform == platform,
+                OutboxItem.status == PENDING,
+            )
+            .values(status=SKIPPED, last_error=reason[:200])
         )
     return rowcount(result)
 

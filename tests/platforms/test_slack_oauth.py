@@ -33,8 +33,10 @@ from bot.platforms.slack.oauth import BOT_SCOPES, REDIRECT_PATH, STATE_COOKIE
 from bot.platforms.slack.sender import NOT_INSTALLED, SlackSender
 from bot.platforms.slack.tokens import InstalledTokens, TokenCipher
 from dialogs.messages import Message, Reply
-from storage import slack_installs
+from storage import outbox, slack_installs
+from storage.db import create_engine
 from storage.models import utcnow
+from storage.outbox import NewItem
 from storage.outbox_models import OutboxItem
 from storage.repositories import Store
 from storage.slack_installs import StoredInstallation
@@ -218,6 +220,7 @@ def test_uninstall_drops_the_tokens_and_the_workspace_is_no_longer_answered(
     server = start(bot_server, fake_slack)
     install(server, fake_slack, Workspace("TSTRAND", "Strand kommune"))
     install(server, fake_slack, Workspace("TSIRDAL", "Sirdal kommune"))
+    queue_tomorrow(server, ["slack:TSTRAND", "slack:TSIRDAL"])
     fake_slack.revoke("TSTRAND")
 
     assert send_event(server, "TSTRAND", {"type": "app_uninstalled"}) == 200
@@ -225,11 +228,49 @@ def test_uninstall_drops_the_tokens_and_the_workspace_is_no_longer_answered(
     while [t for t, _ in installations(server)] != ["TSIRDAL"]:
         assert time.monotonic() < deadline, installations(server)
         time.sleep(0.1)
+    # What was still waiting for the uninstalled workspace is dropped at once, not reported as
+    # unreachable row by row; the other workspace's rows wait as before.
+    assert outbox_statuses(server) == {("slack:TSIRDAL", "pending"), ("slack:TSTRAND", "skipped")}
     assert send_event(server, "TSTRAND", dm("U1", "DSTRAND1", "hjelp")) == 200
     assert send_event(server, "TSIRDAL", dm("U1", "DSIRDAL1", "hjelp")) == 200
     fake_slack.wait_for("chat.postMessage", where=lambda c: c.body["channel"] == "DSIRDAL1")
     time.sleep(1)
     assert fake_slack.calls("chat.postMessage", lambda c: c.body["channel"] == "DSTRAND1") == []
+
+
+def queue_tomorrow(server: BotServer, tenants: list[str]) -> None:
+    """An outbox row due tomorrow in each tenant, straight into the server's database."""
+    url = f"sqlite+aiosqlite:///{Path(server.env['DATA_DIR']) / 'bts-bot.sqlite3'}"
+
+    async def work() -> None:
+        engine = create_engine(url)
+        try:
+            tomorrow = utcnow() + timedelta(days=1)
+            payload = {"problem": "unreachable"}
+            rows = [
+                NewItem(
+                    t,
+                    f"report:uninstall:{t}",
+                    "report",
+                    "slack",
+                    "channel",
+                    "C1",
+                    tomorrow,
+                    payload,
+                )
+                for t in tenants
+            ]
+            await outbox.enqueue(Store(engine), rows)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(work())
+
+
+def outbox_statuses(server: BotServer) -> set[tuple[str, str]]:
+    path = Path(server.env["DATA_DIR"]) / "bts-bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        return set(db.execute("SELECT tenant_id, status FROM outbox"))
 
 
 def test_tokens_revoked_for_user_tokens_only_keeps_the_installation(

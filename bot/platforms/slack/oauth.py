@@ -26,7 +26,7 @@ from aiohttp import web
 from bot.http.pages import page_language, render_page
 from bot.platforms.slack.tokens import TokenCipher, oauth_access, slack_tokens, token_expiry
 from bot.runtime import Runtime
-from storage import slack_installs
+from storage import outbox, slack_installs
 from storage.slack_installs import StoredInstallation
 from storage.users import ensure_tenant
 
@@ -186,11 +186,15 @@ def _obj(answer: dict[str, Any], key: str) -> dict[str, Any]:
 
 async def forget_workspace(runtime: Runtime, team_id: str) -> bool:
     """The app was uninstalled or its bot token revoked: drop the tokens, so nothing more is sent
-    there (rows still in the outbox become unreachable). True when there was an installation."""
+        there, and the rows still waiting in the outbox for it are skipped (reporting each as unreachable
+    would reach nobody). True when there was an installation."""
     removed = await slack_installs.delete_installation(runtime.store, team_id)
     slack_tokens(runtime.settings, runtime.store).forget(team_id)
+    tenant = f"slack:{team_id}"
+    skipped = await outbox.skip_pending(runtime.store, tenant, "slack", "app uninstalled")
     log.info(
-        "slack workspace uninstalled", extra={"tenant": f"slack:{team_id}", "removed": removed}
+        "slack workspace uninstalled",
+        extra={"tenant": tenant, "removed": removed, "skipped": skipped},
     )
     return removed
 
