@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import storage.contacts_models  # registers the BTS-kontakt extras
@@ -27,6 +28,10 @@ config = context.config
 target_metadata = Base.metadata
 
 
+# Any fixed number, the same in every process: the key of the advisory lock below.
+MIGRATION_LOCK_KEY = 7_361_200_140
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -35,6 +40,13 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas that start together would run the same migrations at once (and one fail on
+            # a table the other just made): one migrates, the others wait here until it commits
+            # and then find nothing left to do. The lock ends with the transaction.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 
