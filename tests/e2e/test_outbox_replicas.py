@@ -29,6 +29,7 @@ from tests.e2e.test_outbox_processes import TENANT, _with_store, received, serve
 from tests.support.fake_slack import TEAM_ID, FakeSlack, busiest_second
 from tests.support.postgres import fresh_postgres_database
 from tests.support.server import BotServer
+from tests.support.timing import no_collector_pauses
 
 # Two replicas, each configured with the whole workspace rate (not half of it): the shared bucket
 # must divide it. 2,000 rows at 60/s take 35 s; one replica alone sends well over 60/s here, so
@@ -42,7 +43,9 @@ CHANNEL_RATE = 2
 # a little later — on a loaded 2-core machine (other test runs beside this one) up to ~200 ms
 # later when the replica's event loop is busy — so near a boundary between two replicas' runs a
 # sliding second can hold some calls more than the rate (seen: up to 73 of 60 while other runs
-# loaded the machine). Separate limiters would show about twice the rate.
+# loaded the machine). Separate limiters would show about twice the rate. The fake runs in this
+# process, whose full garbage collections late in a suite (over half a second) once stamped a
+# backlog as one burst (80 and 87 of 60): the fan-out runs under ``no_collector_pauses``.
 TOLERANCE = 0.25
 
 
@@ -105,6 +108,15 @@ def expected_keys(url: str) -> Counter[str]:
     return Counter(outbox_key(OutboxItem(dedupe_key=key)) for key, _, _ in rows(url))
 
 
+def tenths_of_busiest(times: list[float]) -> str:
+    """Calls per tenth of a second around the busiest second (a bunch after a gap is a pause
+    somewhere; an even excess is the rate itself)."""
+    ordered = sorted(times)
+    end = max(ordered, key=lambda at: sum(at - 1.0 < t <= at for t in ordered))
+    counts = [sum(end - 1.5 + i / 10 < t <= end - 1.4 + i / 10 for t in ordered) for i in range(20)]
+    return f"calls per 0.1 s, the 1.5 s up to the busiest second's end and 0.5 s after: {counts}"
+
+
 def test_two_replicas_keep_the_workspace_and_channel_rates_together_and_send_each_row_once(
     postgres_url: str, fake_slack: FakeSlack, bot_server: Callable[..., BotServer]
 ) -> None:
@@ -118,9 +130,10 @@ def test_two_replicas_keep_the_workspace_and_channel_rates_together_and_send_eac
         OUTBOX_LEASE_SECONDS="60",
     )
     first, second = bot_server(**env), bot_server(**env)
-    plan(url, FANOUT, BUSY_ROWS)  # planned while both are polling
-    wait_until_sent(url, total, timeout=FANOUT / RATE * 2 + 30, fake=fake_slack)
-    time.sleep(1.0)  # a few more polls: nothing may follow
+    with no_collector_pauses():  # the fake stamps arrivals in this process
+        plan(url, FANOUT, BUSY_ROWS)  # planned while both are polling
+        wait_until_sent(url, total, timeout=FANOUT / RATE * 2 + 30, fake=fake_slack)
+        time.sleep(1.0)  # a few more polls: nothing may follow
     first.stop()
     second.stop()
 
@@ -131,7 +144,8 @@ def test_two_replicas_keep_the_workspace_and_channel_rates_together_and_send_eac
     assert got == expected_keys(url) and max(got.values()) == 1, "every row exactly once"
     posts = fake_slack.calls("chat.postMessage")
     # Every call the fake received counts, also any it refused (it has no limit of its own here).
-    assert busiest_second([c.at for c in posts]) <= RATE * (1 + TOLERANCE)
+    arrivals = [c.at for c in posts]
+    assert busiest_second(arrivals) <= RATE * (1 + TOLERANCE), tenths_of_busiest(arrivals)
     busy = [c.at for c in posts if c.body.get("channel") == BUSY_CHANNEL]
     assert len(busy) == BUSY_ROWS
     assert busiest_second(busy) <= CHANNEL_RATE + 1  # one more at a window edge
@@ -147,12 +161,13 @@ def test_a_429_pauses_the_bucket_for_both_replicas(
     count = 300
     env = server_env(fake_slack, DATABASE_URL=url, SLACK_SEND_RATE="20")
     first, second = bot_server(**env), bot_server(**env)
-    plan(url, count)
-    fake_slack.wait_for("chat.postMessage", 40, timeout=60)
-    with fake_slack._cond:  # the call that gets the 429 is exactly the next one
-        refused_index = len(fake_slack.calls("chat.postMessage"))
-        fake_slack.fail_next("chat.postMessage", 1, retry_after=4)
-    wait_until_sent(url, count, timeout=90)
+    with no_collector_pauses():  # the quiet window is measured on the fake's arrival stamps
+        plan(url, count)
+        fake_slack.wait_for("chat.postMessage", 40, timeout=60)
+        with fake_slack._cond:  # the call that gets the 429 is exactly the next one
+            refused_index = len(fake_slack.calls("chat.postMessage"))
+            fake_slack.fail_next("chat.postMessage", 1, retry_after=4)
+        wait_until_sent(url, count, timeout=90, fake=fake_slack)
     first.stop()
     second.stop()
 
