@@ -67,14 +67,7 @@ def build_router(
         log.error("kommune training example skipped: %s", problem)
     faq_dialog = faq.FaqDialog.for_content(content, extra)
 
-    async def free_text(ctx: TurnContext) -> Reply:
-        """Typed text that is no command: a reminder asked for in words («minn meg på evaluering
-        om 14 dager») unless the FAQ hears something acute in it, else the FAQ's answer."""
-        request = guide.typed_followup(ctx)
-        if request is not None and not await faq_dialog.may_be_acute(ctx.turn.text or ""):
-            return await guide.followup_typed(ctx, request)
-        return await faq_dialog.answer_free_text(ctx)
-
+    free_text = FreeText(faq_dialog)
     hooks = Hooks(
         welcome=help_dialog.welcome,
         unknown_text=free_text,
@@ -92,6 +85,7 @@ def build_router(
         hand_over=hooks.unknown_text,
         followup_words=RequestWords.from_content(content),
     )
+    free_text.guide = guide  # the guide hands its typed text back to free_text: built in turn
     router = Router(store, content, hooks, default_lang)
     help_dialog.register(router, guide)
     guide_dialog.register(router, guide)
@@ -117,6 +111,23 @@ def build_router(
     feedback_dialog.register(router, {"topic": faq.feedback_source, "level": guide.feedback_source})
     router.check()
     return router
+
+
+class FreeText:
+    """Typed text that is no command: a reminder asked for in words («minn meg på evaluering om
+    14 dager») unless the FAQ hears something acute in it, else the FAQ's answer."""
+
+    def __init__(self, faq_dialog: faq.FaqDialog) -> None:
+        self.faq = faq_dialog
+        self.guide: guide_dialog.GuideDialog | None = None
+
+    async def __call__(self, ctx: TurnContext) -> Reply:
+        guide = self.guide
+        request = guide.typed_followup(ctx) if guide is not None else None
+        text = ctx.turn.text or ""
+        if guide is not None and request is not None and not await self.faq.may_be_acute(text):
+            return await guide.followup_typed(ctx, request)
+        return await self.faq.answer_free_text(ctx)
 
 
 def _survey_templates(kommune_dir: Path) -> dict[str, SurveyTemplate]:

@@ -300,7 +300,7 @@ async def _router_and_held_out_question(
 
 def router_classifier(router: object) -> faq.FaqClassifier:
     hooks = router.hooks
-    dialog = hooks.unknown_text.__self__
+    dialog = getattr(hooks.unknown_text, "faq", None)  # the app's FreeText: the FAQ behind it
     assert isinstance(dialog, faq.FaqDialog)
     return dialog.classifier
 

@@ -40,7 +40,8 @@ def env(fake: FakeSlack, **extra: str) -> dict[str, str]:
 
 
 def body_of(n: int, run: str) -> bytes:
-    return dm_event_body(f"D{run}{n:04d}", f"U{run}{n:04d}", "hjelp", f"Ev{run}{n:04d}")
+    # A first "hei" is answered by the welcome alone: one post per answer, so posts count answers.
+    return dm_event_body(f"D{run}{n:04d}", f"U{run}{n:04d}", "hei", f"Ev{run}{n:04d}")
 
 
 def deliver(server: BotServer, body: bytes, retry: int = 0) -> int:
