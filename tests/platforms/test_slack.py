@@ -277,7 +277,7 @@ def test_forged_or_stale_signatures_are_refused_and_nothing_is_sent(
 
 def test_a_retried_event_is_answered_once(bot_server: StartServer, fake_slack: FakeSlack) -> None:
     server = start(bot_server, fake_slack)
-    event = dm("URETRY", "DRETRY", "hjelp")
+    event = dm("URETRY", "DRETRY", "hei")  # first contact: one post, the welcome
     assert send_event(server, event, event_id="EvRETRY1")[0] == 200
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert send_event(server, event, event_id="EvRETRY1", headers=retry)[0] == 200
@@ -290,7 +290,7 @@ def test_an_event_redelivered_after_a_restart_is_not_answered_again(
     bot_server: StartServer, fake_slack: FakeSlack
 ) -> None:
     first = start(bot_server, fake_slack)
-    event = dm("URESTART", "DRESTART", "hjelp")
+    event = dm("URESTART", "DRESTART", "hei")  # first contact: one post, the welcome
     assert send_event(first, event, event_id="EvRESTART1")[0] == 200
     fake_slack.wait_for("chat.postMessage", where=to_channel("DRESTART"))
     first.stop()
@@ -442,7 +442,7 @@ async def test_socket_mode_answers_a_dm_and_acks_the_envelope(
         await asyncio.to_thread(fake_slack.wait_for, SOCKET_CONNECT)
         (opened,) = fake_slack.calls("apps.connections.open")
         assert opened.headers["Authorization"] == "Bearer xapp-test"
-        event = envelope(dm("USOCKET", "DSOCKET", "hjelp"))
+        event = envelope(dm("USOCKET", "DSOCKET", "hei"))  # one post: the welcome
         message = {"envelope_id": "env-1", "type": "events_api", "payload": event}
         fake_slack.socket_send(message)
         fake_slack.socket_send(message)  # Slack redelivers when an ack is late
