@@ -101,3 +101,26 @@ async def test_a_stalled_event_loop_does_not_release_its_missed_slots_at_once(
     assert len(times) == 50
     assert busiest_second(times) <= RATE + 1
     assert bucket.late_wakeups > 0  # type: ignore[attr-defined]
+
+
+async def test_a_loop_that_lags_on_every_wake_still_sends_at_the_rate(store: Store) -> None:
+    # A starved CPU wakes every sleeper late. A waiter gives up a slot it woke too late for only
+    # a few times, then takes its next one: giving up every time, nobody was ever let through
+    # (the SIGTERM replica test saw eight sends outlast a five-second shutdown grace).
+    async def lagging(seconds: float) -> None:
+        await asyncio.sleep(seconds + 0.08)  # later than any slot's tolerance at 20/s
+
+    bucket = SharedLimits({"post": (Rate(RATE), Rate(1.0))}, store, sleep=lagging).bucket(
+        "post", "slack:T4"
+    )
+    times: list[float] = []
+
+    async def caller() -> None:
+        await bucket.acquire(None)
+        times.append(time.monotonic())
+
+    async with asyncio.timeout(60):  # a hang guard, far above the two seconds this needs
+        await asyncio.gather(*(caller() for _ in range(40)))
+    assert len(times) == 40
+    assert busiest_second(times) <= RATE + 1
+    assert bucket.late_sends > 0  # type: ignore[attr-defined]

@@ -207,7 +207,7 @@ def test_sigterm_during_a_fanout_hands_back_the_rest_and_a_second_process_sends_
     after_stop = rows(url)
     states = Counter(status for _, status, _ in after_stop)
     # Nothing left claimed or in flight: what was sent is recorded, the rest is back in the queue.
-    assert states[CLAIMED] == 0 and states[SENDING] == 0, states
+    assert states[CLAIMED] == 0 and states[SENDING] == 0, (states, first.log_text()[-4000:])
     assert not [w for _, status, w in after_stop if status == PENDING and w is not None]
     assert states[SENT] == len(fake_slack.calls("chat.postMessage")) > 0
     assert states[PENDING] > 0, "stopped in the middle of the fan-out"
