@@ -26,11 +26,13 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY docker/entrypoint.sh docker/healthcheck.py /app/docker/
 COPY kommuner /app/kommuner
+COPY manifest /app/manifest
 RUN mkdir -p /app/data && chown bts:bts /app/data
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DATA_DIR=/app/data \
     KOMMUNE_DIR=/app/kommuner \
+    MANIFEST_DIR=/app/manifest \
     HOST=0.0.0.0 \
     PORT=3978 \
     MPLCONFIGDIR=/tmp/matplotlib

@@ -214,12 +214,17 @@ def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _manifest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.admin.manifests import write_manifest
+    from bot.admin.manifests import MANIFEST_DIR, write_manifest
 
     app_id = args.app_id if args.app_id is not None else settings.microsoft_app_id
     try:
         paths = write_manifest(
-            args.kind, args.base_url, args.out, app_id=app_id, teams_app_id=args.teams_app_id
+            args.kind,
+            args.base_url,
+            args.out,
+            app_id=app_id,
+            teams_app_id=args.teams_app_id,
+            templates=settings.manifest_dir or MANIFEST_DIR,
         )
     except ValueError as exc:
         print(f"bts-bot: {exc}", file=sys.stderr)

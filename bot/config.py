@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     kommune_dir: Path = Path("kommuner")
+    # The Slack and Teams manifest templates (``bts-bot manifest``); unset: the repository's
+    # manifest/ folder. The container image sets it to its copy.
+    manifest_dir: Path | None = None
     database_url: str = ""
     host: str = "0.0.0.0"
     port: int = Field(default=3978, ge=1, le=65535)

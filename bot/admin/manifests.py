@@ -32,9 +32,11 @@ import yaml
 from dialogs import yaml_source
 
 PLACEHOLDER_BASE_URL = "https://bts-bot.example.org"
+# The repository's folder; an installed package (the container) has none and is told where the
+# copy is by MANIFEST_DIR.
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
-SLACK_TEMPLATE = MANIFEST_DIR / "slack" / "manifest.yaml"
-TEAMS_DIR = MANIFEST_DIR / "teams"
+SLACK_TEMPLATE = Path("slack") / "manifest.yaml"
+TEAMS_DIR = Path("teams")
 TEAMS_TEMPLATE = TEAMS_DIR / "manifest.json"
 TEAMS_ICONS = ("color.png", "outline.png")
 TEAMS_ZIP = "bts-bot-teams.zip"
@@ -103,7 +105,17 @@ def check_app_id(app_id: str, what: str = "app id") -> str:
     return value
 
 
-def render_slack_manifest(base_url: str) -> str:
+def _template(templates: Path, name: Path) -> Path:
+    path = templates / name
+    if not path.is_file():
+        raise ValueError(
+            f"manifest template {path} not found: set MANIFEST_DIR to the folder holding "
+            "slack/manifest.yaml and teams/ (the repository's manifest/)"
+        )
+    return path
+
+
+def render_slack_manifest(base_url: str, templates: Path = MANIFEST_DIR) -> str:
     """The Slack manifest (YAML text) with every placeholder URL replaced by ``base_url``, which
     must be https (Slack sends events only there). The template's opening comment, which is about
     the placeholder, is left out."""
@@ -112,7 +124,9 @@ def render_slack_manifest(base_url: str) -> str:
         raise ValueError(
             f"Slack only calls https:// addresses: base URL must be https: {base_url!r}"
         )
-    template = SLACK_TEMPLATE.read_text(encoding="utf-8").splitlines(keepends=True)
+    template = (
+        _template(templates, SLACK_TEMPLATE).read_text(encoding="utf-8").splitlines(keepends=True)
+    )
     while template and template[0].startswith("#"):
         template.pop(0)
     text = "".join(template).replace(PLACEHOLDER_BASE_URL, base)
@@ -133,13 +147,15 @@ def _replace_base(value: Any, base: str) -> Any:
     return value
 
 
-def render_teams_manifest(base_url: str, app_id: str, teams_app_id: str = "") -> dict[str, Any]:
+def render_teams_manifest(
+    base_url: str, app_id: str, teams_app_id: str = "", templates: Path = MANIFEST_DIR
+) -> dict[str, Any]:
     """The Teams manifest for the bot ``app_id`` (a GUID) reachable at ``base_url``; the package
     id is ``teams_app_id`` (a GUID) or, when empty, the template's (the same across installs, so
     an update replaces the app Teams already has)."""
     base = normalize_base_url(base_url)
     bot_id = check_app_id(app_id)
-    template = json.loads(TEAMS_TEMPLATE.read_text(encoding="utf-8"))
+    template = json.loads(_template(templates, TEAMS_TEMPLATE).read_text(encoding="utf-8"))
     manifest: dict[str, Any] = _replace_base(copy.deepcopy(template), base)
     if teams_app_id:
         manifest["id"] = check_app_id(teams_app_id, "--teams-app-id")
@@ -162,24 +178,29 @@ def write_manifest(
     out_dir: Path,
     app_id: str = "",
     teams_app_id: str = "",
+    templates: Path = MANIFEST_DIR,
 ) -> list[Path]:
     """Write the ``kind`` manifest for ``base_url`` into ``out_dir``; return the written files.
 
     Slack: ``manifest.yaml``. Teams: ``manifest.json``, ``color.png``, ``outline.png`` and
     ``bts-bot-teams.zip`` (those three files at the zip root, ready to upload). Everything is
-    checked before anything is written.
+    checked before anything is written. ``templates`` is the folder with ``slack/`` and ``teams/``.
     """
     out_dir = Path(out_dir)
-    if out_dir.resolve() in (SLACK_TEMPLATE.parent, TEAMS_DIR):
+    templates = Path(templates).resolve()
+    teams_dir = templates / TEAMS_DIR
+    if out_dir.resolve() in ((templates / SLACK_TEMPLATE).parent, teams_dir):
         raise ValueError(f"{out_dir} holds the manifest templates; write to another folder")
     if kind == "slack":
-        text = render_slack_manifest(base_url)
+        text = render_slack_manifest(base_url, templates)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / "manifest.yaml"
         path.write_text(text, encoding="utf-8")
         return [path]
     if kind == "teams":
-        manifest = render_teams_manifest(base_url, app_id, teams_app_id)
+        manifest = render_teams_manifest(base_url, app_id, teams_app_id, templates)
+        for icon in TEAMS_ICONS:
+            _template(templates, TEAMS_DIR / icon)
         manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest_path = out_dir / "manifest.json"
@@ -187,13 +208,13 @@ def write_manifest(
         written = [manifest_path]
         for icon in TEAMS_ICONS:
             target = out_dir / icon
-            shutil.copyfile(TEAMS_DIR / icon, target)
+            shutil.copyfile(teams_dir / icon, target)
             written.append(target)
         zip_path = out_dir / TEAMS_ZIP
         with zipfile.ZipFile(zip_path, "w") as archive:
             _zip_entry(archive, "manifest.json", manifest_bytes)
             for icon in TEAMS_ICONS:
-                _zip_entry(archive, icon, (TEAMS_DIR / icon).read_bytes())
+                _zip_entry(archive, icon, (teams_dir / icon).read_bytes())
         written.append(zip_path)
         return written
     raise ValueError(f"unknown manifest kind {kind!r}: use 'slack' or 'teams'")

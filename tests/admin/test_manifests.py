@@ -446,7 +446,7 @@ def test_unknown_kind_and_template_folder_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="kind"):
         write_manifest("discord", BASE, tmp_path)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="templates"):
-        write_manifest("teams", BASE, manifests.TEAMS_DIR, app_id=APP_ID)
+        write_manifest("teams", BASE, manifests.MANIFEST_DIR / manifests.TEAMS_DIR, app_id=APP_ID)
 
 
 def test_normalize_base_url() -> None:

@@ -191,6 +191,52 @@ def test_entrypoint_migrates_and_serves_as_a_non_root_user(
         assert asyncio.run(schema_version(database)), "no migration was applied"
 
 
+def test_the_image_writes_the_slack_and_teams_manifests(
+    installed: tuple[Path, Stage], tmp_path: Path
+) -> None:
+    # The installed package has no repository beside it: the templates come from the image's own
+    # copy, found through its MANIFEST_DIR (as an admin runs it: docker compose run bot bts-bot ...).
+    venv, runtime = installed
+    app = tmp_path / "app"
+    copy_sources(runtime, app, WORKDIRS["runtime"])
+    env = {
+        key: str(app / value.removeprefix("/app/")) if value.startswith("/app/") else value
+        for key, value in runtime.env().items()
+    }
+    env.update(PATH=f"{venv / 'bin'}:/usr/bin:/bin", HOME=str(tmp_path), LANG="C.UTF-8")
+    out = tmp_path / "out"
+    base = ["bts-bot", "manifest"]
+    for kind, extra in (
+        ("slack", []),
+        ("teams", ["--app-id", "8d6f1c36-8f3a-4b7e-9d7e-2a1b3c4d5e6f"]),
+    ):
+        done = subprocess.run(
+            [*base, kind, "--base-url", "https://bts.example.no", "--out", str(out / kind), *extra],
+            cwd=app,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "https://bts.example.no/slack/events" in (out / "slack" / "manifest.yaml").read_text()
+    teams = json.loads((out / "teams" / "manifest.json").read_text())
+    assert teams["validDomains"] == ["bts.example.no"]
+    assert (out / "teams" / "bts-bot-teams.zip").stat().st_size > 0
+
+    env["MANIFEST_DIR"] = str(tmp_path / "nowhere")  # no templates: one line, no traceback
+    done = subprocess.run(
+        [*base, "slack", "--base-url", "https://bts.example.no", "--out", str(out / "again")],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "MANIFEST_DIR" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
 async def schema_version(url: str) -> str:
     import asyncpg
 

@@ -96,6 +96,7 @@ def test_image_settings_point_into_the_image() -> None:
     _, runtime = build_and_runtime()
     env = runtime.env()
     assert env["DATA_DIR"] == "/app/data" and env["KOMMUNE_DIR"] == "/app/kommuner"
+    assert env["MANIFEST_DIR"] == "/app/manifest"
     assert env["HOST"] == "0.0.0.0"
     assert env["PATH"].startswith("/opt/venv/bin:")
     volumes = [v.args for v in runtime.all("VOLUME")]
