@@ -175,7 +175,7 @@ class SharedRateLimiter(RateLimiter):
         self._refill: asyncio.Task[None] | None = None
         self._pausing: set[asyncio.Task[None]] = set()
         self._run = max(1, min(MAX_RESERVE, int(rate.per_second * RESERVE_SECONDS)))
-        self.reservations = 0  # database round trips (for the benchmark)
+        self.reservations = 0  # database round trips (read by the tests)
         self.late_wakeups = 0  # slots given up because the loop woke us too late (ditto)
         self.late_sends = 0  # slots used late after MAX_GIVE_UPS (ditto)
 
